@@ -1,0 +1,140 @@
+// Package config loads and validates schools.yaml (version 1, DESIGN.md §3).
+//
+// Loading never stops at the first problem: an admin editing a list of two
+// hundred schools wants every mistake named at once, each with the file, the
+// line, the school and the field, so one edit fixes them all.
+package config
+
+import (
+	"time"
+)
+
+// Production defaults. They exist for the city's real audit only: every test
+// and the demo override them (DESIGN.md §7).
+const (
+	DefaultKMSHost     = "ap24.kh.edu.tw"
+	DefaultKMSPort     = 1688
+	DefaultMinCount    = 25
+	DefaultTimeout     = 2 * time.Second
+	DefaultAttempts    = 2
+	DefaultConcurrency = 256
+	DefaultDHCPWindow  = 3 * time.Second
+	DefaultKeep        = 52
+	DefaultLang        = "en"
+	DefaultServeListen = "127.0.0.1:9688"
+	DefaultServeEvery  = 15 * time.Minute
+)
+
+// DefaultResolvers are the city's cache-only resolvers.
+var DefaultResolvers = []string{"163.28.136.21:53", "163.28.136.22:53", "163.28.136.23:53"}
+
+// Config is a loaded, defaulted and validated schools.yaml. Addresses are
+// normalised to host:port so every leg can dial them as they are.
+type Config struct {
+	Version   int      `yaml:"version"`
+	KMS       KMS      `yaml:"kms"`
+	Resolvers []string `yaml:"resolvers"`
+	Probe     Probe    `yaml:"probe"`
+	NTP       []string `yaml:"ntp"`
+	DHCP      DHCP     `yaml:"dhcp"`
+	Report    Report   `yaml:"report"`
+	Mail      *Mail    `yaml:"mail"`
+	Serve     Serve    `yaml:"serve"`
+	Schools   []School `yaml:"schools"`
+
+	// Path is the file the configuration came from, for messages.
+	Path string `yaml:"-"`
+}
+
+// KMS describes the host every SRV record must point at.
+type KMS struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	MinCount int    `yaml:"min_count"`
+	// Product names the product the activation request claims to be
+	// (kmscheck's product table); empty means Windows 10/11 Enterprise.
+	Product string `yaml:"product"`
+	// Protocol is the KMS protocol major version, 4, 5 or 6 (default 6).
+	Protocol int `yaml:"protocol"`
+	// Mode stops the KMS leg early for cautious admins: tcp, bind or
+	// activate (default).
+	Mode string `yaml:"mode"`
+}
+
+// Address is the KMS host as host:port.
+func (k KMS) Address() string { return joinHostPort(k.Host, k.Port) }
+
+// Probe holds the network budget.
+type Probe struct {
+	Timeout     Duration `yaml:"timeout"`
+	Attempts    int      `yaml:"attempts"`
+	Concurrency int      `yaml:"concurrency"`
+	// StateDir keeps the probe's stable KMS client identity when the host
+	// has no /etc/machine-id.
+	StateDir string `yaml:"state_dir"`
+}
+
+// DHCP configures the campus leg.
+type DHCP struct {
+	AllowedServers []string `yaml:"allowed_servers"`
+	Window         Duration `yaml:"window"`
+}
+
+// Report configures saved and rendered reports.
+type Report struct {
+	Lang string `yaml:"lang"`
+	Keep int    `yaml:"keep"`
+	Dir  string `yaml:"dir"`
+}
+
+// Mail configures delivery of the weekly report.
+type Mail struct {
+	SMTP         string   `yaml:"smtp"`
+	StartTLS     *bool    `yaml:"starttls"`
+	From         string   `yaml:"from"`
+	To           []string `yaml:"to"`
+	Username     string   `yaml:"username"`
+	PasswordFile string   `yaml:"password_file"`
+	Timeout      Duration `yaml:"timeout"`
+}
+
+// UseStartTLS reports whether STARTTLS is required (default true).
+func (m *Mail) UseStartTLS() bool { return m.StartTLS == nil || *m.StartTLS }
+
+// Serve configures exporter mode.
+type Serve struct {
+	Listen   string   `yaml:"listen"`
+	Interval Duration `yaml:"interval"`
+}
+
+// School is one campus.
+type School struct {
+	ID     string   `yaml:"id"`
+	Name   string   `yaml:"name"`
+	Suffix string   `yaml:"suffix"`
+	DNS    []string `yaml:"dns"`
+
+	// Line is where the school starts in the file, for messages.
+	Line int `yaml:"-"`
+}
+
+// Duration is a time.Duration written as "2s" or "500ms" in YAML.
+type Duration struct {
+	time.Duration
+	raw  string // as written, for messages
+	line int
+	bad  bool // not a duration; reported by validate with its field
+}
+
+// MarshalYAML writes the duration back the way an admin writes it.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// School returns the school with that id, or false.
+func (c *Config) School(id string) (School, bool) {
+	for _, s := range c.Schools {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return School{}, false
+}

@@ -1,0 +1,129 @@
+// Package finding holds the one result type every leg of kmsprobe returns.
+//
+// A Finding is a verdict on one check against one server, with the evidence
+// that led to it and the remedy an admin can apply. Legs (dnscheck, kmscheck,
+// dhcpcheck) produce findings; probe collects them per school; renderers and
+// exporters read them. Keeping the type here, below every leg, lets the legs
+// stay independent of each other and of the orchestration.
+package finding
+
+import "fmt"
+
+// Status is the verdict of one check. The zero value is Pass only so that a
+// forgotten assignment shows up in tests as a wrong verdict, never as a panic.
+type Status int
+
+const (
+	Pass Status = iota
+	Warn
+	Fail
+	Unknown // the probe could not judge (bad config, no privilege): never a server's fault
+	Skip    // not run because something it depends on failed or is not configured
+)
+
+var statusNames = [...]string{Pass: "pass", Warn: "warn", Fail: "fail", Unknown: "unknown", Skip: "skip"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", int(s))
+}
+
+// ParseStatus is the inverse of String.
+func ParseStatus(s string) (Status, error) {
+	for i, n := range statusNames {
+		if n == s {
+			return Status(i), nil
+		}
+	}
+	return Unknown, fmt.Errorf("finding: unknown status %q (want pass, warn, fail, unknown or skip)", s)
+}
+
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := ParseStatus(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// severity orders statuses for "a school's status is its worst finding".
+// A skip is neutral: it only exists next to the failure that caused it, or
+// where a check was not configured. A definite failure outranks "could not
+// judge", because the failure alone already tells the admin to act.
+var severity = [...]int{Pass: 0, Skip: 0, Warn: 1, Unknown: 2, Fail: 3}
+
+// Worse reports whether s is more severe than t.
+func (s Status) Worse(t Status) bool { return severity[s] > severity[t] }
+
+// Code is the monitoring-plugins / metrics coding: 0 pass, 1 warn, 2 fail,
+// 3 unknown. Skip codes as pass: nothing is wrong that another finding
+// does not already say.
+func (s Status) Code() int {
+	switch s {
+	case Warn:
+		return 1
+	case Fail:
+		return 2
+	case Unknown:
+		return 3
+	default:
+		return 0
+	}
+}
+
+// Check ids are a contract (DESIGN.md §4): reports, metrics and acceptance
+// checks match on them literally.
+const (
+	DNSSRV         = "dns.srv"
+	DNSTarget      = "dns.target"
+	DNSConsistency = "dns.consistency"
+	KMSTCP         = "kms.tcp"
+	KMSRPC         = "kms.rpc"
+	ClockOffset    = "clock.offset"
+	DHCPOffer      = "dhcp.offer"
+	DHCPSuffix     = "dhcp.suffix"
+	DHCPDNS        = "dhcp.dns"
+	DHCPRogue      = "dhcp.rogue"
+)
+
+// Evidence is what was sent and seen, keyed by short snake_case names
+// (rcode, rtt_ms, transport, records, ttl, attempts, epid...). A map keeps the
+// JSON open to new facts without a schema change, and encoding/json sorts
+// its keys, so reports stay byte-stable for golden files.
+type Evidence map[string]any
+
+// Finding is one verdict. Server is the address asked ("10.1.2.3:53",
+// "[2001:db8::1]:1688") or empty for checks without one.
+type Finding struct {
+	Check   string `json:"check"`
+	Server  string `json:"server,omitempty"`
+	Status  Status `json:"status"`
+	Message string `json:"message"`
+	// Short is the few words a table cell shows ("NXDOMAIN", "timeout",
+	// "count 12<25"); the judge sets it because it knows what mattered.
+	Short    string   `json:"short,omitempty"`
+	Evidence Evidence `json:"evidence,omitempty"`
+	Remedy   string   `json:"remedy,omitempty"`
+}
+
+// Worst returns the most severe status among fs, Pass for none.
+func Worst(fs []Finding) Status {
+	w := Pass
+	for _, f := range fs {
+		if f.Status.Worse(w) {
+			w = f.Status
+		}
+	}
+	return w
+}
+
+// ExitCode maps the worst status of an audit to the monitoring-plugins exit
+// code (DESIGN.md §5): 0 all pass, 1 some warn, 2 some fail, 3 the probe could
+// not run. A fail outranks unknown there too: a broken school must page
+// someone even when another check lacked privilege.
+func ExitCode(worst Status) int { return worst.Code() }

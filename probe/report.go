@@ -1,0 +1,156 @@
+// Package probe plans and runs an audit and holds its result, the Report.
+//
+// Run takes a loaded configuration, plans every distinct network question
+// first (the city resolvers serve hundreds of schools, so each question is
+// asked once), runs the plan with bounded concurrency, and judges the
+// answers per school through the legs (dnscheck, kmscheck, dhcpcheck).
+// Rendering, history, mail and metrics read the Report; none of them lives
+// here.
+package probe
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/finding"
+)
+
+// Schema identifies the JSON report format (DESIGN.md §6).
+const Schema = "kmsprobe.report/v1"
+
+// Report is the result of one audit. Its JSON form is a contract.
+type Report struct {
+	Schema      string    `json:"schema"`
+	GeneratedAt time.Time `json:"generated_at"`
+	Probe       Info      `json:"probe"`
+	Summary     Summary   `json:"summary"`
+	// Incomplete is set when the audit was stopped (Ctrl-C, deadline)
+	// before every answer arrived; unanswered checks are "unknown".
+	Incomplete bool   `json:"incomplete,omitempty"`
+	Reason     string `json:"incomplete_reason,omitempty"`
+	// DurationSeconds is the wall time of the audit.
+	DurationSeconds float64  `json:"duration_seconds"`
+	Schools         []School `json:"schools"`
+	// Changes since the previous saved report, when there is one.
+	Changes *Changes `json:"since_last_report,omitempty"`
+}
+
+// Info describes the probe that made the report.
+type Info struct {
+	Hostname string `json:"hostname"`
+	Version  string `json:"version"`
+	Vantage  string `json:"vantage"` // central or campus
+	// Simulation marks a report of the demo's simulated city.
+	Simulation bool `json:"simulation,omitempty"`
+	// Exchanges counts the distinct network questions asked.
+	Exchanges int `json:"exchanges,omitempty"`
+}
+
+// Summary counts schools by status.
+type Summary struct {
+	Schools int `json:"schools"`
+	Pass    int `json:"pass"`
+	Warn    int `json:"warn"`
+	Fail    int `json:"fail"`
+	Unknown int `json:"unknown"`
+}
+
+// School is one school's verdict and the findings behind it.
+type School struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Suffix   string            `json:"suffix"`
+	Status   finding.Status    `json:"status"`
+	Findings []finding.Finding `json:"findings"`
+}
+
+// Changes is what differs from the previous saved report.
+type Changes struct {
+	Previous    time.Time `json:"previous_generated_at"`
+	Regressions []Change  `json:"regressions"`
+	Fixes       []Change  `json:"fixes"`
+	New         []string  `json:"new_schools"`
+	Removed     []string  `json:"removed_schools"`
+}
+
+// Change is one school whose status moved.
+type Change struct {
+	School string         `json:"school"`
+	From   finding.Status `json:"from"`
+	To     finding.Status `json:"to"`
+	// Checks are the check ids whose status moved the same way.
+	Checks []string `json:"checks,omitempty"`
+}
+
+// Finish computes every school's status and the summary. Call it after
+// changing findings.
+func (r *Report) Finish() {
+	r.Summary = Summary{Schools: len(r.Schools)}
+	for i := range r.Schools {
+		s := &r.Schools[i]
+		s.Status = finding.Worst(s.Findings)
+		switch s.Status {
+		case finding.Pass, finding.Skip:
+			r.Summary.Pass++
+		case finding.Warn:
+			r.Summary.Warn++
+		case finding.Fail:
+			r.Summary.Fail++
+		case finding.Unknown:
+			r.Summary.Unknown++
+		}
+	}
+}
+
+// Worst is the worst status over all schools.
+func (r *Report) Worst() finding.Status {
+	w := finding.Pass
+	for _, s := range r.Schools {
+		if s.Status.Worse(w) {
+			w = s.Status
+		}
+	}
+	return w
+}
+
+// ExitCode is the monitoring-plugins code of the report (DESIGN.md §5).
+func (r *Report) ExitCode() int { return r.Worst().Code() }
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// ReadJSON reads a report, refusing other schemas so a renamed file never
+// turns into a silently empty report.
+func ReadJSON(rd io.Reader) (*Report, error) {
+	var r Report
+	dec := json.NewDecoder(rd)
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("probe: not a kmsprobe report: %w", err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("probe: schema %q is not %q: not a kmsprobe report, or from an incompatible version", r.Schema, Schema)
+	}
+	return &r, nil
+}
+
+// ReadFile reads a report file.
+func ReadFile(path string) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := ReadJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
