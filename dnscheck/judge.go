@@ -31,6 +31,17 @@ const (
 	OfferedDNS               // handed out by DHCP option 6
 )
 
+// String is the evidence value renderers group columns by.
+func (r Role) String() string {
+	switch r {
+	case CityResolver:
+		return "resolver"
+	case OfferedDNS:
+		return "dhcp"
+	}
+	return "school"
+}
+
 // SRVName is the record a KMS client asks for.
 func SRVName(suffix string) string {
 	return dns.Fqdn("_vlmcs._tcp." + strings.ToLower(strings.TrimSuffix(suffix, ".")))
@@ -141,6 +152,7 @@ func rcodeMessage(a Answer) string {
 // perAttempt is only used to word a timeout.
 func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt string) finding.Finding {
 	f := finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server, Evidence: baseEvidence(a)}
+	f.Evidence["role"] = role.String()
 	remedy := SRVRemedy(suffix, exp, role)
 	if a.Msg == nil {
 		f.Status, f.Message, f.Short = finding.Fail, failureMessage(a, perAttempt), string(a.Fail)

@@ -60,6 +60,9 @@ type Options struct {
 	Progress func(done, total int)
 	Now      func() time.Time
 	Hostname string
+	// DNSOnly stops after the DNS leg: no KMS or clock findings at all
+	// (kmsprobe dns).
+	DNSOnly bool
 }
 
 // ErrUnknownSchool is returned for a --school id that is not configured.
@@ -228,6 +231,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 			}
 		}
 		fs = append(fs, st.findings...)
+		if opts.DNSOnly {
+			rep.Schools = append(rep.Schools, School{ID: sp.School.ID, Name: sp.School.Name, Suffix: sp.School.Suffix, Findings: fs})
+			continue
+		}
 		switch {
 		case opts.Legs.KMS == nil:
 			fs = append(fs, skipKMS("KMS leg not run")...)

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+func init() {
+	register(&command{
+		Name:    "audit",
+		Usage:   "[-c schools.yaml] [--school ID]... [--dhcp-iface IFACE] [--format table|json|csv|markdown|html] [-o FILE] [--save [DIR]]",
+		Summary: "audit every school (or the named ones): DNS, KMS, clock, and DHCP on a campus LAN",
+		Run:     runAudit,
+	})
+}
+
+// auditHook lets a feature that lives in its own file (saving, mail,
+// metrics) add flags to audit and demo and act on the finished report,
+// without editing this file. after returns an exit code to override the
+// report's, or -1 to keep it.
+type auditHook struct {
+	flags func(fs *flag.FlagSet)
+	after func(ctx context.Context, e *env, cfg *config.Config, r *probe.Report) int
+}
+
+var auditHooks []auditHook
+
+// auditFlags are audit's own flags beyond the output ones.
+type auditFlags struct {
+	outputFlags
+	schools listFlag
+	legs    legFlags
+}
+
+func runAudit(ctx context.Context, e *env, args []string) int {
+	c := commands["audit"]
+	fs := newFlagSet(e, c)
+	var f auditFlags
+	f.register(fs)
+	fs.Var(&f.schools, "school", "audit only this school id (repeatable, or comma-separated)")
+	f.legs.register(fs)
+	for _, h := range auditHooks {
+		h.flags(fs)
+	}
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fail(e, fmt.Errorf("audit takes no arguments (got %q); name schools with --school ID", pos))
+	}
+	if err := f.checkFormat(); err != nil {
+		return fail(e, err)
+	}
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return fail(e, err)
+	}
+	return audit(ctx, e, cfg, &f, probe.Options{Schools: f.schools, Version: version})
+}
+
+// audit runs an audit with the legs the flags ask for, renders it, runs
+// the hooks and returns the exit code. demo shares it.
+func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts probe.Options) int {
+	if _, err := probe.Select(cfg, opts.Schools); err != nil {
+		return fail(e, err)
+	}
+	legs, err := f.legs.build(cfg, opts.Schools)
+	if err != nil {
+		return fail(e, err)
+	}
+	if opts.Legs.KMS == nil {
+		opts.Legs.KMS = legs.KMS
+	}
+	if opts.Legs.Clock == nil {
+		opts.Legs.Clock = legs.Clock
+	}
+	if opts.Legs.Campus == nil {
+		opts.Legs.Campus = legs.Campus
+	}
+	bar := newProgress(e)
+	opts.Progress = bar.update
+	rep, err := probe.Run(ctx, cfg, opts)
+	bar.finish()
+	if err != nil {
+		code := fail(e, err)
+		var pe interface{ Permission() bool }
+		if errors.As(err, &pe) || errors.Is(err, os.ErrPermission) {
+			return exitUnknown
+		}
+		return code
+	}
+	if err := f.emit(e, rep); err != nil {
+		return fail(e, err)
+	}
+	if rep.Incomplete {
+		fmt.Fprintln(e.Stderr, "kmsprobe: audit interrupted: the report above is incomplete; unanswered checks are marked unknown")
+	}
+	code := rep.ExitCode()
+	for _, h := range auditHooks {
+		if c := h.after(ctx, e, cfg, rep); c >= 0 {
+			code = max(code, c)
+		}
+	}
+	return code
+}
+
+// progress draws a bar on stderr only when a person is watching.
+type progress struct {
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+	max int
+}
+
+func newProgress(e *env) *progress {
+	if !e.StderrTTY {
+		return &progress{}
+	}
+	return &progress{bar: progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(e.Stderr),
+		progressbar.OptionSetDescription("asking"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100_000_000),
+	)}
+}
+
+func (p *progress) update(done, total int) {
+	if p.bar == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total != p.max {
+		p.max = total
+		p.bar.ChangeMax(total)
+	}
+	_ = p.bar.Set(done)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		_ = p.bar.Clear()
+	}
+}
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+func init() {
+	register(&command{
+		Name:    "dns",
+		Usage:   "SUFFIX [--server ADDR]... [-c schools.yaml] [--format table|json]",
+		Summary: "check _vlmcs._tcp.SUFFIX at the given DNS servers (default: the city resolvers of schools.yaml)",
+		Run:     runDNS,
+	})
+}
+
+func runDNS(ctx context.Context, e *env, args []string) int {
+	c := commands["dns"]
+	fs := newFlagSet(e, c)
+	var o outputFlags
+	var servers listFlag
+	o.register(fs)
+	fs.Var(&servers, "server", "DNS server to ask, host or host:port (repeatable)")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return fail(e, errors.New("dns needs exactly one SUFFIX, e.g. kmsprobe dns demo-jh.kh.edu.tw --server 10.1.2.3"))
+	}
+	if err := o.checkFormat(); err != nil {
+		return fail(e, err)
+	}
+	cfg, err := pseudoConfig(o.config, "dns", pos[0], servers)
+	if err != nil {
+		return fail(e, err)
+	}
+	bar := newProgress(e)
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, DNSOnly: true, Progress: bar.update})
+	bar.finish()
+	if err != nil {
+		return fail(e, err)
+	}
+	if err := o.emit(e, rep); err != nil {
+		return fail(e, err)
+	}
+	return rep.ExitCode()
+}
+
+// pseudoConfig builds a one-school configuration for the single-target
+// commands (dns, kms --discover): the settings of schools.yaml when there
+// is one, else the defaults, with the given servers in place of the
+// resolvers. The school is validated like any other, so a bad suffix or
+// address gets the same message as in schools.yaml.
+func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, error) {
+	var y strings.Builder
+	y.WriteString("version: 1\n")
+	base, err := loadConfig(path)
+	if err != nil && path != "" {
+		return nil, err
+	}
+	if base != nil {
+		fmt.Fprintf(&y, "kms: {host: %q, port: %d, min_count: %d}\n", base.KMS.Host, base.KMS.Port, base.KMS.MinCount)
+		fmt.Fprintf(&y, "probe: {timeout: %s, attempts: %d, concurrency: %d}\n", base.Probe.Timeout, base.Probe.Attempts, base.Probe.Concurrency)
+		if len(servers) == 0 {
+			servers = base.Resolvers
+		}
+	}
+	if len(servers) > 0 {
+		y.WriteString("resolvers: [")
+		for i, s := range servers {
+			if i > 0 {
+				y.WriteString(", ")
+			}
+			fmt.Fprintf(&y, "%q", s)
+		}
+		y.WriteString("]\n")
+	}
+	fmt.Fprintf(&y, "schools:\n  - {id: %s, suffix: %q}\n", id, suffix)
+	cfg, err := config.Parse("command line", []byte(y.String()))
+	if err != nil {
+		return nil, err
+	}
+	if base != nil {
+		cfg.NTP, cfg.KMS = base.NTP, base.KMS
+		cfg.Probe.StateDir = base.Probe.StateDir
+	}
+	return cfg, nil
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
+)
+
+// listFlag is a repeatable flag (--school a --school b), also accepting
+// comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// outputFlags are the flags every report-printing command shares.
+type outputFlags struct {
+	config string
+	format string
+	out    string
+}
+
+func newFlagSet(e *env, c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet("kmsprobe "+c.Name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, c.Usage, c.Summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (o *outputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.config, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
+	fs.StringVar(&o.format, "format", "table", "output format: "+render.FormatNames())
+	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (written atomically)")
+}
+
+// parse parses flags wherever they stand among the arguments, so
+// "kmsprobe dns example.edu.tw --server 127.0.0.1" works as people type
+// it. It returns the positional arguments, or an exit code to stop with.
+func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitPass, false
+			}
+			return nil, exitUnknown, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// loadConfig loads -c or the first schools.yaml on the search path.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		p, err := config.Find()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return config.Load(path)
+}
+
+// checkFormat refuses an unknown --format before any packet is sent.
+func (o *outputFlags) checkFormat() error {
+	if _, ok := render.Formats[o.format]; !ok {
+		return fmt.Errorf("--format %q is not known; use one of %s", o.format, render.FormatNames())
+	}
+	return nil
+}
+
+// emit renders the report to stdout or, with -o, to a file replaced
+// atomically, so a reader (or a crash) never sees half a report.
+func (o *outputFlags) emit(e *env, r *probe.Report) error {
+	fn := render.Formats[o.format]
+	if o.out == "" || o.out == "-" {
+		return fn(e.Stdout, r)
+	}
+	return writeFileAtomic(o.out, func(w io.Writer) error { return fn(w, r) })
+}
+
+// writeFileAtomic writes through a temporary file in the same folder,
+// synced and renamed over the target.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w (does the folder exist and is it writable?)", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
