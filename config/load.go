@@ -93,7 +93,7 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load for bytes already read; path is only used in messages.
 func Parse(path string, data []byte) (*Config, error) {
-	l := &loader{path: path, lines: map[string]int{}}
+	l := &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -123,7 +123,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		if errors.As(err, &te) {
 			for _, msg := range te.Errors {
 				line := yamlErrLine(msg)
-				school, field := l.fieldAt(line, &c)
+				school, field, path := l.fieldAt(line, &c)
+				l.typeErr[path] = true
 				l.add(line, school, field, rewordTypeError(msg))
 			}
 		} else {
@@ -142,10 +143,10 @@ func Parse(path string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
-
 type loader struct {
 	path     string
-	lines    map[string]int // "schools[2].suffix" -> line
+	lines    map[string]int  // "schools[2].suffix" -> line
+	typeErr  map[string]bool // fields already reported with a type error
 	problems []Problem
 }
 
@@ -283,7 +284,7 @@ func (l *loader) schoolOf(n *yaml.Node, path string) string {
 
 // fieldAt finds the deepest field written on a line, so a type error
 // yaml reports by line alone can name its school and field.
-func (l *loader) fieldAt(line int, c *Config) (school, field string) {
+func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
 	best := ""
 	for p, n := range l.lines {
 		if n == line && len(p) > len(best) {
@@ -297,9 +298,9 @@ func (l *loader) fieldAt(line int, c *Config) (school, field string) {
 		if i < len(c.Schools) && c.Schools[i].ID != "" {
 			school = c.Schools[i].ID
 		}
-		return school, strings.TrimPrefix(strings.TrimPrefix(best, m[0]), ".")
+		return school, strings.TrimPrefix(strings.TrimPrefix(best, m[0]), "."), best
 	}
-	return "", best
+	return "", best, best
 }
 
 var schoolIndex = regexp.MustCompile(`^schools\[(\d+)\]`)
@@ -357,6 +358,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (c *Config) applyDefaults() {
+	c.KMS.Host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(c.KMS.Host), "."))
 	if c.KMS.Host == "" {
 		c.KMS.Host = DefaultKMSHost
 	}
@@ -415,7 +417,11 @@ var idRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 func (l *loader) validate(c *Config) {
 	at := func(path string) int { return l.lines[path] }
-	top := func(field, msg string) { l.add(at(field), "", field, msg) }
+	top := func(field, msg string) {
+		if !l.typeErr[field] {
+			l.add(at(field), "", field, msg)
+		}
+	}
 
 	switch {
 	case l.lines["version"] == 0:
@@ -486,6 +492,9 @@ func (l *loader) validate(c *Config) {
 			label = base
 		}
 		f := func(field, msg string) {
+			if l.typeErr[base+"."+field] {
+				return // one problem per field: the type error says it
+			}
 			line := at(base + "." + field)
 			if line == 0 {
 				line = at(base)

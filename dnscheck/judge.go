@@ -136,15 +136,15 @@ func rcodeMessage(a Answer) string {
 	name := strings.TrimSuffix(a.Query.Name, ".")
 	switch a.Msg.Rcode {
 	case dns.RcodeNameError:
-		return fmt.Sprintf("NXDOMAIN for %s: the record does not exist at %s", name, a.Query.Server)
+		return fmt.Sprintf("NXDOMAIN for %s: the record does not exist", name)
 	case dns.RcodeRefused:
-		return fmt.Sprintf("REFUSED: %s will not answer %s for the probe (recursion or the zone is not allowed for this client address)", a.Query.Server, name)
+		return fmt.Sprintf("REFUSED: the server will not answer %s for the probe (recursion or the zone is not allowed for this client address)", name)
 	case dns.RcodeServerFailure:
-		return fmt.Sprintf("SERVFAIL for %s at %s: the server could not resolve it (upstream unreachable or a DNSSEC failure)", name, a.Query.Server)
+		return fmt.Sprintf("SERVFAIL for %s: the server could not resolve it (upstream unreachable or a DNSSEC failure)", name)
 	case dns.RcodeSuccess:
-		return fmt.Sprintf("NODATA: %s exists at %s but has no SRV record", name, a.Query.Server)
+		return fmt.Sprintf("NODATA: %s exists but has no SRV record", name)
 	}
-	return fmt.Sprintf("%s for %s at %s", dns.RcodeToString[a.Msg.Rcode], name, a.Query.Server)
+	return fmt.Sprintf("%s for %s", dns.RcodeToString[a.Msg.Rcode], name)
 }
 
 // JudgeSRV rules on one server's answer to _vlmcs._tcp.<suffix> SRV per
@@ -310,13 +310,13 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			f.Status, f.Message, f.Short = finding.Unknown, "not asked: the audit was stopped", "stopped"
 			return f
 		case a4.Msg == nil && a6.Msg == nil:
-			f.Message = fmt.Sprintf("%s: no answer for %s's address (%s)", server, name, a4.Fail)
+			f.Message = fmt.Sprintf("no answer for %s's address (%s)", name, a4.Fail)
 			f.Short = string(a4.Fail)
 		case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
-			f.Message = fmt.Sprintf("%s does not exist (NXDOMAIN) at %s: the SRV record points at a dangling name", name, server)
+			f.Message = fmt.Sprintf("%s does not exist (NXDOMAIN): the SRV record points at a dangling name", name)
 			f.Short = "dangling"
 		default:
-			f.Message = fmt.Sprintf("%s has no A or AAAA record at %s: PCs find the name but no address", name, server)
+			f.Message = fmt.Sprintf("%s has no A or AAAA record: PCs find the name but no address", name)
 			f.Short = "no address"
 		}
 		if isHost {

@@ -1,0 +1,161 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected messages in testdata/*.err")
+
+// TestBadConfigs checks the exact messages for every bad file in testdata:
+// each names the file, the line, the school and the field, and all
+// problems of a file come out at once.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		if strings.HasPrefix(filepath.Base(file), "good") {
+			continue
+		}
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			_, err := Load(file)
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load(%s) = %v, want a *config.Error", file, err)
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(file, ".yaml") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./config -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("messages differ (-want +got):\n%s", diff)
+			}
+			for _, p := range ce.Problems {
+				if p.Path != file {
+					t.Errorf("problem without its file: %+v", p)
+				}
+			}
+		})
+	}
+}
+
+func TestGoodConfigIsNormalised(t *testing.T) {
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"kms host lower case, no dot", c.KMS.Host, "kms.example"},
+		{"kms port", c.KMS.Port, 1688},
+		{"default min count", c.KMS.MinCount, DefaultMinCount},
+		{"resolvers get ports", c.Resolvers, []string{"127.0.0.1:5353", "[::1]:53", "[::1]:5454"}},
+		{"timeout", c.Probe.Timeout.Duration, 500 * time.Millisecond},
+		{"default attempts", c.Probe.Attempts, DefaultAttempts},
+		{"ntp port", c.NTP, []string{"127.0.0.1:1123"}},
+		{"suffix lower case, no dot", c.Schools[0].Suffix, "a-jh.kh.edu.tw"},
+		{"school dns gets port 53", c.Schools[0].DNS, []string{"127.0.0.2:53"}},
+		{"name defaults to id", c.Schools[1].Name, "b-es"},
+		{"school line", c.Schools[0].Line, 7},
+		{"lang", c.Report.Lang, "en"},
+	}
+	for _, tc := range checks {
+		if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestDefaultsAreProduction(t *testing.T) {
+	c, err := Parse("x.yaml", []byte("version: 1\nschools: [{id: a, suffix: a.kh.edu.tw}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KMS.Address() != "ap24.kh.edu.tw:1688" {
+		t.Errorf("kms = %s", c.KMS.Address())
+	}
+	if diff := cmp.Diff(DefaultResolvers, c.Resolvers); diff != "" {
+		t.Errorf("resolvers (-want +got):\n%s", diff)
+	}
+	// An explicit empty list means "no city resolvers", not the defaults.
+	c, err = Parse("x.yaml", []byte("version: 1\nresolvers: []\nschools: [{id: a, suffix: a.kh.edu.tw}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Resolvers) != 0 {
+		t.Errorf("resolvers: [] gave %v", c.Resolvers)
+	}
+}
+
+func TestRepositorySchoolsYAMLIsValid(t *testing.T) {
+	c, err := Load("../schools.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.KMS.Address() != "ap24.kh.edu.tw:1688" || len(c.Resolvers) != 3 || len(c.Schools) != 2 {
+		t.Errorf("schools.yaml lost its production defaults or examples: %+v", c)
+	}
+}
+
+func TestNormAddr(t *testing.T) {
+	cases := []struct{ in, want, err string }{
+		{"10.1.2.3", "10.1.2.3:53", ""},
+		{"10.1.2.3:5353", "10.1.2.3:5353", ""},
+		{"2001:db8::1", "[2001:db8::1]:53", ""},
+		{"[2001:db8::1]:5353", "[2001:db8::1]:5353", ""},
+		{"DNS.School.Example.", "dns.school.example:53", ""},
+		{"dns.school.example:99", "dns.school.example:99", ""},
+		{"", "", "empty address"},
+		{"10.1.2.3:http", "", "not a number"},
+		{"[2001:db8::1", "", "not an address"},
+		{"bad name", "", "not allowed"},
+	}
+	for _, tc := range cases {
+		got, err := normAddr(tc.in, 53)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("normAddr(%q) err = %v, want ~%q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("normAddr(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data)
+		if err == nil && (c == nil || len(c.Schools) == 0) {
+			t.Fatalf("accepted a config without schools")
+		}
+		var ce *Error
+		if err != nil && !errors.As(err, &ce) {
+			t.Fatalf("error is not a *config.Error: %v", err)
+		}
+	})
+}
