@@ -143,9 +143,21 @@ func (c Client) once(ctx context.Context, q Query, network string) (*dns.Msg, ti
 	actx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	start := time.Now()
-	r, _, err := cl.ExchangeContext(actx, m, q.Server)
+	co, err := cl.DialContext(actx, q.Server)
+	if err != nil {
+		return nil, time.Since(start), err
+	}
+	defer co.Close()
+	// miekg/dns takes only the deadline from a context, not its
+	// cancellation: closing the socket is what makes Ctrl-C prompt.
+	stop := context.AfterFunc(ctx, func() { co.Close() })
+	defer stop()
+	r, _, err := cl.ExchangeWithConnContext(actx, m, co)
 	rtt := time.Since(start)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		return nil, rtt, err
 	}
 	if err := matches(m, r); err != nil {
