@@ -35,40 +35,66 @@ type Column struct {
 	Title string
 	// cell computes the cell from a school's findings.
 	cell func(probe.School) string
+	// status is the worst status behind the cell, for renderers that
+	// colour it; false when the cell holds no verdict (id, suffix).
+	status func(probe.School) (finding.Status, bool)
+}
+
+// Options are what a renderer may be asked beyond the report itself.
+type Options struct {
+	// Lang is English (default) or Chinese (zh-TW) for the fixed strings.
+	Lang string
+	// Trend is the compliance of earlier saved reports, oldest first,
+	// for the HTML and text reports' trend.
+	Trend []TrendPoint
+	// ChartSrc is the src of the trend image in HTML: "cid:..." in a
+	// mail, empty to inline it as a data: URI in a standalone file.
+	ChartSrc string
+	// ResendPath, when set, is the saved report a footer tells the admin
+	// to resend with `kmsprobe mail`.
+	ResendPath string
 }
 
 // Layout is the set of columns a report needs: one per city resolver that
-// appears in it, DHCP only on a campus report.
-func Layout(r *probe.Report) []Column {
+// appears in it, DHCP only on a campus report. Titles are English.
+func Layout(r *probe.Report) []Column { return LayoutLang(r, English) }
+
+// LayoutLang is Layout with the titles in lang.
+func LayoutLang(r *probe.Report, lang string) []Column {
+	findings := func(title string, keep func(finding.Finding) bool) Column {
+		return Column{
+			Title: title,
+			cell:  func(s probe.School) string { return Cell(pick(s, keep)) },
+			status: func(s probe.School) (finding.Status, bool) {
+				fs := pick(s, keep)
+				return finding.Worst(fs), len(fs) > 0
+			},
+		}
+	}
+	none := func(probe.School) (finding.Status, bool) { return finding.Pass, false }
 	cols := []Column{
-		{Title: "school", cell: func(s probe.School) string { return s.ID }},
-		{Title: "suffix", cell: func(s probe.School) string { return s.Suffix }},
+		{Title: tr(lang, "school"), cell: func(s probe.School) string { return s.ID }, status: none},
+		{Title: tr(lang, "suffix"), cell: func(s probe.School) string { return s.Suffix }, status: none},
 	}
 	if hasCheck(r, "dhcp.") {
-		cols = append(cols, Column{Title: "dhcp", cell: func(s probe.School) string {
-			return Cell(pick(s, func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
-		}})
+		cols = append(cols, findings(tr(lang, "dhcp"), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
 	}
-	cols = append(cols, Column{Title: "own dns", cell: func(s probe.School) string {
-		return Cell(pick(s, func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }))
-	}})
+	cols = append(cols, findings(tr(lang, "own dns"), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }))
 	for _, res := range resolvers(r) {
 		res := res
-		cols = append(cols, Column{Title: ShortAddr(res), cell: func(s probe.School) string {
-			return Cell(pick(s, func(f finding.Finding) bool { return f.Check == finding.DNSSRV && f.Server == res }))
-		}})
+		cols = append(cols, findings(ShortAddr(res), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && f.Server == res }))
 	}
 	cols = append(cols,
-		Column{Title: "target", cell: func(s probe.School) string {
-			return Cell(pick(s, func(f finding.Finding) bool { return f.Check == finding.DNSTarget }))
-		}},
-		Column{Title: "kms", cell: func(s probe.School) string {
-			return Cell(pick(s, func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }))
-		}},
-		Column{Title: "clock", cell: func(s probe.School) string {
-			return Cell(pick(s, func(f finding.Finding) bool { return f.Check == finding.ClockOffset }))
-		}},
-		Column{Title: "status", cell: func(s probe.School) string { return Symbol(s.Status) + " " + strings.ToUpper(s.Status.String()) }},
+		findings(tr(lang, "target"), func(f finding.Finding) bool { return f.Check == finding.DNSTarget }),
+		findings(tr(lang, "kms"), func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }),
+		findings(tr(lang, "clock"), func(f finding.Finding) bool { return f.Check == finding.ClockOffset }),
+		Column{
+			Title: tr(lang, "status"),
+			cell: func(s probe.School) string {
+				return Symbol(s.Status) + " " + strings.ToUpper(StatusWord(lang, s.Status))
+			},
+			status: func(s probe.School) (finding.Status, bool) { return s.Status, true },
+		},
 	)
 	return cols
 }
@@ -133,7 +159,9 @@ func Cell(fs []finding.Finding) string {
 	worst := fs[0]
 	n := 0
 	for _, f := range fs {
-		if f.Status.Worse(worst.Status) {
+		// Among equals, the finding with something to say wins: a pass
+		// shows "count 50" rather than a bare mark.
+		if f.Status.Worse(worst.Status) || f.Status == worst.Status && !informative(worst.Short) && informative(f.Short) {
 			worst = f
 		}
 	}
@@ -143,7 +171,7 @@ func Cell(fs []finding.Finding) string {
 		}
 	}
 	c := Symbol(worst.Status)
-	if worst.Short != "" && worst.Short != "ok" && worst.Short != "-" {
+	if informative(worst.Short) {
 		c += " " + worst.Short
 	}
 	if n < len(fs) && worst.Status != finding.Pass {
@@ -152,9 +180,27 @@ func Cell(fs []finding.Finding) string {
 	return c
 }
 
-// Table writes the compliance table, then what to fix, then a summary.
-func Table(w io.Writer, r *probe.Report) error {
-	cols := Layout(r)
+func informative(short string) bool { return short != "" && short != "ok" && short != "-" }
+
+// Table writes the compliance table, then what to fix, then a summary, in
+// English.
+func Table(w io.Writer, r *probe.Report) error { return TableLang(w, r, Options{}) }
+
+// TableLang is Table in o.Lang.
+func TableLang(w io.Writer, r *probe.Report, o Options) error {
+	if err := table(w, r, o.Lang); err != nil {
+		return err
+	}
+	if err := fixes(w, r, o.Lang); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, SummaryLineLang(r, o.Lang))
+	return err
+}
+
+// table writes only the compliance grid.
+func table(w io.Writer, r *probe.Report, lang string) error {
+	cols := LayoutLang(r, lang)
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
@@ -175,48 +221,47 @@ func Table(w io.Writer, r *probe.Report) error {
 			return err
 		}
 	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	if err := Fixes(w, r); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w, SummaryLine(r))
-	return err
+	return t.Render()
 }
 
 // SummaryLine is the one line a cron mail subject or a terminal ends with.
-func SummaryLine(r *probe.Report) string {
+func SummaryLine(r *probe.Report) string { return SummaryLineLang(r, English) }
+
+// SummaryLineLang is SummaryLine in lang.
+func SummaryLineLang(r *probe.Report, lang string) string {
 	s := r.Summary
-	line := fmt.Sprintf("%d schools: %d pass, %d warn, %d fail, %d unknown", s.Schools, s.Pass, s.Warn, s.Fail, s.Unknown)
+	line := tr(lang, "%d schools: %d pass, %d warn, %d fail, %d unknown", s.Schools, s.Pass, s.Warn, s.Fail, s.Unknown)
 	if r.Incomplete {
-		line += " — INCOMPLETE: " + r.Reason
+		line += " — " + tr(lang, "INCOMPLETE") + ": " + r.Reason
 	}
 	return line
 }
 
-// Fixes writes, for every school that is not a pass, each finding that is
-// not a pass with its remedy. Findings are grouped by check so one broken
-// resolver reads as one problem, not a wall of text.
-func Fixes(w io.Writer, r *probe.Report) error {
+// Fixes writes, for every school that is not a pass, what needs action
+// and its remedy. Findings that say the same thing about several servers
+// (the three city resolvers, typically) are merged into one entry, so one
+// missing record reads as one problem, not a wall of text.
+func Fixes(w io.Writer, r *probe.Report) error { return fixes(w, r, English) }
+
+func fixes(w io.Writer, r *probe.Report, lang string) error {
 	var b strings.Builder
 	for _, s := range r.Schools {
-		bad := ProblemFindings(s)
-		if len(bad) == 0 {
+		groups := GroupProblems(s)
+		if len(groups) == 0 {
 			continue
 		}
 		if b.Len() == 0 {
-			b.WriteString("\nWhat to fix:\n")
+			b.WriteString("\n" + tr(lang, "What to fix:") + "\n")
 		}
 		fmt.Fprintf(&b, "\n%s %s (%s, %s)\n", Symbol(s.Status), s.ID, s.Name, s.Suffix)
-		for _, f := range bad {
-			where := f.Check
-			if f.Server != "" {
-				where += " @" + ShortAddr(f.Server)
+		for _, g := range groups {
+			where := checkLabel(lang, g.Check)
+			if len(g.Servers) > 0 {
+				where += " @" + strings.Join(g.Servers, ", ")
 			}
-			fmt.Fprintf(&b, "  %s [%s] %s\n", Symbol(f.Status), where, f.Message)
-			if f.Remedy != "" {
-				fmt.Fprintf(&b, "      fix: %s\n", f.Remedy)
+			fmt.Fprintf(&b, "  %s [%s] %s\n", Symbol(g.Status), where, g.Message)
+			for _, rem := range g.Remedies {
+				fmt.Fprintf(&b, "      %s %s\n", tr(lang, "fix:"), rem)
 			}
 		}
 	}
@@ -225,6 +270,52 @@ func Fixes(w io.Writer, r *probe.Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Problem is one thing to fix at a school, possibly seen at several
+// servers.
+type Problem struct {
+	Check    string
+	Status   finding.Status
+	Servers  []string // short addresses
+	Message  string   // of the first finding
+	Remedies []string // distinct remedies, in order
+}
+
+// GroupProblems merges a school's problem findings that share check,
+// status and short reason.
+func GroupProblems(s probe.School) []Problem {
+	var out []Problem
+	index := map[string]int{}
+	for _, f := range ProblemFindings(s) {
+		key := f.Check + "|" + f.Status.String() + "|" + f.Short
+		if f.Short == "" {
+			key += "|" + f.Message
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, Problem{Check: f.Check, Status: f.Status, Message: f.Message})
+		}
+		p := &out[i]
+		if f.Server != "" {
+			p.Servers = append(p.Servers, ShortAddr(f.Server))
+		}
+		if f.Remedy != "" && !slicesContains(p.Remedies, f.Remedy) {
+			p.Remedies = append(p.Remedies, f.Remedy)
+		}
+	}
+	return out
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // ProblemFindings are a school's findings that need action (warn, fail,
@@ -238,4 +329,13 @@ func ProblemFindings(s probe.School) []finding.Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Status.Worse(out[j].Status) })
 	return out
+}
+
+// checkLabel names a check: the id alone in English (what admins grep
+// for), its Chinese title and the id in zh-TW.
+func checkLabel(lang, check string) string {
+	if lang == Chinese {
+		return CheckTitle(lang, check) + " " + check
+	}
+	return check
 }

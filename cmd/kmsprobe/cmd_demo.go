@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/sim"
+	"github.com/kh-edu/kmsprobe/kmscheck"
+	"github.com/kh-edu/kmsprobe/kmscheck/kmsreplay"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -91,26 +94,43 @@ type demoKMS struct {
 	notes []string
 }
 
-// startDemoKMS opens the simulated KMS address. Until a replay of a
-// captured exchange is wired in, the port only accepts TCP.
+// demoVector is the captured exchange the demo's KMS host replays: a
+// Windows 10/11 Enterprise V6 activation with a count of 50.
+const demoVector = kmsreplay.Vector("v6-win10-ent")
+
+// startDemoKMS starts the demo's KMS side: a replay of a captured exchange
+// on the simulated KMS address (it can answer only the recorded request,
+// so the demo's client uses that capture's identity, clock and salt), and
+// a simulated NTP server for the clock check.
 func startDemoKMS(ctx context.Context) (*demoKMS, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(sim.DemoKMSIP, "0"))
+	addr, stopReplay, err := kmsreplay.Listen(ctx, net.JoinHostPort(sim.DemoKMSIP, "0"), demoVector)
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	_, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	ntp, err := sim.ListenNTP("127.0.0.123", 0)
+	if err != nil {
+		stopReplay()
+		return nil, err
+	}
+	opts := kmsreplay.ClientOptions(demoVector)
+	opts.Timeout = 2 * time.Second
+	opts.MinCount = 25
+	cmid := opts.ClientID.String()
 	return &demoKMS{
-		port:  port,
-		stop:  func() { ln.Close() },
-		notes: []string{"The simulated KMS host at " + net.JoinHostPort(sim.DemoKMSIP, strconv.Itoa(port)) + " only accepts TCP."},
+		port: port,
+		stop: func() { stopReplay(); ntp.Close() },
+		leg: func(ctx context.Context, addr string) []finding.Finding {
+			return kmscheck.Probe(ctx, addr, opts)
+		},
+		clock: func(ctx context.Context) []finding.Finding {
+			return []finding.Finding{kmscheck.CheckClock(ctx, []string{ntp.Addr}, kmscheck.ClockOptions{Timeout: time.Second})}
+		},
+		notes: []string{
+			"The KMS host at " + addr + " replayed a captured exchange (" + string(demoVector) + ", vlmcs <-> vlmcsd): it can answer only that",
+			"recorded request, so the demo's client used the capture's identity (CMID " + cmid + "), clock and salt.",
+			"A real audit sends this machine's own stable client ID. The clock was compared with a simulated NTP server at " + ntp.Addr + ".",
+		},
 	}, nil
 }

@@ -1,31 +1,108 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
 // legFlags select and tune the legs beyond DNS.
 type legFlags struct {
-	dhcpIface string
-	dhcpMAC   string
-	kmsMode   string
-	product   string
-	protocol  int
+	dhcpIface  string
+	dhcpMAC    string
+	dhcpWindow time.Duration
+	kmsMode    string
+	product    string
+	protocol   int
 }
 
 func (l *legFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.dhcpIface, "dhcp-iface", "", "campus mode: broadcast one DHCPDISCOVER on this interface and follow the offers (needs --school ID)")
+	fs.StringVar(&l.dhcpIface, "dhcp-iface", "", "campus mode: broadcast one DHCPDISCOVER on this interface and follow the offers (needs --school ID; root or cap_net_raw)")
 	fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client MAC for the DISCOVER (default: the interface's own)")
-	fs.StringVar(&l.kmsMode, "kms-mode", "", "how far the KMS check goes: tcp, bind or activate (default from schools.yaml, else activate)")
-	fs.StringVar(&l.product, "product", "", "product the KMS activation request claims to be (default Windows 10/11 Enterprise)")
-	fs.IntVar(&l.protocol, "protocol", 0, "KMS protocol version 4, 5 or 6 (default 6)")
+	fs.DurationVar(&l.dhcpWindow, "dhcp-window", 0, "how long to collect DHCP offers (default dhcp.window, 3s)")
+	fs.StringVar(&l.kmsMode, "kms-mode", "", "how far the KMS check goes: tcp, bind or activate (default kms.mode, else activate)")
+	fs.StringVar(&l.product, "product", "", "product the KMS activation request claims to be (default kms.product, else Windows 10/11 Enterprise)")
+	fs.IntVar(&l.protocol, "protocol", 0, "KMS protocol version 4, 5 or 6 (default kms.protocol, else 6)")
+}
+
+// auditKMSOptions merges schools.yaml and the flags into the KMS leg's
+// options (the same rules as kmsprobe kms). The client identity is
+// resolved here, once, so a machine without a stable identity is told
+// before any packet is sent.
+func (l *legFlags) auditKMSOptions(cfg *config.Config) (kmscheck.Options, error) {
+	o, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
+	if err != nil {
+		return o, err
+	}
+	// One deadline covers connect, bind and the activation request; it
+	// gets the budget a DNS question gets in all its attempts.
+	o.Timeout = cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts)
+	if o.Protocol != 0 && (o.Protocol < 4 || o.Protocol > 6) {
+		return o, fmt.Errorf("--protocol %d: KMS clients speak protocol 4, 5 or 6", o.Protocol)
+	}
+	if o.Mode == kmscheck.ModeActivate {
+		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
+		if err != nil {
+			return o, fmt.Errorf("%w (or use --kms-mode bind, which sends no activation request)", err)
+		}
+		o.ClientID = id
+	}
+	return o, nil
+}
+
+// cfgStateDir is where the probe keeps its KMS client id when the machine has
+// no /etc/machine-id: probe.state_dir, else the user's state folder.
+func cfgStateDir(cfg *config.Config) string {
+	if cfg.Probe.StateDir != "" {
+		return cfg.Probe.StateDir
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "kmsprobe")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "kmsprobe")
+	}
+	return ""
+}
+
+// clockLeg checks the local clock against the configured NTP servers.
+func clockLeg(cfg *config.Config) func(ctx context.Context) []finding.Finding {
+	return func(ctx context.Context) []finding.Finding {
+		if len(cfg.NTP) == 0 {
+			return []finding.Finding{{
+				Check: finding.ClockOffset, Status: finding.Skip, Short: "no ntp",
+				Message: "no NTP server configured, so the clock was not checked",
+				Remedy:  "add the time servers the PCs use under ntp: in schools.yaml, e.g. ntp: [time.stdtime.gov.tw]",
+			}}
+		}
+		return []finding.Finding{kmscheck.CheckClock(ctx, cfg.NTP, kmscheck.ClockOptions{Timeout: cfg.Probe.Timeout.Duration})}
+	}
 }
 
 // build makes the legs from the configuration and flags.
 func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, error) {
-	var legs probe.Legs
+	o, err := l.auditKMSOptions(cfg)
+	if err != nil {
+		return probe.Legs{}, err
+	}
+	legs := probe.Legs{
+		KMS:   func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, o) },
+		Clock: clockLeg(cfg),
+	}
+	if l.dhcpIface != "" {
+		campus, err := l.campusLeg(cfg, schools)
+		if err != nil {
+			return probe.Legs{}, err
+		}
+		legs.Campus = campus
+	}
 	return legs, nil
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/kmscheck"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+func init() {
+	register(&command{
+		Name:    "kms",
+		Usage:   "HOST[:PORT] [--kms-mode tcp|bind|activate] [--product P] [--protocol 4|5|6] [-c schools.yaml] [--format table|json]",
+		Summary: "check one KMS host the way a client would (TCP 1688, RPC bind, activation request) and show its ePID, build, count and intervals",
+		Run:     runKMS,
+	})
+}
+
+func runKMS(ctx context.Context, e *env, args []string) int {
+	c := commands["kms"]
+	fs := newFlagSet(e, c)
+	var o outputFlags
+	o.register(fs)
+	mode := fs.String("kms-mode", "", "how far to go: tcp, bind or activate (default from schools.yaml, else activate)")
+	product := fs.String("product", "", "product the activation request claims to be: "+strings.Join(kmscheck.ProductKeys(), ", ")+" (default win10-ent)")
+	protocol := fs.Int("protocol", 0, "KMS protocol version 4, 5 or 6 (default: the product's, 6 for current products)")
+	minCount := fs.Int("min-count", 0, "client count the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return fail(e, errors.New("kms needs exactly one HOST[:PORT], e.g. kmsprobe kms ap24.kh.edu.tw"))
+	}
+	if err := o.checkFormat(); err != nil {
+		return fail(e, err)
+	}
+	// schools.yaml is optional here: a bare `kmsprobe kms HOST` must work
+	// on a laptop without one, but an explicit -c must exist.
+	var cfg *config.Config
+	if o.config != "" {
+		var err error
+		if cfg, err = config.Load(o.config); err != nil {
+			return fail(e, err)
+		}
+	} else if p, err := config.Find(); err == nil {
+		if cfg, err = config.Load(p); err != nil {
+			return fail(e, err)
+		}
+	}
+	opts, ntp, stateDir, err := kmsOptions(cfg, *mode, *product, *protocol, *minCount)
+	if err != nil {
+		return fail(e, err)
+	}
+	if opts.Mode == kmscheck.ModeActivate {
+		if stateDir == "" && cfg != nil {
+			stateDir = cfgStateDir(cfg)
+		}
+		if opts.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
+			return fail(e, err)
+		}
+	}
+	host, port := pos[0], kmscheck.DefaultPort
+	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
+		host, port = h, p
+	} else if cfg != nil && cfg.KMS.Port != 0 {
+		port = strconv.Itoa(cfg.KMS.Port)
+	}
+	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	ips, err := net.DefaultResolver.LookupIPAddr(rctx, host)
+	cancel()
+	if err != nil {
+		return fail(e, fmt.Errorf("cannot resolve %s: %w", host, err))
+	}
+	start := time.Now()
+	var findings []finding.Finding
+	for _, ip := range ips {
+		addr := net.JoinHostPort(ip.IP.String(), port)
+		findings = append(findings, kmscheck.Probe(ctx, addr, opts)...)
+	}
+	if len(ntp) > 0 {
+		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
+	}
+	hn, _ := os.Hostname()
+	rep := &probe.Report{
+		Schema:          probe.Schema,
+		GeneratedAt:     time.Now(),
+		Probe:           probe.Info{Hostname: hn, Version: version, Vantage: "central"},
+		DurationSeconds: time.Since(start).Seconds(),
+		Schools:         []probe.School{{ID: "kms", Name: pos[0], Findings: findings}},
+	}
+	rep.Finish()
+	if o.format == "table" && (o.out == "" || o.out == "-") {
+		printKMS(e, findings)
+		return rep.ExitCode()
+	}
+	if err := o.emit(e, rep); err != nil {
+		return fail(e, err)
+	}
+	return rep.ExitCode()
+}
+
+// kmsOptions merges schools.yaml (when there is one) and the flags; flags win.
+func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int) (kmscheck.Options, []string, string, error) {
+	var o kmscheck.Options
+	var ntp []string
+	var stateDir string
+	cfgMin := 0
+	if cfg != nil {
+		o.Timeout = cfg.Probe.Timeout.Duration
+		o.Product, o.Protocol = cfg.KMS.Product, cfg.KMS.Protocol
+		cfgMin = cfg.KMS.MinCount
+		if mode == "" {
+			mode = cfg.KMS.Mode
+		}
+		ntp, stateDir = cfg.NTP, cfg.Probe.StateDir
+	}
+	if product != "" {
+		o.Product = product
+	}
+	if protocol != 0 {
+		o.Protocol = protocol
+	}
+	m, err := kmscheck.ParseMode(mode)
+	if err != nil {
+		return o, nil, "", err
+	}
+	o.Mode = m
+	p, err := kmscheck.LookupProduct(o.Product)
+	if err != nil {
+		return o, nil, "", err
+	}
+	// kms.min_count (default 25) is about the Windows client pool; applying
+	// it to an Office or server product would fail hosts that activate them.
+	switch {
+	case minCount > 0:
+		o.MinCount = minCount
+	case p.N == 25:
+		o.MinCount = cfgMin
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = kmscheck.DefaultTimeout
+	}
+	return o, ntp, stateDir, nil
+}
+
+// printKMS shows what a vlmcs user expects, then the verdicts.
+func printKMS(e *env, fs []finding.Finding) {
+	w := e.Stdout
+	for _, f := range fs {
+		ev := f.Evidence
+		if f.Check == finding.KMSRPC && ev["epid"] != nil {
+			fmt.Fprintf(w, "%s\n", f.Server)
+			fmt.Fprintf(w, "  KMS protocol            : %v (%v)\n", ev["protocol"], ev["rpc_syntax"])
+			fmt.Fprintf(w, "  ePID                    : %v\n", ev["epid"])
+			if ev["host_os"] != nil {
+				fmt.Fprintf(w, "  Host OS                 : %v (build %v)\n", ev["host_os"], ev["host_build"])
+			} else {
+				fmt.Fprintf(w, "  Host build              : %v\n", ev["host_build"])
+			}
+			if ev["host_language"] != nil {
+				fmt.Fprintf(w, "  Host language           : %v (LCID %v)\n", ev["host_language"], ev["host_lcid"])
+			} else if ev["host_lcid"] != nil {
+				fmt.Fprintf(w, "  Host LCID               : %v\n", ev["host_lcid"])
+			}
+			if ev["hwid"] != nil {
+				fmt.Fprintf(w, "  HwId                    : %v\n", ev["hwid"])
+			}
+			fmt.Fprintf(w, "  Current client count    : %v (needed: %v)\n", ev["count"], ev["min_count"])
+			fmt.Fprintf(w, "  Activation interval     : %v min\n", ev["activation_interval_min"])
+			fmt.Fprintf(w, "  Renewal interval        : %v min\n", ev["renewal_interval_min"])
+			fmt.Fprintf(w, "  Round trip              : %v ms\n", ev["rtt_ms"])
+		}
+	}
+	for _, f := range fs {
+		fmt.Fprintf(w, "%-5s %-12s %-22s %s\n", strings.ToUpper(f.Status.String()), f.Check, f.Server, f.Message)
+		if f.Remedy != "" && (f.Status == finding.Fail || f.Status == finding.Warn || f.Status == finding.Unknown) {
+			fmt.Fprintf(w, "      fix: %s\n", f.Remedy)
+		}
+	}
+}

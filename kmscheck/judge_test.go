@@ -1,0 +1,215 @@
+package kmscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kh-edu/kmsprobe/finding"
+)
+
+func TestJudgeTCP(t *testing.T) {
+	tests := []struct {
+		name   string
+		r      TCPResult
+		status finding.Status
+		msg    string
+		remedy string
+	}{
+		{"fast", TCPResult{Addr: "10.0.0.1:1688", RTT: 1500 * time.Microsecond}, finding.Pass, "TCP connected in 1.5 ms", ""},
+		{"slow", TCPResult{Addr: "10.0.0.1:1688", RTT: 1200 * time.Millisecond}, finding.Warn, "slowly", "congestion"},
+		{"refused", TCPResult{Outcome: TCPRefused, Err: syscall.ECONNREFUSED}, finding.Fail, "connection refused", "sc query sppsvc"},
+		{"timeout", TCPResult{Outcome: TCPTimeout, Err: context.DeadlineExceeded}, finding.Fail, "within 2s", "firewalls"},
+		{"unreachable", TCPResult{Outcome: TCPUnreachable, Err: syscall.EHOSTUNREACH}, finding.Fail, "unreachable", "route"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := JudgeTCP(tt.r, 2*time.Second)
+			if f.Check != finding.KMSTCP || f.Status != tt.status || !strings.Contains(f.Message, tt.msg) || !strings.Contains(f.Remedy, tt.remedy) {
+				t.Errorf("got %v %q remedy %q; want %v, %q, %q", f.Status, f.Message, f.Remedy, tt.status, tt.msg, tt.remedy)
+			}
+			if f.Evidence["transport"] != "tcp" || f.Evidence["outcome"] != tt.r.Outcome.String() {
+				t.Errorf("evidence %v", f.Evidence)
+			}
+		})
+	}
+}
+
+func TestClassifyDial(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		err  error
+		want TCPOutcome
+	}{
+		{nil, TCPConnected},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), TCPRefused},
+		{context.DeadlineExceeded, TCPTimeout},
+		{fmt.Errorf("dial: %w", syscall.ENETUNREACH), TCPUnreachable},
+		{fmt.Errorf("dial: %w", syscall.EHOSTUNREACH), TCPUnreachable},
+		{errors.New("missing port in address"), TCPError},
+	}
+	for _, tt := range tests {
+		if got := classifyDial(ctx, tt.err); got != tt.want {
+			t.Errorf("classifyDial(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestJudgeRPC(t *testing.T) {
+	win, _ := LookupProduct("win10-ent")
+	office, _ := LookupProduct("office2019-proplus")
+	ok := func(count uint32) *Response {
+		return &Response{Version: Version{Major: 6}, EPID: "03612-00206-566-392475-03-1028-20348.0000-1002023", Count: count, ActivationInterval: 120, RenewalInterval: 10080, HwID: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	}
+	base := Exchange{Addr: "10.0.0.1:1688", Stage: StageDone, Mode: ModeActivate, Product: win, Request: Request{Version: Version{Major: 6}}}
+	with := func(edit func(*Exchange)) Exchange {
+		x := base
+		edit(&x)
+		return x
+	}
+	tests := []struct {
+		name     string
+		x        Exchange
+		minCount int
+		status   finding.Status
+		msg      []string
+		evidence finding.Evidence
+	}{
+		{"pass", with(func(x *Exchange) { x.Response = ok(50) }), 25, finding.Pass,
+			[]string{"V6 answer verified", "count 50 >= 25", "Windows Server 2022", "zh-TW"},
+			finding.Evidence{"count": uint32(50), "min_count": 25, "host_build": 20348, "host_lcid": 1028, "host_language": "zh-TW", "host_os": "Windows Server 2022", "hwid": "0102030405060708"}},
+		{"count exactly threshold", with(func(x *Exchange) { x.Response = ok(25) }), 25, finding.Pass, []string{"count 25 >= 25"}, nil},
+		{"count low", with(func(x *Exchange) { x.Response = ok(24) }), 25, finding.Fail,
+			[]string{"client count is 24", "Windows client products need 25", "0xC004F038", "until enough machines have asked"}, finding.Evidence{"hresult": "0xC004F038"}},
+		{"office counts against its own N", with(func(x *Exchange) { x.Product = office; x.Response = ok(10) }), 0, finding.Pass, []string{"count 10 >= 5"}, finding.Evidence{"min_count": 5, "product_threshold": 5}},
+		{"office with a stricter min_count", with(func(x *Exchange) { x.Product = office; x.Response = ok(10) }), 25, finding.Fail, []string{"min_count is 25; Office products need 5"}, nil},
+		{"emulator hint stays pass", with(func(x *Exchange) {
+			r := ok(50)
+			r.EmulatorHints = []string{"HwId 3A1C049600B60076 is vlmcsd's built-in default"}
+			x.Response = r
+		}), 25, finding.Pass, []string{"note: HwId"}, nil},
+		{"refused unknown product", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{HRUnknownProduct} }), 25, finding.Fail,
+			[]string{"refused", "0xC004F042", "cannot activate this product"}, finding.Evidence{"hresult": "0xC004F042"}},
+		{"refused time", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{HRTimeSkew} }), 25, finding.Fail, []string{"0xC004F06C", "clock"}, nil},
+		{"refused unknown code", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{0xC0040000} }), 25, finding.Fail, []string{"0xC0040000", "slui"}, nil},
+		{"fault", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &FaultError{0x1c010003} }), 25, finding.Fail, []string{"RPC fault 0x1c010003", "nca_unk_if"}, finding.Evidence{"rpc_fault": "0x1c010003"}},
+		{"verification", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &VerifyError{"hmac", "V6 HMAC does not match"} }), 25, finding.Fail, []string{"failed verification (hmac)"}, finding.Evidence{"failed_check": "hmac"}},
+		{"garbage", with(func(x *Exchange) { x.Stage = StageBind; x.Err = &ProtocolError{"the service answered 48 54 54 50…"} }), 25, finding.Fail, []string{"port open but not KMS"}, nil},
+		{"eof at bind", with(func(x *Exchange) { x.Stage = StageBind; x.Err = io.EOF }), 25, finding.Fail, []string{"not KMS", "closed the connection"}, nil},
+		{"timeout", with(func(x *Exchange) { x.Stage = StageBind; x.Err = context.DeadlineExceeded }), 25, finding.Fail, []string{"no complete answer to the RPC bind within 5s"}, nil},
+		{"bind mode", with(func(x *Exchange) { x.Mode = ModeBind; x.Bind.NDR32 = true }), 25, finding.Pass, []string{"mode bind", "no activation request"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := JudgeRPC(tt.x, Expect{MinCount: tt.minCount, Timeout: 5 * time.Second})
+			if f.Check != finding.KMSRPC || f.Server != "10.0.0.1:1688" {
+				t.Errorf("check %s server %s", f.Check, f.Server)
+			}
+			if f.Status != tt.status {
+				t.Errorf("status %v, want %v (%s)", f.Status, tt.status, f.Message)
+			}
+			for _, m := range tt.msg {
+				if !strings.Contains(f.Message, m) {
+					t.Errorf("message %q lacks %q", f.Message, m)
+				}
+			}
+			for k, v := range tt.evidence {
+				if diff := cmp.Diff(v, f.Evidence[k]); diff != "" {
+					t.Errorf("evidence[%s] (-want +got):\n%s", k, diff)
+				}
+			}
+			if f.Status == finding.Fail && f.Remedy == "" {
+				t.Error("fail without remedy")
+			}
+			if strings.Contains(f.Message, "\n") {
+				t.Error("message is not one line")
+			}
+		})
+	}
+}
+
+func TestLookupProduct(t *testing.T) {
+	for _, name := range []string{"", "win10-ent", "Windows 10/11 Enterprise", "WIN10-ENT"} {
+		p, err := LookupProduct(name)
+		if err != nil || p.Key != "win10-ent" || p.N != 25 || p.Protocol != 6 {
+			t.Errorf("LookupProduct(%q) = %v, %v", name, p.Key, err)
+		}
+	}
+	if _, err := LookupProduct("win95"); err == nil || !strings.Contains(err.Error(), "office2019-proplus") {
+		t.Errorf("unknown product error %v does not list the choices", err)
+	}
+	seen := map[string]bool{}
+	for _, p := range Products() {
+		if seen[p.Key] || p.N != 5 && p.N != 25 {
+			t.Errorf("bad table row %+v", p)
+		}
+		seen[p.Key] = true
+	}
+}
+
+func TestParseEPID(t *testing.T) {
+	h, ok := ParseEPID("03612-00206-566-392475-03-1033-17763.0000-3052019")
+	want := HostInfo{Build: 17763, OS: "Windows Server 2019 / Windows 10 1809", LCID: 1033, Language: "en-US", Group: "00206", KeyDate: "3052019"}
+	if !ok || h != want {
+		t.Errorf("got %+v, %v", h, ok)
+	}
+	if _, ok := ParseEPID("garbage"); ok {
+		t.Error("garbage parsed")
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	a := nameUUID(cmidNamespace, "3d1219c7c4c5404aaa1f6d2a48adfda4")
+	b := nameUUID(cmidNamespace, "3d1219c7c4c5404aaa1f6d2a48adfda4")
+	c := nameUUID(cmidNamespace, "0000000000000000000000000000000a")
+	if a != b || a == c || a[6]>>4 != 5 {
+		t.Errorf("name UUIDs not stable/distinct/v5: %s %s %s", a, b, c)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state", identityFile)
+	u1, err := loadStateIdentity(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := loadStateIdentity(p)
+	if err != nil || u1 != u2 || u1.IsZero() {
+		t.Errorf("state identity not stable: %s %s %v", u1, u2, err)
+	}
+	os.WriteFile(p, []byte("nonsense"), 0o644)
+	if _, err := loadStateIdentity(p); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Errorf("corrupt state file: %v", err)
+	}
+	if _, err := os.Stat("/etc/machine-id"); err == nil {
+		m1, err1 := LoadIdentity("")
+		m2, err2 := MachineIdentity()
+		if err1 != nil || err2 != nil || m1 != m2 {
+			t.Errorf("machine identity unstable: %v %v", err1, err2)
+		}
+	}
+}
+
+func TestBuildRequestDefaults(t *testing.T) {
+	o := Options{ClientID: UUID{1}, Workstation: "probe", Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	r, p, err := o.BuildRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Key != DefaultProduct || r.Version.Major != 6 || r.RequiredCount != 25 || r.Salt == [16]byte{} {
+		t.Errorf("defaults: %+v %s", r, p.Key)
+	}
+	if _, _, err := (Options{ClientID: UUID{1}, Protocol: 7}).BuildRequest(); err == nil {
+		t.Error("protocol 7 accepted")
+	}
+	if _, _, err := (Options{ClientID: UUID{1}, Workstation: strings.Repeat("x", 64)}).BuildRequest(); err == nil {
+		t.Error("64-character workstation accepted")
+	}
+}
