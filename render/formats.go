@@ -70,19 +70,18 @@ func Markdown(w io.Writer, r *probe.Report) error {
 		row(cells)
 	}
 	for _, s := range r.Schools {
-		bad := ProblemFindings(s)
-		if len(bad) == 0 {
+		if len(ProblemFindings(s)) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s %s (%s)\n\n", Symbol(s.Status), s.ID, s.Name)
-		for _, f := range bad {
-			where := f.Check
-			if f.Server != "" {
-				where += " @" + ShortAddr(f.Server)
+		for _, g := range GroupProblems(s) {
+			where := g.Check
+			if len(g.Servers) > 0 {
+				where += " @" + strings.Join(g.Servers, ", ")
 			}
-			fmt.Fprintf(&b, "- %s **%s**: %s\n", Symbol(f.Status), where, f.Message)
-			if f.Remedy != "" {
-				fmt.Fprintf(&b, "  - fix: `%s`\n", strings.ReplaceAll(f.Remedy, "`", "'"))
+			fmt.Fprintf(&b, "- %s **%s**: %s\n", Symbol(g.Status), where, g.Message)
+			for _, rem := range g.Remedies {
+				fmt.Fprintf(&b, "  - fix: `%s`\n", strings.ReplaceAll(rem, "`", "'"))
 			}
 		}
 	}

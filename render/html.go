@@ -1,0 +1,281 @@
+package render
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+// The HTML report is written for mail clients first, browsers second:
+// every style is inline (Gmail and Outlook drop <style> blocks or rewrite
+// them), layout is tables, there is no script and nothing is loaded from
+// outside. Colour only repeats what the symbols ✓ ! ✗ ? – already say, so
+// it survives grayscale printing and colour-blind readers.
+
+func init() {
+	Formats["html"] = func(w io.Writer, r *probe.Report) error { return HTML(w, r, Options{}) }
+	localized["html"] = HTML
+	localized["table"] = TableLang
+	localized["text"] = Text
+	Formats["text"] = func(w io.Writer, r *probe.Report) error { return Text(w, r, Options{}) }
+}
+
+// localized are the formats that honour Options; the others ignore them.
+var localized = map[string]func(io.Writer, *probe.Report, Options) error{}
+
+// Render writes r in format, passing o to the formats that use it.
+func Render(format string, w io.Writer, r *probe.Report, o Options) error {
+	if fn, ok := localized[format]; ok {
+		return fn(w, r, o)
+	}
+	fn, ok := Formats[format]
+	if !ok {
+		return fmt.Errorf("render: unknown format %q; use one of %s", format, FormatNames())
+	}
+	return fn(w, r)
+}
+
+// ChartCID is the Content-ID of the trend image in a mail.
+const ChartCID = "trend.png"
+
+type style struct{ bg, fg, border string }
+
+var statusStyle = map[finding.Status]style{
+	finding.Pass:    {"#e6f4ea", "#1e6b30", "#a8d5b5"},
+	finding.Warn:    {"#fff4d6", "#6b4700", "#f0c850"},
+	finding.Fail:    {"#fde2e1", "#a4161a", "#e8898b"},
+	finding.Unknown: {"#eceff1", "#37474f", "#b0bec5"},
+	finding.Skip:    {"#ffffff", "#757575", "#dddddd"},
+}
+
+const (
+	fontFamily = `Arial, 'Microsoft JhengHei', 'PingFang TC', 'Noto Sans CJK TC', sans-serif`
+	monoFamily = `Consolas, 'DejaVu Sans Mono', monospace`
+)
+
+func esc(s string) string { return html.EscapeString(s) }
+
+// stamp formats a time the same way everywhere, with its offset, so a
+// report read in another zone is not misread.
+func stamp(t time.Time) string { return t.Format("2006-01-02 15:04 -07:00") }
+
+// HTML writes the report as one email-safe HTML document.
+func HTML(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.Lang
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	htmlLang := "en"
+	if lang == Chinese {
+		htmlLang = "zh-Hant-TW"
+	}
+	p("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n</head>\n", htmlLang, esc(Subject(lang, r)))
+	p("<body style=\"margin:0;padding:0;background:#f4f5f7;\">\n")
+	p("<table role=\"presentation\" width=\"100%%\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#f4f5f7;\"><tr><td align=\"center\" style=\"padding:16px;\">\n")
+	p("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:1100px;width:100%%;background:#ffffff;border:1px solid #dcdfe4;font-family:%s;font-size:14px;line-height:1.45;color:#1f2328;\"><tr><td style=\"padding:20px 24px;\">\n", fontFamily)
+
+	// Header: title, the counts as badges, the summary sentence.
+	p("<h1 style=\"margin:0 0 8px 0;font-size:22px;font-weight:bold;\">%s</h1>\n", esc(tr(lang, "KMS activation audit")))
+	p("<p style=\"margin:0 0 8px 0;\">")
+	for _, c := range []struct {
+		st finding.Status
+		n  int
+	}{{finding.Fail, r.Summary.Fail}, {finding.Warn, r.Summary.Warn}, {finding.Unknown, r.Summary.Unknown}, {finding.Pass, r.Summary.Pass}} {
+		if c.n == 0 && c.st != finding.Fail && c.st != finding.Pass {
+			continue
+		}
+		p("%s ", badge(c.st, fmt.Sprintf("%s %d %s", Symbol(c.st), c.n, StatusWord(lang, c.st))))
+	}
+	p("</p>\n")
+	p("<p style=\"margin:0 0 4px 0;font-size:15px;\"><b>%s</b></p>\n", esc(SummaryLineLang(r, lang)))
+	p("<p style=\"margin:0 0 12px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Generated %s on %s, kmsprobe %s", stamp(r.GeneratedAt), r.Probe.Hostname, r.Probe.Version)))
+	if r.Probe.Simulation {
+		p("%s\n", notice(finding.Unknown, tr(lang, "This report comes from a simulation (kmsprobe demo), not the real network.")))
+	}
+	if r.Incomplete {
+		p("%s\n", notice(finding.Fail, tr(lang, "INCOMPLETE")+": "+r.Reason))
+	}
+
+	// What changed comes first: a weekly reader has seen the rest before.
+	htmlChanges(&b, r, lang)
+	htmlTrend(&b, o, lang)
+
+	// The compliance table.
+	p("<h2 style=\"margin:20px 0 8px 0;font-size:17px;border-bottom:2px solid #1f2328;padding-bottom:4px;\">%s</h2>\n", esc(tr(lang, "Compliance")))
+	cols := LayoutLang(r, lang)
+	p("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%%;font-size:13px;\">\n<tr>")
+	for _, c := range cols {
+		p("<th align=\"left\" style=\"padding:5px 8px;border:1px solid #8c959f;background:#eaeef2;white-space:nowrap;\">%s</th>", esc(c.Title))
+	}
+	p("</tr>\n")
+	for _, s := range r.Schools {
+		p("<tr>")
+		for i, c := range cols {
+			text := c.cell(s)
+			st, ok := c.status(s)
+			switch {
+			case i == 0:
+				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;\"><b>%s</b><br><span style=\"color:#57606a;font-size:12px;\">%s</span></td>", esc(text), esc(s.Name))
+			case !ok:
+				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;font-family:%s;font-size:12px;\">%s</td>", monoFamily, esc(text))
+			default:
+				ss := statusStyle[st]
+				weight := "normal"
+				if st == finding.Fail {
+					weight = "bold"
+				}
+				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;background:%s;color:%s;font-weight:%s;\">%s</td>", ss.bg, ss.fg, weight, esc(text))
+			}
+		}
+		p("</tr>\n")
+	}
+	p("</table>\n")
+	p("<p style=\"margin:6px 0 0 0;color:#57606a;font-size:12px;\">%s: %s</p>\n", esc(tr(lang, "Legend")), esc(tr(lang, "✓ pass, ! warn, ✗ fail, ? unknown, – skipped")))
+
+	htmlFixes(&b, r, lang)
+
+	if o.ResendPath != "" {
+		p("<p style=\"margin:24px 0 0 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Sent by kmsprobe. Resend with: kmsprobe mail %s", o.ResendPath)))
+	}
+	p("</td></tr></table>\n</td></tr></table>\n</body>\n</html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func badge(st finding.Status, text string) string {
+	ss := statusStyle[st]
+	return fmt.Sprintf("<span style=\"display:inline-block;padding:3px 10px;margin:0 4px 4px 0;border:1px solid %s;border-radius:3px;background:%s;color:%s;font-weight:bold;font-size:14px;\">%s</span>", ss.border, ss.bg, ss.fg, esc(text))
+}
+
+func notice(st finding.Status, text string) string {
+	ss := statusStyle[st]
+	return fmt.Sprintf("<p style=\"margin:0 0 10px 0;padding:8px 10px;border-left:4px solid %s;background:%s;color:%s;\">%s</p>", ss.fg, ss.bg, ss.fg, esc(text))
+}
+
+func h2(b *strings.Builder, title string) {
+	fmt.Fprintf(b, "<h2 style=\"margin:20px 0 8px 0;font-size:17px;border-bottom:2px solid #1f2328;padding-bottom:4px;\">%s</h2>\n", esc(title))
+}
+
+func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
+	ch := r.Changes
+	if ch == nil {
+		h2(b, tr(lang, "Changes since the last report"))
+		fmt.Fprintf(b, "<p style=\"margin:0;color:#57606a;\">%s</p>\n", esc(tr(lang, "No earlier report to compare with.")))
+		return
+	}
+	h2(b, tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
+	if len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0 {
+		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(tr(lang, "No change since the last report.")))
+		return
+	}
+	names := map[string]string{}
+	for _, s := range r.Schools {
+		names[s.ID] = s.Name
+	}
+	list := func(title string, st finding.Status, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		ss := statusStyle[st]
+		fmt.Fprintf(b, "<p style=\"margin:8px 0 2px 0;font-weight:bold;color:%s;\">%s (%d)</p>\n<ul style=\"margin:0;padding-left:22px;\">\n", ss.fg, esc(title), len(items))
+		for _, it := range items {
+			fmt.Fprintf(b, "<li style=\"margin:2px 0;\">%s</li>\n", it)
+		}
+		b.WriteString("</ul>\n")
+	}
+	move := func(c probe.Change) string {
+		s := fmt.Sprintf("<b>%s</b>", esc(c.School))
+		if n := names[c.School]; n != "" && n != c.School {
+			s += " " + esc(n)
+		}
+		s += fmt.Sprintf(": %s %s → %s %s", Symbol(c.From), esc(StatusWord(lang, c.From)), Symbol(c.To), esc(StatusWord(lang, c.To)))
+		if len(c.Checks) > 0 {
+			s += " <span style=\"color:#57606a;\">(" + esc(tr(lang, "checks: %s", strings.Join(c.Checks, ", "))) + ")</span>"
+		}
+		return s
+	}
+	var reg, fix, nw, rm []string
+	for _, c := range ch.Regressions {
+		reg = append(reg, move(c))
+	}
+	for _, c := range ch.Fixes {
+		fix = append(fix, move(c))
+	}
+	for _, id := range ch.New {
+		nw = append(nw, "<b>"+esc(id)+"</b> "+esc(names[id]))
+	}
+	for _, id := range ch.Removed {
+		rm = append(rm, "<b>"+esc(id)+"</b>")
+	}
+	list("✗ "+tr(lang, "Regressions"), finding.Fail, reg)
+	list("✓ "+tr(lang, "Fixed"), finding.Pass, fix)
+	list("+ "+tr(lang, "New schools"), finding.Unknown, nw)
+	list("− "+tr(lang, "Removed schools"), finding.Unknown, rm)
+}
+
+func htmlTrend(b *strings.Builder, o Options, lang string) {
+	img := ChartPNG(o.Trend)
+	if img == nil {
+		return
+	}
+	pts := o.Trend
+	if len(pts) > maxPoints {
+		pts = pts[len(pts)-maxPoints:]
+	}
+	first, last := pts[0], pts[len(pts)-1]
+	h2(b, tr(lang, "Compliance over time"))
+	src := o.ChartSrc
+	if src == "" {
+		src = ChartDataURI(img)
+	}
+	alt := tr(lang, "%s: %d%% pass (%d of %d)", first.At.Format("2006-01-02"), passPercent(first.Summary), first.Summary.Pass, first.Summary.Schools) +
+		" → " + tr(lang, "%s: %d%% pass (%d of %d)", last.At.Format("2006-01-02"), passPercent(last.Summary), last.Summary.Pass, last.Summary.Schools)
+	fmt.Fprintf(b, "<p style=\"margin:0 0 4px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Share of schools that pass, per report")))
+	fmt.Fprintf(b, "<img src=\"%s\" width=\"%d\" height=\"%d\" alt=\"%s\" style=\"display:block;max-width:100%%;height:auto;border:1px solid #dcdfe4;\">\n", esc(src), chartW, chartH, esc(alt))
+	fmt.Fprintf(b, "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:%dpx;max-width:100%%;font-size:12px;color:#57606a;\"><tr><td align=\"left\">%s</td><td align=\"right\">%s</td></tr></table>\n",
+		chartW, esc(tr(lang, "%s: %d%% pass (%d of %d)", first.At.Format("2006-01-02"), passPercent(first.Summary), first.Summary.Pass, first.Summary.Schools)),
+		esc(tr(lang, "%s: %d%% pass (%d of %d)", last.At.Format("2006-01-02"), passPercent(last.Summary), last.Summary.Pass, last.Summary.Schools)))
+	fmt.Fprintf(b, "<p style=\"margin:4px 0 0 0;font-size:12px;\">%s %s %s %s</p>\n",
+		swatch(barPass, tr(lang, "pass")), swatch(barWarn, tr(lang, "warn")), swatch(barUnk, tr(lang, "unknown")), swatch(barFail, tr(lang, "fail")+" (////)"))
+}
+
+func swatch(c interface{ RGBA() (r, g, b, a uint32) }, label string) string {
+	r, g, bl, _ := c.RGBA()
+	return fmt.Sprintf("<span style=\"display:inline-block;width:10px;height:10px;background:#%02x%02x%02x;border:1px solid #555;\"></span>&nbsp;%s&nbsp;&nbsp;", r>>8, g>>8, bl>>8, esc(label))
+}
+
+func htmlFixes(b *strings.Builder, r *probe.Report, lang string) {
+	h2(b, tr(lang, "What to fix"))
+	any := false
+	for _, s := range r.Schools {
+		if len(ProblemFindings(s)) == 0 {
+			continue
+		}
+		any = true
+		ss := statusStyle[s.Status]
+		fmt.Fprintf(b, "<h3 style=\"margin:16px 0 6px 0;font-size:15px;padding:4px 8px;background:%s;color:%s;border-left:4px solid %s;\">%s %s <span style=\"font-weight:normal;\">%s · %s</span></h3>\n",
+			ss.bg, ss.fg, ss.fg, Symbol(s.Status), esc(s.ID), esc(s.Name), esc(s.Suffix))
+		b.WriteString("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
+		for _, g := range GroupProblems(s) {
+			fs := statusStyle[g.Status]
+			fmt.Fprintf(b, "<tr><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", fs.fg, Symbol(g.Status))
+			fmt.Fprintf(b, "<b>%s</b> <span style=\"color:#57606a;\">%s", esc(CheckTitle(lang, g.Check)), esc(g.Check))
+			if len(g.Servers) > 0 {
+				fmt.Fprintf(b, " @ %s", esc(strings.Join(g.Servers, ", ")))
+			}
+			fmt.Fprintf(b, "</span><br>%s", esc(g.Message))
+			for _, rem := range g.Remedies {
+				fmt.Fprintf(b, "<br><span style=\"color:#57606a;\">%s</span> <code style=\"font-family:%s;font-size:12px;background:#f6f8fa;border:1px solid #dcdfe4;padding:1px 4px;word-break:break-all;\">%s</code>", esc(tr(lang, "fix:")), monoFamily, esc(rem))
+			}
+			b.WriteString("</td></tr>\n")
+		}
+		b.WriteString("</table>\n")
+	}
+	if !any {
+		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(tr(lang, "Every school passes. Nothing to fix.")))
+	}
+}

@@ -1,0 +1,124 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+// textTrendRows is how many reports the plain-text trend lists: enough to
+// see a term's direction, short enough to scroll past.
+const textTrendRows = 8
+
+// Text writes the report as plain text in the order of the HTML report:
+// summary, changes, trend, table, fixes. It is the text/plain part of the
+// mail, for clients that show no HTML and for grep.
+func Text(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.Lang
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	title := tr(lang, "KMS activation audit")
+	p("%s\n%s\n\n", title, strings.Repeat("=", displayWidth(title)))
+	p("%s\n", SummaryLineLang(r, lang))
+	p("%s\n", tr(lang, "Generated %s on %s, kmsprobe %s", stamp(r.GeneratedAt), r.Probe.Hostname, r.Probe.Version))
+	if r.Probe.Simulation {
+		p("%s\n", tr(lang, "This report comes from a simulation (kmsprobe demo), not the real network."))
+	}
+
+	section := func(t string) { p("\n%s\n%s\n", t, strings.Repeat("-", displayWidth(t))) }
+	b.WriteString("\n")
+	changesText(&b, r, lang)
+	if pts := o.Trend; len(pts) >= 2 {
+		section(tr(lang, "Compliance over time"))
+		if len(pts) > textTrendRows {
+			pts = pts[len(pts)-textTrendRows:]
+		}
+		for _, pt := range pts {
+			pct := passPercent(pt.Summary)
+			bar := strings.Repeat("#", pct/5) + strings.Repeat(".", 20-pct/5)
+			p("  %s  %s\n", bar, tr(lang, "%s: %d%% pass (%d of %d)", pt.At.Format("2006-01-02"), pct, pt.Summary.Pass, pt.Summary.Schools))
+		}
+	}
+
+	section(tr(lang, "Compliance"))
+	if err := table(&b, r, lang); err != nil {
+		return err
+	}
+	p("%s: %s\n", tr(lang, "Legend"), tr(lang, "✓ pass, ! warn, ✗ fail, ? unknown, – skipped"))
+	if err := fixes(&b, r, lang); err != nil {
+		return err
+	}
+	if o.ResendPath != "" {
+		p("\n%s\n", tr(lang, "Sent by kmsprobe. Resend with: kmsprobe mail %s", o.ResendPath))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// displayWidth counts East Asian wide characters as two columns, so
+// underlines match Chinese titles in a monospace font.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) || (r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)) {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// ChangesText writes the "since the last report" section of r (r.Changes)
+// as plain text; `kmsprobe diff` prints it.
+func ChangesText(w io.Writer, r *probe.Report, lang string) error {
+	var b strings.Builder
+	changesText(&b, r, lang)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func changesText(b *strings.Builder, r *probe.Report, lang string) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	section := func(t string) { p("%s\n%s\n", t, strings.Repeat("-", displayWidth(t))) }
+	ch := r.Changes
+	switch {
+	case ch == nil:
+		section(tr(lang, "Changes since the last report"))
+		p("%s\n", tr(lang, "No earlier report to compare with."))
+	case len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0:
+		section(tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
+		p("%s\n", tr(lang, "No change since the last report."))
+	default:
+		section(tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
+		move := func(c probe.Change) {
+			p("  %s: %s %s -> %s %s", c.School, Symbol(c.From), StatusWord(lang, c.From), Symbol(c.To), StatusWord(lang, c.To))
+			if len(c.Checks) > 0 {
+				p(" (%s)", tr(lang, "checks: %s", strings.Join(c.Checks, ", ")))
+			}
+			p("\n")
+		}
+		if len(ch.Regressions) > 0 {
+			p("%s %s (%d):\n", Symbol(finding.Fail), tr(lang, "Regressions"), len(ch.Regressions))
+			for _, c := range ch.Regressions {
+				move(c)
+			}
+		}
+		if len(ch.Fixes) > 0 {
+			p("%s %s (%d):\n", Symbol(finding.Pass), tr(lang, "Fixed"), len(ch.Fixes))
+			for _, c := range ch.Fixes {
+				move(c)
+			}
+		}
+		if len(ch.New) > 0 {
+			p("+ %s: %s\n", tr(lang, "New schools"), strings.Join(ch.New, ", "))
+		}
+		if len(ch.Removed) > 0 {
+			p("- %s: %s\n", tr(lang, "Removed schools"), strings.Join(ch.Removed, ", "))
+		}
+	}
+
+}
