@@ -193,7 +193,9 @@ func matches(q, r *dns.Msg) error {
 }
 
 func classify(ctx context.Context, err error) FailKind {
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	// The audit's own stop or deadline (the socket deadline may fire just
+	// before ctx.Err is set); per-attempt timeouts live on a child context.
+	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
 		return Cancelled
 	}
 	var ne net.Error

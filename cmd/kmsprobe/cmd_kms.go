@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
@@ -19,7 +20,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "kms",
-		Usage:   "HOST[:PORT] [--kms-mode tcp|bind|activate] [--product P] [--protocol 4|5|6] [-c schools.yaml] [--format table|json]",
+		Usage:   "HOST[:PORT] | --discover SUFFIX [--server ADDR]... [--kms-mode tcp|bind|activate] [--product P] [--protocol 4|5|6] [-c schools.yaml] [--format table|json]",
 		Summary: "check one KMS host the way a client would (TCP 1688, RPC bind, activation request) and show its ePID, build, count and intervals",
 		Run:     runKMS,
 	})
@@ -33,13 +34,19 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	mode := fs.String("kms-mode", "", "how far to go: tcp, bind or activate (default from schools.yaml, else activate)")
 	product := fs.String("product", "", "product the activation request claims to be: "+strings.Join(kmscheck.ProductKeys(), ", ")+" (default win10-ent)")
 	protocol := fs.Int("protocol", 0, "KMS protocol version 4, 5 or 6 (default: the product's, 6 for current products)")
+	discover := fs.String("discover", "", "find the KMS host through _vlmcs._tcp.SUFFIX SRV first, as a Windows client does")
+	var servers listFlag
+	fs.Var(&servers, "server", "with --discover: DNS server to ask, host or host:port (repeatable; default the resolvers of schools.yaml)")
 	minCount := fs.Int("min-count", 0, "client count the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		return fail(e, errors.New("kms needs exactly one HOST[:PORT], e.g. kmsprobe kms ap24.kh.edu.tw"))
+	if *discover != "" && len(pos) != 0 {
+		return fail(e, errors.New("give either HOST[:PORT] or --discover SUFFIX, not both"))
+	}
+	if *discover == "" && len(pos) != 1 {
+		return fail(e, errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR"))
 	}
 	if err := o.checkFormat(); err != nil {
 		return fail(e, err)
@@ -68,6 +75,9 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 		if opts.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
 			return fail(e, err)
 		}
+	}
+	if *discover != "" {
+		return runDiscover(ctx, e, &o, cfg, opts, ntp, *discover, servers)
 	}
 	host, port := pos[0], kmscheck.DefaultPort
 	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
@@ -187,4 +197,50 @@ func printKMS(e *env, fs []finding.Finding) {
 			fmt.Fprintf(w, "      fix: %s\n", f.Remedy)
 		}
 	}
+}
+
+// runDiscover is kms --discover: SRV first, then the hosts in the order a
+// client tries them.
+func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config, opts kmscheck.Options, ntp []string, suffix string, servers []string) int {
+	pc, err := pseudoConfig(o.config, "discover", suffix, servers)
+	if err != nil {
+		return fail(e, err)
+	}
+	if len(pc.Resolvers) == 0 {
+		return fail(e, errors.New("--discover needs a DNS server to ask: --server ADDR, or resolvers: in schools.yaml"))
+	}
+	start := time.Now()
+	findings := probe.Discover(ctx, pc.Schools[0].Suffix, probe.DiscoverOptions{
+		Client:  dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
+		Expect:  dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
+		Servers: pc.Resolvers,
+		KMS:     func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) },
+	})
+	if len(ntp) > 0 {
+		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
+	}
+	hn, _ := os.Hostname()
+	rep := &probe.Report{
+		Schema:          probe.Schema,
+		GeneratedAt:     time.Now(),
+		Probe:           probe.Info{Hostname: hn, Version: version, Vantage: "central"},
+		DurationSeconds: time.Since(start).Seconds(),
+		Schools:         []probe.School{{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}},
+	}
+	rep.Finish()
+	if o.format == "table" && (o.out == "" || o.out == "-") {
+		for _, f := range findings {
+			if f.Check == finding.DNSSRV {
+				if order, ok := f.Evidence["client_order"].([]string); ok {
+					fmt.Fprintf(e.Stdout, "SRV _vlmcs._tcp.%s at %s: a client tries %s\n", pc.Schools[0].Suffix, f.Server, strings.Join(order, ", then "))
+				}
+			}
+		}
+		printKMS(e, findings)
+		return rep.ExitCode()
+	}
+	if err := o.emit(e, rep); err != nil {
+		return fail(e, err)
+	}
+	return rep.ExitCode()
 }
