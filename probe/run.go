@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		exp:    dnscheck.Expect{Host: cfg.KMS.Host, Port: uint16(cfg.KMS.Port)},
 		sem:    make(chan struct{}, cfg.Probe.Concurrency),
 		ans:    map[dnscheck.Query]dnscheck.Answer{},
+		asked:  map[dnscheck.Query]bool{},
 	}
 
 	rep := &Report{
@@ -143,9 +144,20 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 
 	plan := MakePlan(cfg, schools, extra)
-	r.ask(ctx, plan.Queries)
+	r.ask(ctx, plan.Queries, func(q dnscheck.Query, a dnscheck.Answer) []dnscheck.Query {
+		if q.Type != dns.TypeSRV {
+			return nil
+		}
+		var next []dnscheck.Query
+		for _, t := range dnscheck.Targets(a, r.exp) {
+			next = append(next, dnscheck.NewQuery(q.Server, t, dns.TypeA), dnscheck.NewQuery(q.Server, t, dns.TypeAAAA))
+		}
+		return next
+	})
+	// Every target was asked as its SRV answer came in; this only marks
+	// the ones a stopped audit never reached as not asked.
+	r.ask(ctx, targetQueries(plan, r.ans, r.exp), nil)
 	ref := r.reference(plan)
-	r.ask(ctx, targetQueries(plan, r.ans, r.exp))
 
 	// Judge DNS per school, collecting the KMS addresses each chain
 	// reaches: a PC connects only where its own DNS servers lead it.
@@ -283,6 +295,7 @@ type runner struct {
 
 	mu          sync.Mutex
 	ans         map[dnscheck.Query]dnscheck.Answer
+	asked       map[dnscheck.Query]bool // launched, answered or not yet
 	done, total int
 }
 
@@ -297,42 +310,49 @@ func (r *runner) progress(doneDelta, totalDelta int) {
 	}
 }
 
-// ask runs the questions not yet answered, at most Concurrency at once.
-// Each exchange has its own deadline (dnscheck.Client), so a dead server
-// costs one timeout × attempts however many of them there are.
-func (r *runner) ask(ctx context.Context, qs []dnscheck.Query) {
-	var todo []dnscheck.Query
-	r.mu.Lock()
-	for _, q := range qs {
-		if _, ok := r.ans[q]; !ok {
-			todo = append(todo, q)
-		}
-	}
-	r.mu.Unlock()
-	r.progress(0, len(todo))
+// ask runs the questions not yet asked, at most Concurrency at once, and
+// then whatever follow returns for each answer, as soon as that answer
+// arrives: an SRV answer's targets are resolved while dead servers are
+// still being waited for. Each exchange has its own deadline
+// (dnscheck.Client), so a dead server costs one timeout × attempts
+// however many of them there are.
+func (r *runner) ask(ctx context.Context, qs []dnscheck.Query, follow func(dnscheck.Query, dnscheck.Answer) []dnscheck.Query) {
 	var wg sync.WaitGroup
-	for _, q := range todo {
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			// Record the rest as not asked, without waiting for slots.
-			r.mu.Lock()
-			r.ans[q] = dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled, Err: ctx.Err()}
-			r.mu.Unlock()
-			r.progress(1, 0)
-			continue
+	var launch func(qs []dnscheck.Query)
+	launch = func(qs []dnscheck.Query) {
+		var todo []dnscheck.Query
+		r.mu.Lock()
+		for _, q := range qs {
+			if !r.asked[q] {
+				r.asked[q] = true
+				todo = append(todo, q)
+			}
 		}
-		wg.Add(1)
-		go func(q dnscheck.Query) {
-			defer wg.Done()
-			defer func() { <-r.sem }()
-			a := r.client.Exchange(ctx, q)
-			r.mu.Lock()
-			r.ans[q] = a
-			r.mu.Unlock()
-			r.progress(1, 0)
-		}(q)
+		r.mu.Unlock()
+		r.progress(0, len(todo))
+		for _, q := range todo {
+			wg.Add(1)
+			go func(q dnscheck.Query) {
+				defer wg.Done()
+				var a dnscheck.Answer
+				select {
+				case r.sem <- struct{}{}:
+					a = r.client.Exchange(ctx, q)
+					<-r.sem
+				case <-ctx.Done():
+					a = dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled, Err: ctx.Err()}
+				}
+				r.mu.Lock()
+				r.ans[q] = a
+				r.mu.Unlock()
+				r.progress(1, 0)
+				if follow != nil && ctx.Err() == nil {
+					launch(follow(q, a))
+				}
+			}(q)
+		}
 	}
+	launch(qs)
 	wg.Wait()
 }
 
