@@ -3,12 +3,73 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/dhcpcheck"
+	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
-// campusLeg wires the DHCP leg for --dhcp-iface.
-func (l *legFlags) campusLeg(cfg *config.Config, schools []string) (func(ctx context.Context) (probe.Campus, error), error) {
-	return nil, errors.New("--dhcp-iface: the DHCP leg is not available in this build")
+// campusLeg wires the DHCP leg for --dhcp-iface: one DISCOVER on the
+// school's LAN, then the probe follows every offer's option 6 servers and
+// option 15 suffix into the DNS and KMS legs. A LAN belongs to one school,
+// so one must be named (or be the only one configured).
+func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context.Context) (probe.Campus, error), error) {
+	var school config.School
+	switch {
+	case len(ids) == 1:
+		school, _ = cfg.School(ids[0])
+	case len(ids) == 0 && len(cfg.Schools) == 1:
+		school = cfg.Schools[0]
+	default:
+		return nil, errors.New("--dhcp-iface needs --school ID: the LAN on that interface belongs to one school")
+	}
+	var mac net.HardwareAddr
+	if l.dhcpMAC != "" {
+		var err error
+		if mac, err = net.ParseMAC(l.dhcpMAC); err != nil {
+			return nil, fmt.Errorf("--dhcp-mac %q is not a MAC address, e.g. 02:00:00:00:00:01", l.dhcpMAC)
+		}
+	}
+	if _, err := net.InterfaceByName(l.dhcpIface); err != nil {
+		return nil, fmt.Errorf("--dhcp-iface %s: no such interface on this machine (see `ip link`)", l.dhcpIface)
+	}
+	window := cfg.DHCP.Window.Duration
+	if l.dhcpWindow > 0 {
+		window = l.dhcpWindow
+	}
+	var allowed []net.IP
+	for _, s := range cfg.DHCP.AllowedServers {
+		allowed = append(allowed, net.ParseIP(s))
+	}
+	exp := dhcpcheck.Expect{
+		Iface:          l.dhcpIface,
+		Window:         window,
+		Suffix:         school.Suffix,
+		AllowedServers: allowed,
+		SchoolDNS:      school.DNS,
+		Resolvers:      cfg.Resolvers,
+	}
+	return func(ctx context.Context) (probe.Campus, error) {
+		c := probe.Campus{School: school.ID}
+		offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: l.dhcpIface, MAC: mac, Window: window})
+		if err != nil && ctx.Err() == nil {
+			// The probe's own trouble (privilege, interface): the DHCP
+			// checks are unknown, the rest of the audit still runs, and
+			// the command exits 3 because DHCP was asked for.
+			l.campusErr = err
+			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, err)
+			return c, nil
+		}
+		c.Findings = dhcpcheck.Judge(offers, exp)
+		for _, t := range dhcpcheck.DNSTargets(offers, school.Suffix) {
+			c.Servers = append(c.Servers, probe.CampusServer{Addr: t.Server, Suffix: t.Suffix})
+		}
+		c.JudgeDNS = func(srv map[string]finding.Finding) finding.Finding {
+			return dhcpcheck.JudgeDNS(offers, exp, srv)
+		}
+		return c, nil
+	}, nil
 }

@@ -12,7 +12,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/dhcpcheck"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
@@ -30,6 +32,11 @@ func init() {
 // report's, or -1 to keep it.
 type auditHook struct {
 	flags func(fs *flag.FlagSet)
+	// before runs before the report is printed, so what it adds (the
+	// changes since the last saved report, the language, the trend) is in
+	// the output. It returns an exit code like after. Optional.
+	before func(ctx context.Context, e *env, cfg *config.Config, r *probe.Report, o *render.Options) int
+	// after is optional.
 	after func(ctx context.Context, e *env, cfg *config.Config, r *probe.Report) int
 }
 
@@ -93,21 +100,36 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	rep, err := probe.Run(ctx, cfg, opts)
 	bar.finish()
 	if err != nil {
-		code := fail(e, err)
-		var pe interface{ Permission() bool }
-		if errors.As(err, &pe) || errors.Is(err, os.ErrPermission) {
-			return exitUnknown
-		}
-		return code
-	}
-	if err := f.emit(e, rep); err != nil {
 		return fail(e, err)
+	}
+	code := rep.ExitCode()
+	var ro render.Options
+	for _, h := range auditHooks {
+		if h.before == nil {
+			continue
+		}
+		if c := h.before(ctx, e, cfg, rep, &ro); c >= 0 {
+			code = max(code, c)
+		}
+	}
+	if err := f.emitWith(e, rep, ro); err != nil {
+		return fail(e, err)
+	}
+	if err := f.legs.campusErr; err != nil {
+		// DHCP was asked for and could not run: the probe's own trouble.
+		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
+		if errors.Is(err, os.ErrPermission) {
+			fmt.Fprintln(e.Stderr, "kmsprobe: run as root, or once:", dhcpcheck.SetcapCommand())
+		}
+		code = exitUnknown
 	}
 	if rep.Incomplete {
 		fmt.Fprintln(e.Stderr, "kmsprobe: audit interrupted: the report above is incomplete; unanswered checks are marked unknown")
 	}
-	code := rep.ExitCode()
 	for _, h := range auditHooks {
+		if h.after == nil {
+			continue
+		}
 		if c := h.after(ctx, e, cfg, rep); c >= 0 {
 			code = max(code, c)
 		}

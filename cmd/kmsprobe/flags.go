@@ -55,6 +55,7 @@ func (o *outputFlags) register(fs *flag.FlagSet) {
 // "kmsprobe dns example.edu.tw --server 127.0.0.1" works as people type
 // it. It returns the positional arguments, or an exit code to stop with.
 func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
+	args = joinOptionalValues(fs, args)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -98,11 +99,17 @@ func (o *outputFlags) checkFormat() error {
 // emit renders the report to stdout or, with -o, to a file replaced
 // atomically, so a reader (or a crash) never sees half a report.
 func (o *outputFlags) emit(e *env, r *probe.Report) error {
-	fn := render.Formats[o.format]
+	return o.emitWith(e, r, render.Options{})
+}
+
+// emitWith is emit with render options (language, trend) for the formats
+// that use them.
+func (o *outputFlags) emitWith(e *env, r *probe.Report, ro render.Options) error {
+	fn := func(w io.Writer) error { return render.Render(o.format, w, r, ro) }
 	if o.out == "" || o.out == "-" {
-		return fn(e.Stdout, r)
+		return fn(e.Stdout)
 	}
-	return writeFileAtomic(o.out, func(w io.Writer) error { return fn(w, r) })
+	return writeFileAtomic(o.out, fn)
 }
 
 // writeFileAtomic writes through a temporary file in the same folder,
@@ -129,4 +136,39 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// optionalValue is a flag that works alone (--save) and with a value
+// (--save=DIR). Go's flag package cannot take "--save DIR" for such a
+// flag; joinOptionalValues makes it so.
+type optionalValue interface {
+	flag.Value
+	IsBoolFlag() bool
+	OptionalValue()
+}
+
+// joinOptionalValues rewrites "--save DIR" to "--save=DIR" when DIR does
+// not look like a flag, so admins can write it either way. Only commands
+// without positional arguments register such flags, so the word after one
+// can only be its value.
+func joinOptionalValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && !strings.Contains(name, "=") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			if f := fs.Lookup(name); f != nil {
+				if _, ok := f.Value.(optionalValue); ok {
+					out = append(out, a+"="+args[i+1])
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -22,6 +22,10 @@ type legFlags struct {
 	kmsMode    string
 	product    string
 	protocol   int
+
+	// campusErr is set when the DHCP leg could not run (no privilege, no
+	// interface): the report still prints, and the exit code is 3.
+	campusErr error
 }
 
 func (l *legFlags) register(fs *flag.FlagSet) {

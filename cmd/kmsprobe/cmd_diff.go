@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/history"
+	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
+)
+
+func init() {
+	register(&command{
+		Name:    "diff",
+		Usage:   "[OLD.json NEW.json] [--dir DIR] [--format table|json] [--lang en|zh-TW]",
+		Summary: "what changed between two saved reports (default: the two newest in the history); exit 0 no regression, 1 worst regression is a warn, 2 a fail or unknown, 3 cannot read",
+		Run:     runDiff,
+	})
+}
+
+func runDiff(ctx context.Context, e *env, args []string) int {
+	c := commands["diff"]
+	fs := newFlagSet(e, c)
+	var (
+		cfgPath, dir, format, lang string
+	)
+	fs.StringVar(&cfgPath, "c", "", "schools.yaml, for report.dir and report.lang (optional)")
+	fs.StringVar(&dir, "dir", "", "history folder (default report.dir from schools.yaml, else ./"+history.DefaultDir+")")
+	fs.StringVar(&format, "format", "table", "output format: table or json")
+	fs.StringVar(&lang, "lang", "", "language of the table: en or zh-TW (default report.lang, else en)")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if format != "table" && format != "json" {
+		return fail(e, fmt.Errorf("--format %q is not known for diff; use table or json", format))
+	}
+	// The configuration is optional here: diff reads files, and an admin
+	// may run it on a copy of the history on another machine.
+	var cfg *config.Config
+	if cfgPath != "" || dir == "" || lang == "" {
+		if c, err := loadConfig(cfgPath); err == nil {
+			cfg = c
+		} else if cfgPath != "" {
+			return fail(e, err)
+		}
+	}
+	l, err := reportLang(lang, cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	old, cur, err := diffInputs(historyDir(dir, cfg), pos)
+	if err != nil {
+		return fail(e, err)
+	}
+	cur.Changes = history.Diff(old, cur)
+	if format == "json" {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(cur.Changes); err != nil {
+			return fail(e, err)
+		}
+	} else {
+		fmt.Fprintf(e.Stdout, "%s -> %s\n\n", stamp(old), stamp(cur))
+		if err := render.ChangesText(e.Stdout, cur, l); err != nil {
+			return fail(e, err)
+		}
+	}
+	return diffExit(cur.Changes)
+}
+
+func stamp(r *probe.Report) string { return r.GeneratedAt.Format("2006-01-02 15:04 -07:00") }
+
+// diffExit follows the monitoring-plugins convention on the regressions
+// alone: a fix or a new school is no reason to page anyone.
+func diffExit(ch *probe.Changes) int {
+	w, ok := history.WorstRegression(ch)
+	switch {
+	case !ok:
+		return exitPass
+	case w == finding.Warn:
+		return exitWarn
+	default:
+		return exitFail
+	}
+}
+
+// diffInputs reads OLD and NEW from the arguments, or the two newest
+// readable reports of dir.
+func diffInputs(dir string, pos []string) (old, cur *probe.Report, err error) {
+	switch len(pos) {
+	case 2:
+		if old, err = probe.ReadFile(pos[0]); err != nil {
+			return nil, nil, fmt.Errorf("cannot read OLD: %w", err)
+		}
+		if cur, err = probe.ReadFile(pos[1]); err != nil {
+			return nil, nil, fmt.Errorf("cannot read NEW: %w", err)
+		}
+		return old, cur, nil
+	case 0:
+		reps, _, err := history.Newest(dir, 2)
+		if len(reps) < 2 {
+			msg := fmt.Sprintf("the history folder %s has %d readable report(s); diff needs two: run 'kmsprobe audit --save=%s' again, or name two files: kmsprobe diff OLD.json NEW.json", dir, len(reps), dir)
+			if err != nil {
+				msg += fmt.Sprintf(" (%v)", err)
+			}
+			return nil, nil, fmt.Errorf("%s", msg)
+		}
+		return reps[1], reps[0], nil
+	}
+	return nil, nil, fmt.Errorf("diff takes two reports (OLD.json NEW.json) or none (the two newest in the history), got %d", len(pos))
+}

@@ -1,0 +1,203 @@
+package dhcpcheck
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// DefaultWindow is how long Discover listens for offers. Campus servers
+// answer in milliseconds; relayed offers and servers that ping the address
+// before offering it (ISC dhcpd, Windows DHCP with conflict detection) take
+// up to a second or two.
+const DefaultWindow = 3 * time.Second
+
+// maxMessage bounds one received DHCP message; offers on Ethernet fit in
+// one frame.
+const maxMessage = 1500
+
+// VendorClass is option 60 as Windows sends it. Servers key per-vendor
+// policies on it (Windows DHCP's "Microsoft Windows 2000 Options" class).
+const VendorClass = "MSFT 5.0"
+
+// WindowsParams is the parameter request list (option 55) of Windows 10 and
+// 11, in Windows' order. Many servers send only the options a client asks
+// for, so asking like Windows is what makes the offer the one a PC gets.
+var WindowsParams = []uint8{1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252}
+
+// Options configures Discover.
+type Options struct {
+	// Iface is the interface on the school LAN, e.g. "eth1".
+	Iface string
+	// MAC is the client hardware address to send (chaddr and the client
+	// identifier). Default: Iface's own MAC. Offers are requested as
+	// broadcasts, so a MAC not the interface's own still gets its answers.
+	MAC net.HardwareAddr
+	// Window is how long to collect offers; DefaultWindow when zero.
+	Window time.Duration
+	// Conn, when set, replaces the raw socket: it carries bare DHCP
+	// messages, and Discover writes the DISCOVER to 255.255.255.255:67 on
+	// it. Tests use it; Discover does not close it. If its ReadFrom
+	// returns a *PeerAddr, the offers carry the server's MAC.
+	Conn net.PacketConn
+}
+
+// PeerAddr is the source of a received packet: its UDP address and the
+// Ethernet source of the frame that carried it.
+type PeerAddr struct {
+	IP   net.IP
+	Port int
+	MAC  net.HardwareAddr
+}
+
+func (a *PeerAddr) Network() string { return "udp" }
+func (a *PeerAddr) String() string {
+	return (&net.UDPAddr{IP: a.IP, Port: a.Port}).String() + " (" + a.MAC.String() + ")"
+}
+
+// ErrPermission is matched (errors.Is) by the error Discover returns when
+// the process may not open a raw socket. It wraps os.ErrPermission, so
+// callers that only know the standard library see it too.
+var ErrPermission = fmt.Errorf("dhcpcheck: no privilege for a raw DHCP socket: %w", os.ErrPermission)
+
+// SetcapCommand is the command that lets the installed kmsprobe executable
+// probe DHCP without running as root. It names the running executable, so
+// the admin can paste it as is.
+func SetcapCommand() string {
+	exe, err := os.Executable()
+	if err != nil || exe == "" {
+		exe = "/usr/local/bin/kmsprobe"
+	}
+	return "setcap cap_net_raw,cap_net_bind_service=+ep " + exe
+}
+
+// Discover broadcasts one Windows-shaped DHCPDISCOVER on opts.Iface and
+// returns every offer for it that arrives within the window, in arrival
+// order. It never sends a DHCPREQUEST, so no server commits a lease.
+//
+// No offer is not an error: it is the school's failure, for Judge to report.
+// Errors are the probe's own trouble: no such interface, no privilege
+// (matches ErrPermission), a closed context. The window ends early at the
+// context's deadline; a cancelled context returns the offers so far and the
+// context's error.
+func Discover(ctx context.Context, opts Options) ([]Offer, error) {
+	window := opts.Window
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("dhcpcheck: %w", err)
+	}
+	conn := opts.Conn
+	mac := opts.MAC
+	if conn == nil {
+		ifi, err := net.InterfaceByName(opts.Iface)
+		if err != nil {
+			return nil, fmt.Errorf("dhcpcheck: no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
+		}
+		if mac == nil {
+			mac = ifi.HardwareAddr
+		}
+		if ifi.Flags&net.FlagUp == 0 {
+			return nil, fmt.Errorf("dhcpcheck: interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
+		}
+		rc, err := listenRaw(ifi)
+		if err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				return nil, fmt.Errorf("%w on %s (%v): run as root, or grant the capabilities once: %s", ErrPermission, ifi.Name, err, SetcapCommand())
+			}
+			return nil, fmt.Errorf("dhcpcheck: cannot open a raw socket on %s: %w", ifi.Name, err)
+		}
+		defer rc.Close()
+		conn = rc
+	}
+	if len(mac) != 6 {
+		return nil, fmt.Errorf("dhcpcheck: interface %q has no Ethernet MAC address (got %q): DHCP needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
+	}
+
+	disc, err := newDiscover(mac)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(window)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := conn.SetReadDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("dhcpcheck: set read deadline: %w", err)
+	}
+	// A cancel must not wait for the window: pull the deadline in.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	if _, err := conn.WriteTo(disc.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: 67}); err != nil {
+		return nil, fmt.Errorf("dhcpcheck: cannot send the DHCPDISCOVER on %s: %w", opts.Iface, err)
+	}
+
+	var offers []Offer
+	buf := make([]byte, maxMessage)
+	for {
+		n, from, err := conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return offers, fmt.Errorf("dhcpcheck: %w", ctx.Err())
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				return offers, nil
+			}
+			return offers, fmt.Errorf("dhcpcheck: reading offers on %s: %w", opts.Iface, err)
+		}
+		m, err := parseMessage(buf[:n])
+		if err != nil {
+			continue
+		}
+		// Only answers to this DISCOVER: other clients' traffic on the LAN
+		// and our own outgoing frame are seen by the raw socket too.
+		if m.op != opBootReply || m.xid != disc.TransactionID || !bytes.Equal(m.chaddr, mac) {
+			continue
+		}
+		if t := m.options[OptMessageType]; len(t) != 1 || t[0] != msgOffer {
+			continue
+		}
+		var src net.IP
+		var smac net.HardwareAddr
+		switch a := from.(type) {
+		case *PeerAddr:
+			src, smac = a.IP, a.MAC
+		case *net.UDPAddr:
+			src = a.IP
+		}
+		offers = append(offers, newOffer(m, src, smac))
+	}
+}
+
+// newDiscover builds the DISCOVER a Windows 10/11 client sends: client
+// identifier 01+MAC, vendor class "MSFT 5.0", Windows' parameter request
+// list. Unlike Windows it asks for broadcast replies: the probe has no
+// address and may use a MAC that is not its interface's, and a broadcast
+// reaches it either way.
+func newDiscover(mac net.HardwareAddr) (*dhcpv4.DHCPv4, error) {
+	prl := make([]dhcpv4.OptionCode, len(WindowsParams))
+	for i, c := range WindowsParams {
+		prl[i] = dhcpv4.GenericOptionCode(c)
+	}
+	d, err := dhcpv4.New(
+		dhcpv4.WithHwAddr(mac),
+		dhcpv4.WithMessageType(dhcpv4.MessageTypeDiscover),
+		dhcpv4.WithBroadcast(true),
+		dhcpv4.WithOption(dhcpv4.OptClientIdentifier(append([]byte{1}, mac...))),
+		dhcpv4.WithOption(dhcpv4.OptClassIdentifier(VendorClass)),
+		dhcpv4.WithOption(dhcpv4.OptParameterRequestList(prl...)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dhcpcheck: cannot build the DHCPDISCOVER (no randomness for the transaction id?): %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,319 @@
+// Package mailer delivers a kmsprobe report by SMTP: the HTML report with
+// a text/plain alternative and the trend chart as an inline image.
+//
+// Delivery is the last step of a cron run, after the report is saved, so a
+// failure here never loses a report: the caller says how to resend it.
+// The SMTP password comes from a file or the environment, never from the
+// command line (where ps and shell history would show it), and never
+// appears in an error or a log line.
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
+)
+
+// PasswordEnv is the environment variable read when mail.password_file is
+// not set.
+const PasswordEnv = "KMSPROBE_SMTP_PASSWORD"
+
+// DefaultTimeout bounds one whole delivery (connect, TLS, AUTH, DATA) when
+// the settings give none.
+const DefaultTimeout = 30 * time.Second
+
+// Settings say where and how to deliver.
+type Settings struct {
+	Addr     string // host:port
+	StartTLS bool   // require STARTTLS
+	From     string
+	To       []string
+	Username string
+	Password string
+	Timeout  time.Duration
+	// TLS overrides the TLS configuration (tests trust their own CA);
+	// nil verifies the server against the system roots.
+	TLS *tls.Config
+	// UserAgent names the sender program in the X-Mailer header.
+	UserAgent string
+}
+
+// String never shows the password, so printing Settings with %v in a log
+// or an error is safe.
+func (s Settings) String() string {
+	pw := "none"
+	if s.Password != "" {
+		pw = "set"
+	}
+	return fmt.Sprintf("smtp=%s starttls=%t from=%s to=%s user=%q password=%s timeout=%s",
+		s.Addr, s.StartTLS, s.From, strings.Join(s.To, ","), s.Username, pw, s.Timeout)
+}
+
+// GoString is String, so %#v does not print the password either.
+func (s Settings) GoString() string { return s.String() }
+
+// FromConfig turns the mail: section into Settings, reading the password
+// from password_file or from $KMSPROBE_SMTP_PASSWORD (getenv). Warnings are
+// problems that do not stop delivery, for the log.
+func FromConfig(m *config.Mail, getenv func(string) string) (Settings, []string, error) {
+	if m == nil {
+		return Settings{}, nil, errors.New("mail: schools.yaml has no mail: section; add one with smtp, from and to (see DESIGN.md §3) to use --mail or `kmsprobe mail`")
+	}
+	s := Settings{
+		Addr:     m.SMTP,
+		StartTLS: m.UseStartTLS(),
+		From:     m.From,
+		To:       append([]string(nil), m.To...),
+		Username: m.Username,
+		Timeout:  m.Timeout.Duration,
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = DefaultTimeout
+	}
+	var warns []string
+	switch {
+	case m.PasswordFile != "":
+		pw, w, err := readPasswordFile(m.PasswordFile)
+		if err != nil {
+			return Settings{}, nil, err
+		}
+		warns = append(warns, w...)
+		s.Password = pw
+	default:
+		s.Password = getenv(PasswordEnv)
+	}
+	if s.Username != "" && s.Password == "" {
+		return Settings{}, warns, fmt.Errorf("mail: mail.username is %q but there is no password: write it to a file readable only by kmsprobe (chmod 600) and name it in mail.password_file, or set %s", s.Username, PasswordEnv)
+	}
+	if s.Username == "" && s.Password != "" {
+		warns = append(warns, "mail: a password is set but mail.username is not, so the password is not used; add mail.username to log in")
+		s.Password = ""
+	}
+	if s.Username != "" && !s.StartTLS {
+		warns = append(warns, "mail: mail.starttls is false, so the SMTP password crosses the network unencrypted; use it only with a relay on this host or a trusted network")
+	}
+	return s, warns, nil
+}
+
+func readPasswordFile(path string) (string, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s (mail.password_file): %w; create it with the password on one line and chmod 600", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s: %w", path, err)
+	}
+	var warns []string
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		warns = append(warns, fmt.Sprintf("mail: the SMTP password file %s is readable by group or others (mode %04o); run: chmod 600 %s", path, perm, path))
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(f); err != nil {
+		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s: %w", path, err)
+	}
+	// Only the line end an editor adds is dropped: spaces may belong to
+	// the password.
+	pw := strings.TrimRight(b.String(), "\r\n")
+	if pw == "" {
+		return "", nil, fmt.Errorf("mail: the SMTP password file %s is empty; write the password on its first line", path)
+	}
+	return pw, warns, nil
+}
+
+// Message is a composed mail, ready to send or to write as .eml.
+type Message struct {
+	Subject string
+	msg     *mail.Msg
+}
+
+// WriteTo writes the message in RFC 5322 form.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	return m.msg.WriteTo(w)
+}
+
+// Compose builds the mail for r: subject with the counts, a text/plain part,
+// the HTML report as the alternative, and the trend chart as an inline
+// image the HTML refers to by cid.
+func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
+	if err := render.CheckLang(langOr(o.Lang)); err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
+	m := mail.NewMsg()
+	if err := m.From(s.From); err != nil {
+		return nil, fmt.Errorf("mail: mail.from %q is not a usable sender address: %w", s.From, err)
+	}
+	if err := m.To(s.To...); err != nil {
+		return nil, fmt.Errorf("mail: mail.to has an unusable address: %w", err)
+	}
+	subj := render.Subject(o.Lang, r)
+	m.Subject(subj)
+	m.SetDate()
+	m.SetMessageID()
+	if s.UserAgent != "" {
+		m.SetUserAgent(s.UserAgent)
+	}
+	// RFC 3834: tells vacation responders and ticket systems not to reply
+	// to a robot.
+	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+
+	var text, htm bytes.Buffer
+	if err := render.Text(&text, r, o); err != nil {
+		return nil, fmt.Errorf("mail: rendering the text part: %w", err)
+	}
+	chart := render.ChartPNG(o.Trend)
+	ho := o
+	ho.ChartSrc = "cid:" + render.ChartCID
+	if err := render.HTML(&htm, r, ho); err != nil {
+		return nil, fmt.Errorf("mail: rendering the HTML part: %w", err)
+	}
+	m.SetBodyString(mail.TypeTextPlain, text.String())
+	m.AddAlternativeString(mail.TypeTextHTML, htm.String())
+	if chart != nil {
+		if err := m.EmbedReader(render.ChartCID, bytes.NewReader(chart),
+			mail.WithFileContentID(render.ChartCID), mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
+			return nil, fmt.Errorf("mail: attaching the trend chart: %w", err)
+		}
+	}
+	return &Message{Subject: subj, msg: m}, nil
+}
+
+func langOr(l string) string {
+	if l == "" {
+		return render.English
+	}
+	return l
+}
+
+// Send delivers msg. The whole exchange — connect, STARTTLS, AUTH, every
+// command — shares one deadline (s.Timeout, or ctx's if earlier), so a
+// server that accepts the connection and then stalls cannot hang a cron
+// job.
+func Send(ctx context.Context, s Settings, msg *Message) error {
+	host, portS, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return fmt.Errorf("mail: mail.smtp %q is not host:port, e.g. smtp.example.edu.tw:587", s.Addr)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return fmt.Errorf("mail: mail.smtp %q has no numeric port", s.Addr)
+	}
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	tlsCfg := s.TLS
+	if tlsCfg == nil {
+		tlsCfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+	opts := []mail.Option{
+		mail.WithPort(port),
+		mail.WithTimeout(timeout),
+		mail.WithTLSConfig(tlsCfg),
+		mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// go-mail extends per-command deadlines by its timeout;
+			// this caps the sum at ours.
+			_ = c.SetDeadline(deadline)
+			return &cappedConn{Conn: c, deadline: deadline}, nil
+		}),
+	}
+	if s.StartTLS {
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	} else {
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if s.Username != "" {
+		auth := mail.SMTPAuthAutoDiscover
+		if !s.StartTLS {
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(s.Username), mail.WithPassword(s.Password))
+	}
+	c, err := mail.NewClient(host, opts...)
+	if err != nil {
+		return fmt.Errorf("mail: bad SMTP settings (%s): %w", s, err)
+	}
+	if err := c.DialAndSendWithContext(ctx, msg.msg); err != nil {
+		return explain(s, timeout, ctx, err)
+	}
+	return nil
+}
+
+// cappedConn refuses to move its deadline past the delivery's deadline.
+type cappedConn struct {
+	net.Conn
+	deadline time.Time
+}
+
+func (c *cappedConn) cap(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.deadline) {
+		return c.deadline
+	}
+	return t
+}
+func (c *cappedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
+func (c *cappedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
+func (c *cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
+
+// explain turns go-mail's error into what failed, where and what to do.
+// The password is never part of it: go-mail's errors do not carry it, and
+// Settings print it as "set".
+func explain(s Settings, timeout time.Duration, ctx context.Context, err error) error {
+	msg := err.Error()
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("mail: the SMTP server %s refused the connection (nothing listens there): check mail.smtp in schools.yaml: %w", s.Addr, err)
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) || ctx.Err() != nil:
+		return fmt.Errorf("mail: the SMTP server %s did not finish the delivery within %s (mail.timeout): check that it is up and that a firewall lets this host reach it, or raise mail.timeout: %w", s.Addr, timeout, err)
+	case strings.Contains(msg, "does not support STARTTLS"):
+		return fmt.Errorf("mail: the SMTP server %s does not offer STARTTLS, and mail.starttls requires it: use the server's submission port (usually 587), or set mail.starttls: false only for a relay on a trusted network: %w", s.Addr, err)
+	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
+		return fmt.Errorf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?: %w", s.Addr, hostOf(s.Addr), err)
+	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "does not support SMTP AUTH") || strings.Contains(msg, "auth"):
+		return fmt.Errorf("mail: the SMTP server %s refused the login of user %q: check mail.username and the password in mail.password_file or $%s: %w", s.Addr, s.Username, PasswordEnv, err)
+	}
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case mail.ErrSMTPRcptTo:
+			return fmt.Errorf("mail: the SMTP server %s refused a recipient in mail.to (%s): check the addresses and that the server relays for %s: %w", s.Addr, strings.Join(s.To, ", "), s.From, err)
+		case mail.ErrSMTPMailFrom:
+			return fmt.Errorf("mail: the SMTP server %s refused the sender %s (mail.from): use an address the server accepts from this host or user: %w", s.Addr, s.From, err)
+		}
+	}
+	return fmt.Errorf("mail: delivery through %s failed: %w", s.Addr, err)
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
