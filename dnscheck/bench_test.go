@@ -16,7 +16,7 @@ import (
 // timeout. It needs no network; the judge runs once per school and server,
 // so a 1,000-school audit calls it about 4,000 times.
 func BenchmarkJudgeSRV(b *testing.B) {
-	exp := dnscheck.Expect{Host: "ap24.kh.edu.tw", Port: 1688}
+	exp := dnscheck.Expect{Host: "kms.example.edu.tw", Port: 1688}
 	const suffix = "demo-jh.kh.edu.tw"
 	q := dnscheck.NewQuery("127.0.0.1:53", dnscheck.SRVName(suffix), dns.TypeSRV)
 	answer := func(rcode int, lines ...string) dnscheck.Answer {
@@ -40,8 +40,8 @@ func BenchmarkJudgeSRV(b *testing.B) {
 		a    dnscheck.Answer
 		want finding.Status
 	}{
-		{"pass", answer(dns.RcodeSuccess, srv(0, 1688, "ap24.kh.edu.tw")), finding.Pass},
-		{"extra", answer(dns.RcodeSuccess, srv(0, 1688, "ap24.kh.edu.tw"), srv(10, 1688, "kms-old.kh.edu.tw"), srv(20, 1689, "ap24.kh.edu.tw")), finding.Warn},
+		{"pass", answer(dns.RcodeSuccess, srv(0, 1688, "kms.example.edu.tw")), finding.Pass},
+		{"extra", answer(dns.RcodeSuccess, srv(0, 1688, "kms.example.edu.tw"), srv(10, 1688, "kms-old.kh.edu.tw"), srv(20, 1689, "kms.example.edu.tw")), finding.Warn},
 		{"nxdomain", answer(dns.RcodeNameError), finding.Fail},
 		{"timeout", dnscheck.Answer{Query: q, Fail: dnscheck.Timeout, Attempts: 2, Transport: "udp"}, finding.Fail},
 	} {

@@ -35,7 +35,7 @@ func report() *probe.Report {
 		Schools: []probe.School{
 			{ID: "good-jh", Name: "優良國中", Suffix: "good-jh.kh.edu.tw", Findings: []finding.Finding{{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "ok"}}},
 			{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", Findings: []finding.Finding{{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Fail, Short: "NXDOMAIN", Evidence: finding.Evidence{"role": "school"},
-				Message: "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw", Remedy: "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."}}},
+				Message: "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw", Remedy: "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."}}},
 		},
 	}
 	r.Finish()
@@ -198,7 +198,7 @@ func TestDeliverToRealSMTPServer(t *testing.T) {
 		{
 			name: "en, no auth", lang: render.English,
 			wantSubject: "KMS audit: 1 fail, 0 warn, 1 pass",
-			wantText:    []string{"demo-jh", "✗ NXDOMAIN", "What to fix:", "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."},
+			wantText:    []string{"demo-jh", "✗ NXDOMAIN", "What to fix:", "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."},
 			wantHTML:    []string{"<table", "demo-jh", "✗ NXDOMAIN", "示範國中", `src="cid:trend.png"`},
 		},
 		{

@@ -29,19 +29,19 @@ func fixture() (*probe.Report, []TrendPoint) {
 				if st == finding.Pass {
 					return ""
 				}
-				return "_vlmcs._tcp.x.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."
+				return "_vlmcs._tcp.x.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."
 			}()}
 	}
 	own := func(st finding.Status, short string) finding.Finding {
 		f := finding.Finding{Check: finding.DNSSRV, Server: "10.1.2.3:53", Status: st, Short: short, Evidence: finding.Evidence{"role": "school"}, Message: "SRV answer from the school's DNS"}
 		if st != finding.Pass {
 			f.Message = "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw"
-			f.Remedy = "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."
+			f.Remedy = "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."
 		}
 		return f
 	}
 	ok := func(check string) finding.Finding {
-		return finding.Finding{Check: check, Server: "163.28.1.1:1688", Status: finding.Pass, Message: "ok"}
+		return finding.Finding{Check: check, Server: "192.0.2.88:1688", Status: finding.Pass, Message: "ok"}
 	}
 	r := &probe.Report{
 		Schema:      probe.Schema,
@@ -49,18 +49,18 @@ func fixture() (*probe.Report, []TrendPoint) {
 		Probe:       probe.Info{Hostname: "probe-1", Version: "1.0.0", Vantage: "central"},
 		Schools: []probe.School{
 			{ID: "good-jh", Name: "優良國中", Suffix: "good-jh.kh.edu.tw", Findings: []finding.Finding{
-				own(finding.Pass, ""), res("163.28.136.21:53", finding.Pass, ""), res("163.28.136.22:53", finding.Pass, ""),
+				own(finding.Pass, ""), res("192.0.2.21:53", finding.Pass, ""), res("192.0.2.22:53", finding.Pass, ""),
 				ok(finding.DNSTarget), ok(finding.KMSTCP), ok(finding.KMSRPC), ok(finding.ClockOffset)}},
 			{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", Findings: []finding.Finding{
-				own(finding.Fail, "NXDOMAIN"), res("163.28.136.21:53", finding.Fail, "NXDOMAIN"), res("163.28.136.22:53", finding.Fail, "NXDOMAIN"),
+				own(finding.Fail, "NXDOMAIN"), res("192.0.2.21:53", finding.Fail, "NXDOMAIN"), res("192.0.2.22:53", finding.Fail, "NXDOMAIN"),
 				{Check: finding.KMSTCP, Status: finding.Skip, Message: "not run: no SRV record"}, ok(finding.ClockOffset)}},
 			{ID: "alias-es", Name: "別名國小 <&>", Suffix: "alias-es.kh.edu.tw", Findings: []finding.Finding{
-				res("163.28.136.21:53", finding.Warn, "other target"), res("163.28.136.22:53", finding.Pass, ""),
-				{Check: finding.DNSTarget, Server: "163.28.136.21:53", Status: finding.Warn, Short: "alias", Message: "kms.alias-es.kh.edu.tw is another name for the KMS host", Remedy: "point the SRV record at ap24.kh.edu.tw itself"},
+				res("192.0.2.21:53", finding.Warn, "other target"), res("192.0.2.22:53", finding.Pass, ""),
+				{Check: finding.DNSTarget, Server: "192.0.2.21:53", Status: finding.Warn, Short: "alias", Message: "kms.alias-es.kh.edu.tw is another name for the KMS host", Remedy: "point the SRV record at kms.example.edu.tw itself"},
 				ok(finding.KMSTCP), ok(finding.KMSRPC), ok(finding.ClockOffset)}},
 			{ID: "new-hs", Name: "新設高中", Suffix: "new-hs.kh.edu.tw", Findings: []finding.Finding{
-				res("163.28.136.21:53", finding.Pass, ""), res("163.28.136.22:53", finding.Pass, ""), ok(finding.DNSTarget),
-				{Check: finding.KMSRPC, Server: "163.28.1.1:1688", Status: finding.Fail, Short: "count 12<25", Message: "the KMS host counts 12 clients, below the activation threshold 25", Remedy: "wait for more clients or check kms.min_count"},
+				res("192.0.2.21:53", finding.Pass, ""), res("192.0.2.22:53", finding.Pass, ""), ok(finding.DNSTarget),
+				{Check: finding.KMSRPC, Server: "192.0.2.88:1688", Status: finding.Fail, Short: "count 12<25", Message: "the KMS host counts 12 clients, below the activation threshold 25", Remedy: "wait for more clients or check kms.min_count"},
 				ok(finding.ClockOffset)}},
 		},
 	}

@@ -79,15 +79,33 @@ func LayoutLang(r *probe.Report, lang string) []Column {
 	if hasCheck(r, "dhcp.") {
 		cols = append(cols, findings(tr(lang, "dhcp"), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
 	}
-	cols = append(cols, findings(tr(lang, "own dns"), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }))
+	ownDNS := func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }
+	if has(r, ownDNS) {
+		cols = append(cols, findings(tr(lang, "own dns"), ownDNS))
+	}
 	for _, res := range resolvers(r) {
 		res := res
 		cols = append(cols, findings(ShortAddr(res), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && f.Server == res }))
 	}
+	// A column appears only when some school has a finding for it: the
+	// single-leg commands (dns, kms) show no empty KMS or clock column.
+	for _, c := range []struct {
+		title string
+		keep  func(finding.Finding) bool
+	}{
+		{"target", func(f finding.Finding) bool { return f.Check == finding.DNSTarget || f.Check == finding.DNSSRV }},
+		{"kms", func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }},
+		{"clock", func(f finding.Finding) bool { return f.Check == finding.ClockOffset }},
+	} {
+		if has(r, c.keep) {
+			keep := c.keep
+			if c.title == "target" {
+				keep = func(f finding.Finding) bool { return f.Check == finding.DNSTarget }
+			}
+			cols = append(cols, findings(tr(lang, c.title), keep))
+		}
+	}
 	cols = append(cols,
-		findings(tr(lang, "target"), func(f finding.Finding) bool { return f.Check == finding.DNSTarget }),
-		findings(tr(lang, "kms"), func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }),
-		findings(tr(lang, "clock"), func(f finding.Finding) bool { return f.Check == finding.ClockOffset }),
 		Column{
 			Title: tr(lang, "status"),
 			cell: func(s probe.School) string {
@@ -97,6 +115,17 @@ func LayoutLang(r *probe.Report, lang string) []Column {
 		},
 	)
 	return cols
+}
+
+func has(r *probe.Report, keep func(finding.Finding) bool) bool {
+	for _, s := range r.Schools {
+		for _, f := range s.Findings {
+			if keep(f) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasCheck(r *probe.Report, prefix string) bool {
