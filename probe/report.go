@@ -154,3 +154,19 @@ func ReadFile(path string) (*Report, error) {
 	}
 	return r, nil
 }
+
+// Single wraps the findings of a one-target command (dns, kms, dhcp) in a
+// report with one pseudo-school, so one parser reads every command's JSON
+// (DESIGN.md §5).
+func Single(s School, version, vantage string, start time.Time) *Report {
+	hn, _ := os.Hostname()
+	r := &Report{
+		Schema:          Schema,
+		GeneratedAt:     time.Now(),
+		Probe:           Info{Hostname: hn, Version: version, Vantage: vantage},
+		DurationSeconds: time.Since(start).Seconds(),
+		Schools:         []School{s},
+	}
+	r.Finish()
+	return r
+}

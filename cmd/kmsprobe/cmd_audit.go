@@ -50,30 +50,40 @@ type auditFlags struct {
 }
 
 func runAudit(ctx context.Context, e *env, args []string) int {
-	c := commands["audit"]
-	fs := newFlagSet(e, c)
 	var f auditFlags
-	f.register(fs)
-	fs.Var(&f.schools, "school", "audit only this school id (repeatable, or comma-separated)")
-	f.legs.register(fs)
-	for _, h := range auditHooks {
-		h.flags(fs)
-	}
-	pos, code, ok := parse(fs, args)
-	if !ok {
+	if code, ok := f.parse(e, commands["audit"], args, func(fs *flag.FlagSet) {
+		fs.Var(&f.schools, "school", "audit only this school id (repeatable, or comma-separated)")
+		f.legs.register(fs)
+	}); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("audit takes no arguments (got %q); name schools with --school ID", pos))
-	}
-	if err := f.checkFormat(); err != nil {
-		return fail(e, err)
 	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {
 		return fail(e, err)
 	}
 	return audit(ctx, e, cfg, &f, probe.Options{Schools: f.schools, Version: version})
+}
+
+// parse reads the flags audit and demo share (output, hooks) plus the
+// command's own, and refuses positional arguments and unknown formats.
+func (f *auditFlags) parse(e *env, c *command, args []string, own func(fs *flag.FlagSet)) (int, bool) {
+	fs := newFlagSet(e, c)
+	f.register(fs)
+	own(fs)
+	for _, h := range auditHooks {
+		h.flags(fs)
+	}
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code, false
+	}
+	if len(pos) > 0 {
+		return fail(e, fmt.Errorf("%s takes no arguments (got %q); name schools with --school ID", c.Name, pos)), false
+	}
+	if err := f.checkFormat(); err != nil {
+		return fail(e, err), false
+	}
+	return 0, true
 }
 
 // audit runs an audit with the legs the flags ask for, renders it, runs

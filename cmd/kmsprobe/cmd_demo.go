@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"strconv"
@@ -24,22 +25,10 @@ func init() {
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
-	c := commands["demo"]
-	fs := newFlagSet(e, c)
 	var f auditFlags
-	f.register(fs)
-	for _, h := range auditHooks {
-		h.flags(fs)
-	}
-	pos, code, ok := parse(fs, args)
+	code, ok := f.parse(e, commands["demo"], args, func(*flag.FlagSet) {})
 	if !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("demo takes no arguments (got %q)", pos))
-	}
-	if err := f.checkFormat(); err != nil {
-		return fail(e, err)
 	}
 
 	kms, err := startDemoKMS(ctx)

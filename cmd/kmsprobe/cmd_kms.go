@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -100,15 +99,7 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	if len(ntp) > 0 {
 		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
 	}
-	hn, _ := os.Hostname()
-	rep := &probe.Report{
-		Schema:          probe.Schema,
-		GeneratedAt:     time.Now(),
-		Probe:           probe.Info{Hostname: hn, Version: version, Vantage: "central"},
-		DurationSeconds: time.Since(start).Seconds(),
-		Schools:         []probe.School{{ID: "kms", Name: pos[0], Findings: findings}},
-	}
-	rep.Finish()
+	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		printKMS(e, findings)
 		return rep.ExitCode()
@@ -219,15 +210,7 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 	if len(ntp) > 0 {
 		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
 	}
-	hn, _ := os.Hostname()
-	rep := &probe.Report{
-		Schema:          probe.Schema,
-		GeneratedAt:     time.Now(),
-		Probe:           probe.Info{Hostname: hn, Version: version, Vantage: "central"},
-		DurationSeconds: time.Since(start).Seconds(),
-		Schools:         []probe.School{{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}},
-	}
-	rep.Finish()
+	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		for _, f := range findings {
 			if f.Check == finding.DNSSRV {
