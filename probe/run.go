@@ -261,7 +261,13 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		rep.Schools = append(rep.Schools, School{ID: sp.School.ID, Name: sp.School.Name, Suffix: sp.School.Suffix, Findings: fs})
 	}
 	rep.Probe.Exchanges = len(r.ans)
-	if err := ctx.Err(); err != nil {
+	// A deadline can end the last exchanges a moment before ctx reports
+	// it, so a passed deadline counts as a stop too.
+	err = ctx.Err()
+	if dl, ok := ctx.Deadline(); err == nil && ok && !time.Now().Before(dl) {
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
 		rep.Incomplete = true
 		rep.Reason = "the audit was stopped before every answer arrived (" + err.Error() + "); unanswered checks are unknown"
 	}
