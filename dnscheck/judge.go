@@ -99,7 +99,7 @@ func SRVRemedy(suffix string, exp Expect, role Role) string {
 		suffix, strings.TrimSuffix(exp.fqdn(), "."), exp.Port)
 	switch role {
 	case CityResolver:
-		return fmt.Sprintf("the city resolvers only cache: add the record on the authoritative DNS server of %s, then wait for the cached answer to expire (or flush it): %s ; on Windows DNS: %s", suffix, zone, win)
+		return fmt.Sprintf("the city resolvers only cache: put %s on the authoritative DNS server of %s, then let the cached answer expire (or flush the resolvers' cache)", zone, suffix)
 	default:
 		return fmt.Sprintf("add to the zone %s: %s ; on Windows DNS: %s", suffix, zone, win)
 	}
