@@ -93,7 +93,7 @@ func Load(path string) (*Config, error) {
 
 // Parse is Load for bytes already read; path is only used in messages.
 func Parse(path string, data []byte) (*Config, error) {
-	l := &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}}
+	l := &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -121,20 +121,35 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err := doc.Decode(&c); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
+			fatal := false
 			for _, msg := range te.Errors {
 				line := yamlErrLine(msg)
 				school, field, path := l.fieldAt(line, &c)
 				l.typeErr[path] = true
 				l.add(line, school, field, rewordTypeError(msg))
+				// A duplicate key stops yaml from decoding the rest of
+				// its mapping; what is left would give false problems.
+				fatal = fatal || strings.Contains(msg, "already defined")
+			}
+			if fatal {
+				return nil, l.err()
 			}
 		} else {
-			l.add(0, "", "", err.Error())
+			// Not a type error (a duplicate key, say): the decode stopped
+			// part-way, so validating what it left would report
+			// problems that are not there.
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			l.add(yamlErrLine(msg), "", "", leadingLine.ReplaceAllString(msg, ""))
+			return nil, l.err()
 		}
 	}
 	c.Path = path
 	for i := range c.Schools {
 		c.Schools[i].Line = l.lines[fmt.Sprintf("schools[%d]", i)]
 	}
+	// A min_count written as 0 is a mistake, not "use the default".
+	l.minCountWritten = l.lines["kms.min_count"] != 0 && !l.typeErr["kms.min_count"]
+	l.rawMinCount = c.KMS.MinCount
 	c.applyDefaults()
 	l.validate(&c)
 	if len(l.problems) > 0 {
@@ -147,7 +162,11 @@ type loader struct {
 	path     string
 	lines    map[string]int  // "schools[2].suffix" -> line
 	typeErr  map[string]bool // fields already reported with a type error
+	ids      map[int]string  // school index -> id as written, for messages
 	problems []Problem
+
+	minCountWritten bool
+	rawMinCount     int
 }
 
 func (l *loader) add(line int, school, field, msg string) {
@@ -195,6 +214,12 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for i, item := range n.Content {
+			if path == "schools" {
+				l.ids[i] = l.schoolOf(item, fmt.Sprintf("schools[%d]", i))
+				if strings.HasPrefix(l.ids[i], "schools[") {
+					l.ids[i] = ""
+				}
+			}
 			l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
@@ -295,8 +320,8 @@ func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
 	if m := schoolIndex.FindStringSubmatch(best); m != nil {
 		i, _ := strconv.Atoi(m[1])
 		school = m[0]
-		if i < len(c.Schools) && c.Schools[i].ID != "" {
-			school = c.Schools[i].ID
+		if id := l.ids[i]; id != "" {
+			school = id
 		}
 		return school, strings.TrimPrefix(strings.TrimPrefix(best, m[0]), "."), best
 	}
@@ -314,6 +339,11 @@ func orTop(path string) string {
 
 var lineRe = regexp.MustCompile(`line (\d+)`)
 
+// leadingLine is the "line N: " yaml puts before a message; the line is
+// reported in our own prefix, but a "line N" inside the text (where a
+// duplicate key was first defined) stays.
+var leadingLine = regexp.MustCompile(`^\s*line \d+:\s*`)
+
 func yamlErrLine(msg string) int {
 	if m := lineRe.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
@@ -325,8 +355,7 @@ func yamlErrLine(msg string) int {
 // rewordTypeError turns yaml.v3's "line 7: cannot unmarshal !!str `abc` into
 // int" into words an admin without Go knows.
 func rewordTypeError(msg string) string {
-	msg = lineRe.ReplaceAllString(msg, "")
-	msg = strings.TrimPrefix(strings.TrimSpace(msg), ": ")
+	msg = leadingLine.ReplaceAllString(msg, "")
 	r := strings.NewReplacer(
 		"cannot unmarshal !!str", "expected a different type, got the text",
 		"cannot unmarshal !!seq", "expected a single value, got a list",
@@ -436,8 +465,8 @@ func (l *loader) validate(c *Config) {
 	if c.KMS.Port < 1 || c.KMS.Port > 65535 {
 		top("kms.port", fmt.Sprintf("%d is not a TCP port (1-65535); KMS listens on 1688", c.KMS.Port))
 	}
-	if c.KMS.MinCount < 1 {
-		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", c.KMS.MinCount))
+	if l.minCountWritten && l.rawMinCount < 1 {
+		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
 	}
 	if c.KMS.Protocol < 4 || c.KMS.Protocol > 6 {
 		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
@@ -519,6 +548,11 @@ func (l *loader) validate(c *Config) {
 			f("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", s.Suffix, err))
 		}
 		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns")
+		if len(s.DNS) == 0 && len(c.Resolvers) == 0 && !l.typeErr[base+".dns"] {
+			// Nothing would be asked, and an audit that asks nothing
+			// must not pass.
+			f("dns", "no DNS server to check: list the school's own servers under dns:, or keep the city resolvers (resolvers:)")
+		}
 	}
 }
 
@@ -532,7 +566,11 @@ func (l *loader) validateMail(m *Mail) {
 		m.SMTP = norm
 	}
 	if _, err := mail.ParseAddress(m.From); err != nil {
-		l.add(at("mail.from"), "", "mail.from", fmt.Sprintf("%q is not a mail address, e.g. kmsprobe@example.edu.tw", m.From))
+		line := at("mail.from")
+		if line == 0 {
+			line = at("mail")
+		}
+		l.add(line, "", "mail.from", fmt.Sprintf("%q is not a mail address, e.g. kmsprobe@example.edu.tw", m.From))
 	}
 	if len(m.To) == 0 {
 		l.add(at("mail"), "", "mail.to", "no recipients; list at least one address")

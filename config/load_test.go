@@ -96,7 +96,7 @@ func TestDefaultsAreProduction(t *testing.T) {
 		t.Errorf("resolvers (-want +got):\n%s", diff)
 	}
 	// An explicit empty list means "no city resolvers", not the defaults.
-	c, err = Parse("x.yaml", []byte("version: 1\nresolvers: []\nschools: [{id: a, suffix: a.kh.edu.tw}]\n"))
+	c, err = Parse("x.yaml", []byte("version: 1\nresolvers: []\nschools: [{id: a, suffix: a.kh.edu.tw, dns: [127.0.0.1]}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,7 +333,7 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			f.Status, f.Message, f.Short = finding.Pass, fmt.Sprintf("%s -> %s", name, strings.Join(strs, ", ")), "ok"
 		} else {
 			f.Status, f.Short = finding.Warn, "unverified"
-			f.Message = fmt.Sprintf("%s -> %s; the KMS host's own addresses are unknown (its lookups failed), so this cannot be compared", name, strings.Join(strs, ", "))
+			f.Message = fmt.Sprintf("%s -> %s; the KMS host's own addresses are unknown (no city resolver gave them), so this cannot be compared", name, strings.Join(strs, ", "))
 			f.Remedy = fmt.Sprintf("point the SRV record at %s", host)
 		}
 		return f

@@ -278,3 +278,25 @@ func TestSRVRemedyHasZoneLineAndWindowsCmdlet(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalWithoutQuestion: unbound's access-control "refuse" answers
+// REFUSED with an empty question section; that is a refusal, not spoofing.
+func TestRefusalWithoutQuestion(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeRefused)
+		m.Question = nil
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	a := client.Exchange(context.Background(), dnscheck.NewQuery(pc.LocalAddr().String(), dnscheck.SRVName(suffix), dns.TypeSRV))
+	f := dnscheck.JudgeSRV(a, suffix, exp, dnscheck.SchoolDNS, "300ms")
+	if f.Status != finding.Fail || f.Short != "REFUSED" || f.Evidence["rcode"] != "REFUSED" {
+		t.Fatalf("got %s %q %v: %s", f.Status, f.Short, f.Evidence, f.Message)
+	}
+}

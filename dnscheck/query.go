@@ -178,8 +178,11 @@ func matches(q, r *dns.Msg) error {
 	if r.Id != q.Id {
 		return fmt.Errorf("%w: id %d, asked %d", errMismatch, r.Id, q.Id)
 	}
-	if r.Truncated && len(r.Question) == 0 {
-		return nil // some servers drop the question from a TC answer; TCP follows
+	if len(r.Question) == 0 && (r.Truncated || r.Rcode != dns.RcodeSuccess) {
+		// Some servers leave the question out of a TC answer (TCP
+		// follows) or of a refusal (unbound's access-control refuse):
+		// the id matched, so it is the answer to our question.
+		return nil
 	}
 	if len(r.Question) != 1 {
 		return fmt.Errorf("%w: %d questions in the answer", errMismatch, len(r.Question))

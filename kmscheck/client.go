@@ -78,11 +78,10 @@ type Options struct {
 	Product string
 	// Protocol is the KMS major version, 4, 5 or 6; 0 is the product's own.
 	Protocol int
-	// MinCount is the count the host must report (config kms.min_count).
-	// The threshold applied is the larger of MinCount and the product's N:
-	// below N no client of that product can activate whatever the config
-	// says, and a larger MinCount is the admin asking for a margin. 0 means
-	// the product's N alone.
+	// MinCount is the count the host must report (config kms.min_count,
+	// DESIGN.md §4: pass when count >= min_count). 0 means the product's
+	// own threshold N (25 for Windows client editions, 5 for Office and
+	// servers).
 	MinCount int
 	// Negotiation is the RPC bind style; the zero value binds like Windows.
 	Negotiation Negotiation
@@ -102,7 +101,10 @@ type Options struct {
 
 // Threshold is the count this probe requires, see Options.MinCount.
 func Threshold(minCount int, p Product) int {
-	return max(minCount, p.N)
+	if minCount > 0 {
+		return minCount
+	}
+	return p.N
 }
 
 func (o Options) withDefaults() Options {

@@ -24,14 +24,10 @@
 // write is bounded by the caller's context, and nothing a peer sends makes
 // it allocate more than a few KiB.
 //
-// The activation threshold applied is max(Options.MinCount, the product's
-// N): below N (25 for Windows client editions, 5 for Office and Windows
-// Server) no client of that product activates whatever the configuration
-// says, and a larger min_count is the admin asking for a margin. Note that
-// kms.min_count's default of 25 is therefore stricter than Office needs;
-// pass MinCount 0 when probing an Office or server product unless the
-// admin set min_count on purpose. Evidence carries both min_count and
-// product_threshold.
+// The activation threshold is Options.MinCount (kms.min_count) when set,
+// else the product's own N (25 for Windows client editions, 5 for Office
+// and Windows Server). Evidence carries both min_count and
+// product_threshold, and a pass below the product's N says so.
 //
 // Package kmsreplay serves captured exchanges for tests and the demo; it
 // replays bytes and cannot activate anything.

@@ -84,7 +84,7 @@ func errText(err error) string {
 
 // Expect is what JudgeRPC holds the host to.
 type Expect struct {
-	MinCount int           // config kms.min_count; the product's N applies when larger
+	MinCount int           // config kms.min_count; 0 means the product's own N
 	Timeout  time.Duration // the exchange's budget, for messages
 }
 
@@ -162,7 +162,7 @@ func JudgeRPC(x Exchange, want Expect) finding.Finding {
 	if int(r.Count) < thr {
 		f.Status, f.Short = finding.Fail, fmt.Sprintf("count %d<%d", r.Count, thr)
 		need := fmt.Sprintf("%s products need %d", x.Product.Class(), x.Product.N)
-		if thr > x.Product.N {
+		if thr != x.Product.N {
 			need = fmt.Sprintf("min_count is %d; %s", thr, need)
 		}
 		f.Message = fmt.Sprintf("KMS answered, but its client count is %d (%s): clients get 0xC004F038 (count too low) until enough machines have asked", r.Count, need)
@@ -172,6 +172,10 @@ func JudgeRPC(x Exchange, want Expect) finding.Finding {
 	}
 	f.Status, f.Short = finding.Pass, fmt.Sprintf("count %d", r.Count)
 	f.Message = fmt.Sprintf("KMS V%d answer verified: count %d >= %d, %s", r.Version.Major, r.Count, thr, host)
+	if int(r.Count) < x.Product.N {
+		// min_count is the admin's call, but say what it means for PCs.
+		f.Message += fmt.Sprintf("; note: %s clients activate only from a count of %d", x.Product.Class(), x.Product.N)
+	}
 	if len(r.EmulatorHints) > 0 {
 		f.Message += "; note: " + strings.Join(r.EmulatorHints, "; ")
 	}

@@ -213,3 +213,22 @@ func TestBuildRequestDefaults(t *testing.T) {
 		t.Error("64-character workstation accepted")
 	}
 }
+
+// TestThresholdIsMinCount pins DESIGN.md §4: pass when count >= min_count;
+// without a min_count the product's own N applies.
+func TestThresholdIsMinCount(t *testing.T) {
+	win, _ := LookupProduct("win10-ent")
+	office, _ := LookupProduct("office2019-proplus")
+	cases := []struct {
+		min  int
+		p    Product
+		want int
+	}{
+		{0, win, 25}, {0, office, 5}, {5, win, 5}, {100, office, 100}, {25, office, 25},
+	}
+	for _, tc := range cases {
+		if got := Threshold(tc.min, tc.p); got != tc.want {
+			t.Errorf("Threshold(%d, %s) = %d, want %d", tc.min, tc.p.Key, got, tc.want)
+		}
+	}
+}

@@ -382,15 +382,24 @@ func (r *runner) kms(ctx context.Context, addrs []string) map[string][]finding.F
 	r.progress(0, len(addrs))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	notAsked := func(a string) []finding.Finding {
+		return []finding.Finding{
+			{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped"},
+			{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped"},
+		}
+	}
 	for _, a := range addrs {
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			mu.Lock()
-			out[a] = []finding.Finding{
-				{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped"},
-				{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped"},
+		// select picks at random among ready cases: look at ctx first so
+		// a stopped audit never starts another exchange.
+		if ctx.Err() == nil {
+			select {
+			case r.sem <- struct{}{}:
+			case <-ctx.Done():
 			}
+		}
+		if ctx.Err() != nil {
+			mu.Lock()
+			out[a] = notAsked(a)
 			mu.Unlock()
 			r.progress(1, 0)
 			continue
@@ -400,6 +409,17 @@ func (r *runner) kms(ctx context.Context, addrs []string) map[string][]finding.F
 			defer wg.Done()
 			defer func() { <-r.sem }()
 			fs := r.opts.Legs.KMS(ctx, a)
+			if ctx.Err() != nil {
+				// Cut short by the stop, not by the host: what did not
+				// pass is unknown, never the host's failure.
+				for i := range fs {
+					if fs[i].Status != finding.Pass {
+						fs[i].Status, fs[i].Short = finding.Unknown, "stopped"
+						fs[i].Message = "the audit was stopped during this exchange: " + fs[i].Message
+						fs[i].Remedy = ""
+					}
+				}
+			}
 			mu.Lock()
 			out[a] = fs
 			mu.Unlock()

@@ -214,7 +214,7 @@ func TestSelectUnknownSchool(t *testing.T) {
 }
 
 func TestNoChainSkipsKMS(t *testing.T) {
-	c := mustParse(t, "version: 1\nresolvers: []\nprobe: {timeout: 100ms, attempts: 1}\nschools: [{id: a, suffix: a.example}]\n")
+	c := mustParse(t, "version: 1\nresolvers: []\nprobe: {timeout: 100ms, attempts: 1}\nschools: [{id: a, suffix: a.example, dns: [\"127.0.0.1:1\"]}]\n")
 	called := false
 	rep, err := probe.Run(context.Background(), c, probe.Options{Legs: probe.Legs{KMS: func(context.Context, string) []finding.Finding {
 		called = true

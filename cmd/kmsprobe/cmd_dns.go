@@ -71,7 +71,10 @@ func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, er
 			servers = base.Resolvers
 		}
 	}
-	if len(servers) > 0 {
+	// Write the list even when it is empty: "resolvers: []" in the
+	// admin's file means no city resolvers, and leaving the key out
+	// would bring back the production defaults.
+	if len(servers) > 0 || base != nil {
 		y.WriteString("resolvers: [")
 		for i, s := range servers {
 			if i > 0 {

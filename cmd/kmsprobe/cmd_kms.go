@@ -131,6 +131,9 @@ func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int
 	if protocol != 0 {
 		o.Protocol = protocol
 	}
+	if o.Protocol != 0 && (o.Protocol < 4 || o.Protocol > 6) {
+		return o, nil, "", fmt.Errorf("protocol %d: KMS clients speak protocol 4, 5 or 6", o.Protocol)
+	}
 	m, err := kmscheck.ParseMode(mode)
 	if err != nil {
 		return o, nil, "", err

@@ -41,6 +41,12 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 		}
 		return fail(e, err)
 	}
+	// The KMS settings name things only kmscheck knows (products, modes):
+	// check them here too, so validate never passes a file audit refuses.
+	if _, _, _, err := kmsOptions(cfg, "", "", 0, 0); err != nil {
+		fmt.Fprintf(e.Stderr, "%s: kms: %v\n1 problem(s); nothing was audited\n", cfg.Path, err)
+		return exitUnknown
+	}
 	dns := 0
 	for _, s := range cfg.Schools {
 		dns += len(s.DNS)

@@ -49,9 +49,6 @@ func (l *legFlags) auditKMSOptions(cfg *config.Config) (kmscheck.Options, error)
 	// One deadline covers connect, bind and the activation request; it
 	// gets the budget a DNS question gets in all its attempts.
 	o.Timeout = cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts)
-	if o.Protocol != 0 && (o.Protocol < 4 || o.Protocol > 6) {
-		return o, fmt.Errorf("--protocol %d: KMS clients speak protocol 4, 5 or 6", o.Protocol)
-	}
 	if o.Mode == kmscheck.ModeActivate {
 		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
 		if err != nil {
