@@ -18,7 +18,7 @@ const (
 	DefaultTimeout     = 2 * time.Second
 	DefaultAttempts    = 2
 	DefaultConcurrency = 256
-	DefaultDHCPWindow  = 3 * time.Second
+	DefaultDHCPWindow  = 4 * time.Second // dnsmasq pings an address 3 s before offering it
 	DefaultKeep        = 52
 	DefaultLang        = "en"
 	DefaultServeListen = "127.0.0.1:9688"

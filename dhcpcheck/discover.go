@@ -12,11 +12,13 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
-// DefaultWindow is how long Discover listens for offers. Campus servers
-// answer in milliseconds; relayed offers and servers that ping the address
-// before offering it (ISC dhcpd, Windows DHCP with conflict detection) take
-// up to a second or two.
-const DefaultWindow = 3 * time.Second
+// DefaultWindow is how long Discover listens for offers. It is longer than
+// it looks like it needs to be: dnsmasq (in many school routers) pings an
+// address for 3 s before it offers it to a client it has not seen, and ISC
+// dhcpd pings for 1 s; a 3 s window misses dnsmasq's first offer (measured
+// against dnsmasq 2.90 in netns_test.go). A Windows PC does not miss it
+// because it retransmits after 4 s; the probe sends one DISCOVER only.
+const DefaultWindow = 4 * time.Second
 
 // maxMessage bounds one received DHCP message; offers on Ethernet fit in
 // one frame.

@@ -118,7 +118,7 @@ func windowText(d time.Duration) string {
 }
 
 func judgeOffer(offers []Offer, exp Expect) finding.Finding {
-	ev := finding.Evidence{"iface": exp.Iface, "window_s": windowText(exp.Window), "offers": offersEvidence(offers)}
+	ev := finding.Evidence{"iface": exp.Iface, "window_s": exp.Window.Seconds(), "offers": offersEvidence(offers)}
 	if len(offers) == 0 {
 		ev["offers"] = []map[string]any{}
 		return finding.Finding{
@@ -130,10 +130,18 @@ func judgeOffer(offers []Offer, exp Expect) finding.Finding {
 				"(Cisco: ip helper-address SERVER on the VLAN interface).", exp.Iface),
 		}
 	}
+	// Name the legitimate server's offer when the allow-list says which it
+	// is: a home router often answers first, as it does not ping first.
 	first := offers[0]
+	for _, o := range offers {
+		if containsIP(exp.AllowedServers, o.ServerID) {
+			first = o
+			break
+		}
+	}
 	msg := fmt.Sprintf("offer of %s from DHCP server %s", ipText(first.YourIP), first.ServerID)
 	if n := len(offers); n > 1 {
-		msg = fmt.Sprintf("%d offers from %d DHCP servers; first: %s", n, len(byServer(offers)), msg)
+		msg = fmt.Sprintf("%d offers from %d DHCP servers; %s", n, len(byServer(offers)), msg)
 	}
 	return finding.Finding{
 		Check: finding.DHCPOffer, Server: first.ServerID.String(), Status: finding.Pass,
@@ -237,18 +245,19 @@ func judgeRogue(groups []serverGroup, exp Expect) finding.Finding {
 	f := finding.Finding{Check: finding.DHCPRogue, Server: exp.Iface}
 	var servers []map[string]any
 	var unlisted []serverGroup
+	listed := len(exp.AllowedServers) > 0
 	for _, g := range groups {
 		o := g.offers[0]
-		allowed := len(exp.AllowedServers) == 0 || containsIP(exp.AllowedServers, g.id)
+		allowed := listed && containsIP(exp.AllowedServers, g.id)
 		s := map[string]any{"server_id": g.id.String(), "server_mac": macText(o.ServerMAC), "offered_ip": ipText(o.YourIP)}
 		if o.Relay != nil {
 			s["relay"] = o.Relay.String()
 		}
-		if len(exp.AllowedServers) > 0 {
+		if listed {
 			s["allowed"] = allowed
 		}
 		servers = append(servers, s)
-		if !allowed {
+		if listed && !allowed {
 			unlisted = append(unlisted, g)
 		}
 	}
@@ -263,35 +272,55 @@ func judgeRogue(groups []serverGroup, exp Expect) finding.Finding {
 		f.Status = finding.Pass
 		f.Message = "one DHCP server answered: " + groups[0].id.String()
 		return f
-	case len(unlisted) == 0:
+	case listed && len(unlisted) == 0:
 		f.Server = groups[0].id.String()
 		f.Status = finding.Pass
 		f.Message = fmt.Sprintf("%d DHCP servers answered, all in dhcp.allowed_servers", len(groups))
 		return f
 	}
-	// With no allow-list, the first to answer is presumed the campus
-	// server and the rest are the suspects: a home router's answers and
-	// the real server's race, so this is a guess the message admits.
-	suspects := unlisted
-	if len(exp.AllowedServers) == 0 {
-		suspects = groups[1:]
-	}
 	f.Status = finding.Fail
-	f.Server = suspects[0].id.String()
-	var names []string
-	for _, g := range suspects {
-		names = append(names, fmt.Sprintf("%s (MAC %s)", g.id, macText(g.offers[0].ServerMAC)))
+	suspects := unlisted
+	if !listed {
+		// Without an allow-list, presume legitimate the server that hands
+		// out the school's suffix, else the first to answer. Arrival order
+		// alone would mislead: a home router does not ping before it
+		// offers, so it usually answers first.
+		legit := 0
+		for i, g := range groups {
+			if exp.Suffix != "" && normName(g.offers[0].Suffix) == normName(exp.Suffix) {
+				legit = i
+				break
+			}
+		}
+		suspects = nil
+		for i, g := range groups {
+			if i != legit {
+				suspects = append(suspects, g)
+			}
+		}
+		f.Server = suspects[0].id.String()
+		f.Message = fmt.Sprintf("%d DHCP servers answered: %s; presuming %s legitimate, the suspects are %s (list the legitimate ones in dhcp.allowed_servers)",
+			len(groups), strings.Join(ipStrings(groupIDs(groups)), ", "), groups[legit].id, strings.Join(suspectNames(suspects), ", "))
+		f.Remedy = rogueRemedy(suspects)
+		return f
 	}
-	if len(exp.AllowedServers) == 0 {
-		f.Message = fmt.Sprintf("%d DHCP servers answered: %s; besides the first, %s, they are suspect (list the legitimate ones in dhcp.allowed_servers)",
-			len(groups), strings.Join(ipStrings(groupIDs(groups)), ", "), groups[0].id)
-	} else if len(groups) == 1 {
+	f.Server = suspects[0].id.String()
+	names := suspectNames(suspects)
+	if len(groups) == 1 {
 		f.Message = fmt.Sprintf("the only DHCP server answering, %s, is not in dhcp.allowed_servers", names[0])
 	} else {
 		f.Message = fmt.Sprintf("%d DHCP servers answered; not in dhcp.allowed_servers: %s", len(groups), strings.Join(names, ", "))
 	}
 	f.Remedy = rogueRemedy(suspects)
 	return f
+}
+
+func suspectNames(gs []serverGroup) []string {
+	var names []string
+	for _, g := range gs {
+		names = append(names, fmt.Sprintf("%s (MAC %s)", g.id, macText(g.offers[0].ServerMAC)))
+	}
+	return names
 }
 
 func rogueRemedy(suspects []serverGroup) string {
