@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kh-edu/kmsprobe/config"
-	"github.com/kh-edu/kmsprobe/dhcpcheck"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
@@ -127,10 +125,8 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	}
 	if err := f.legs.campusErr; err != nil {
 		// DHCP was asked for and could not run: the probe's own trouble.
+		// The error already names the fix (the setcap command).
 		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
-		if errors.Is(err, os.ErrPermission) {
-			fmt.Fprintln(e.Stderr, "kmsprobe: run as root, or once:", dhcpcheck.SetcapCommand())
-		}
 		code = exitUnknown
 	}
 	if rep.Incomplete {
