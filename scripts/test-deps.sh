@@ -22,6 +22,7 @@ have setcap           || need+=(libcap2-bin)
 have systemd-analyze  || need+=(systemd)
 [ -x /usr/bin/time ]  || need+=(time)
 have dig              || need+=(bind9-dnsutils)
+have bc               || need+=(bc)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test-deps: everything is installed"

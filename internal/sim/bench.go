@@ -23,6 +23,9 @@ type BenchCity struct {
 	SchoolServers []*Server
 	// Dead counts the school servers that never answer.
 	Dead int
+	// YAML is the schools.yaml that audits the city, for tools outside
+	// this process (scripts/bench-tools.sh).
+	YAML string
 }
 
 // BenchOptions size a benchmark city.
@@ -113,6 +116,7 @@ func StartBenchCity(o BenchOptions) (*BenchCity, error) {
 		return nil, fmt.Errorf("sim: the bench city's configuration is invalid (a bug): %w", err)
 	}
 	c.Config = cfg
+	c.YAML = y.String()
 	ok = true
 	return c, nil
 }

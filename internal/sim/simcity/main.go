@@ -1,0 +1,68 @@
+// Command simcity runs a benchmark city (internal/sim.StartBenchCity) as a
+// process, so scripts/bench-tools.sh can audit it with kmsprobe and with
+// the tools admins use today (dig), on the same servers. It serves DNS
+// only, on 127.0.0.0/8, until it is interrupted.
+//
+//	go run ./internal/sim/simcity -schools 1000 -dead-every 10 -dir /tmp/city
+//
+// writes /tmp/city/schools.yaml (the audit) and /tmp/city/questions.txt
+// (one "server port name" line per SRV question a PC of each school would
+// ask), then /tmp/city/ready.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/internal/sim"
+)
+
+func main() {
+	schools := flag.Int("schools", 1000, "number of schools, each with its own DNS server")
+	deadEvery := flag.Int("dead-every", 10, "every Nth school server never answers (0: none)")
+	timeout := flag.Duration("timeout", 500*time.Millisecond, "probe.timeout written to schools.yaml")
+	dir := flag.String("dir", ".", "folder for schools.yaml, questions.txt and ready")
+	flag.Parse()
+
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	city, err := sim.StartBenchCity(sim.BenchOptions{Schools: *schools, DeadEvery: *deadEvery, Timeout: *timeout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "simcity:", err)
+		os.Exit(1)
+	}
+	defer city.Close()
+
+	var q strings.Builder
+	for _, s := range city.Config.Schools {
+		servers := append(append([]string(nil), s.DNS...), city.Config.Resolvers...)
+		for _, srv := range servers {
+			host, port, _ := net.SplitHostPort(srv)
+			fmt.Fprintf(&q, "%s %s _vlmcs._tcp.%s\n", host, port, s.Suffix)
+		}
+	}
+	for name, body := range map[string]string{"schools.yaml": city.YAML, "questions.txt": q.String()} {
+		if err := os.WriteFile(filepath.Join(*dir, name), []byte(body), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "simcity:", err)
+			os.Exit(1)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "ready"), nil, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "simcity:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "simcity: %d schools (%d dead servers), %d resolvers; Ctrl-C to stop\n", *schools, city.Dead, len(city.Resolvers))
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	<-ch
+}
