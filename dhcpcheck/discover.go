@@ -176,9 +176,17 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 		case *net.UDPAddr:
 			src = a.IP
 		}
-		offers = append(offers, newOffer(m, src, smac))
+		// Anyone on the LAN can answer a broadcast, as often as it
+		// likes: keep a bounded number (a real LAN has one or two).
+		if len(offers) < MaxOffers {
+			offers = append(offers, newOffer(m, src, smac))
+		}
 	}
 }
+
+// MaxOffers bounds the offers kept from one DISCOVER, so a flood of
+// forged offers costs bounded memory and bounded follow-up queries.
+const MaxOffers = 32
 
 // newDiscover builds the DISCOVER a Windows 10/11 client sends: client
 // identifier 01+MAC, vendor class "MSFT 5.0", Windows' parameter request

@@ -58,7 +58,7 @@ func DNSTargets(offers []Offer, expectSuffix string) []Target {
 		}
 		for _, ip := range o.DNS {
 			srv := DNSAddr(ip)
-			if !seen[srv] {
+			if !seen[srv] && len(ts) < maxDNSTargets {
 				seen[srv] = true
 				ts = append(ts, Target{Server: srv, Suffix: suffix})
 			}
@@ -66,6 +66,10 @@ func DNSTargets(offers []Offer, expectSuffix string) []Target {
 	}
 	return ts
 }
+
+// maxDNSTargets bounds the option 6 servers followed (a PC uses the
+// first few; forged offers must not make the probe ask hundreds).
+const maxDNSTargets = 16
 
 // DNSAddr is the key JudgeDNS looks an option-6 server up by: "ip:53".
 func DNSAddr(ip net.IP) string { return net.JoinHostPort(ip.String(), "53") }

@@ -127,3 +127,17 @@ func Worst(fs []Finding) Status {
 // not run. A fail outranks unknown there too: a broken school must page
 // someone even when another check lacked privilege.
 func ExitCode(worst Status) int { return worst.Code() }
+
+// MarkStopped turns what did not pass into "unknown" when the audit was
+// stopped (Ctrl-C, a deadline) while these findings were being measured:
+// a server that did not answer because we stopped listening is never the
+// school's failure.
+func MarkStopped(fs []Finding) {
+	for i := range fs {
+		if fs[i].Status == Pass || fs[i].Status == Skip || fs[i].Status == Unknown {
+			continue
+		}
+		fs[i].Status, fs[i].Short, fs[i].Remedy = Unknown, "stopped", ""
+		fs[i].Message = "the audit was stopped before this check finished (" + fs[i].Message + ")"
+	}
+}

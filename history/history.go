@@ -221,6 +221,11 @@ func Save(ctx context.Context, dir string, keep int, r *probe.Report) (*Saved, e
 			res.Warnings = append(res.Warnings, fmt.Sprintf("skipping unreadable saved report: %v", err))
 			continue
 		}
+		if prev.Incomplete && i > 0 {
+			// An interrupted audit is full of unknowns: comparing with it
+			// would report unknown->fail "regressions" that are not.
+			continue
+		}
 		r.Changes = Diff(prev, r)
 		res.Previous = es[i].Path
 		break

@@ -76,7 +76,11 @@ func CheckClock(ctx context.Context, servers []string, o ClockOptions) finding.F
 			break
 		}
 	}
-	return JudgeClock(rs)
+	fs := []finding.Finding{JudgeClock(rs)}
+	if ctx.Err() != nil {
+		finding.MarkStopped(fs) // no answer because we stopped asking
+	}
+	return fs[0]
 }
 
 // JudgeClock judges the first answering server among rs (in query order).

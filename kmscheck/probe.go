@@ -11,6 +11,16 @@ import (
 // and the kms.rpc finding, in that order. kms.rpc is skip when TCP failed or
 // the mode is tcp. opts.Timeout bounds the whole exchange.
 func Probe(ctx context.Context, addr string, opts Options) []finding.Finding {
+	fs := probe(ctx, addr, opts)
+	if ctx.Err() != nil {
+		// The caller stopped (Ctrl-C, its deadline): our own timeout did
+		// not run out, so nothing here is the host's failure.
+		finding.MarkStopped(fs)
+	}
+	return fs
+}
+
+func probe(ctx context.Context, addr string, opts Options) []finding.Finding {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()

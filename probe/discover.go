@@ -117,7 +117,7 @@ func OrderSRV(recs []*dns.SRV, rng *rand.Rand) []*dns.SRV {
 			}
 			i := 0
 			if total > 0 {
-				pick := rng.IntN(total + 1)
+				pick := 1 + rng.IntN(total)
 				sum := 0
 				for j, r := range group {
 					sum += int(r.Weight)

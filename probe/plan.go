@@ -79,7 +79,22 @@ func MakePlan(cfg *config.Config, schools []config.School, extra map[string][]se
 		}
 		p.Schools = append(p.Schools, sp)
 	}
-	for _, r := range cfg.Resolvers {
+	// The reference comes from the city resolvers. Without any (a
+	// campus-only or single-server check), every server asked is a
+	// witness: a target is then judged against what they all say.
+	witnesses := cfg.Resolvers
+	if len(witnesses) == 0 {
+		seenSrv := map[string]bool{}
+		for _, sp := range p.Schools {
+			for _, srv := range sp.Servers {
+				if !seenSrv[srv.Addr] {
+					seenSrv[srv.Addr] = true
+					witnesses = append(witnesses, srv.Addr)
+				}
+			}
+		}
+	}
+	for _, r := range witnesses {
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			q := dnscheck.NewQuery(r, cfg.KMS.Host, t)
 			p.Reference = append(p.Reference, q)

@@ -214,6 +214,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		defer wg.Done()
 		if opts.Legs.Clock != nil {
 			clock = opts.Legs.Clock(ctx)
+			if ctx.Err() != nil {
+				finding.MarkStopped(clock)
+			}
 		} else {
 			clock = []finding.Finding{{Check: finding.ClockOffset, Status: finding.Skip, Short: "-", Message: "clock not checked"}}
 		}
@@ -391,13 +394,18 @@ func (r *runner) kms(ctx context.Context, addrs []string) map[string][]finding.F
 	for _, a := range addrs {
 		// select picks at random among ready cases: look at ctx first so
 		// a stopped audit never starts another exchange.
+		acquired := false
 		if ctx.Err() == nil {
 			select {
 			case r.sem <- struct{}{}:
+				acquired = true
 			case <-ctx.Done():
 			}
 		}
 		if ctx.Err() != nil {
+			if acquired {
+				<-r.sem
+			}
 			mu.Lock()
 			out[a] = notAsked(a)
 			mu.Unlock()
@@ -410,15 +418,7 @@ func (r *runner) kms(ctx context.Context, addrs []string) map[string][]finding.F
 			defer func() { <-r.sem }()
 			fs := r.opts.Legs.KMS(ctx, a)
 			if ctx.Err() != nil {
-				// Cut short by the stop, not by the host: what did not
-				// pass is unknown, never the host's failure.
-				for i := range fs {
-					if fs[i].Status != finding.Pass {
-						fs[i].Status, fs[i].Short = finding.Unknown, "stopped"
-						fs[i].Message = "the audit was stopped during this exchange: " + fs[i].Message
-						fs[i].Remedy = ""
-					}
-				}
+				finding.MarkStopped(fs)
 			}
 			mu.Lock()
 			out[a] = fs

@@ -55,11 +55,17 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 	return func(ctx context.Context) (probe.Campus, error) {
 		c := probe.Campus{School: school.ID}
 		offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: l.dhcpIface, MAC: mac, Window: window})
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+			// Stopped during the window: "no offer" would blame the
+			// school for our Ctrl-C.
+			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, ctx.Err())
+			return c, nil
+		case err != nil:
 			// The probe's own trouble (privilege, interface): the DHCP
 			// checks are unknown, the rest of the audit still runs, and
 			// the command exits 3 because DHCP was asked for.
-			l.campusErr = err
+			l.setCampusErr(err)
 			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, err)
 			return c, nil
 		}
@@ -72,4 +78,18 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 		}
 		return c, nil
 	}, nil
+}
+
+// setCampusErr and campusError guard campusErr: serve runs the campus leg
+// from its background audit and from /probe at the same time.
+func (l *legFlags) setCampusErr(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.campusErr = err
+}
+
+func (l *legFlags) campusError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.campusErr
 }

@@ -5,13 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/config"
-	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -58,27 +53,21 @@ func runDHCP(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	start := time.Now()
-	campus, _ := leg(ctx)
-	findings := append([]finding.Finding(nil), campus.Findings...)
-	if l.campusErr == nil {
-		// Follow the chain a PC follows: each option 6 server asked for
-		// the SRV record of the suffix the same offer handed out.
-		srv := askOffered(ctx, cfg, campus.Servers)
-		findings = append(findings, campus.JudgeDNS(srv))
-		for _, s := range campus.Servers {
-			findings = append(findings, srv[s.Addr])
-		}
+	// The offers are followed the way a PC follows them: each option 6
+	// server asked for the SRV record of the suffix the same offer gave,
+	// through the same planner (bounded, deduplicated) as an audit.
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
+	if err != nil {
+		return fail(e, err)
 	}
-	s := cfg.Schools[0]
-	rep := probe.Single(probe.School{ID: s.ID, Name: s.Name, Suffix: s.Suffix, Findings: findings}, version, "campus", start)
+	findings := rep.Schools[0].Findings
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		printOffers(e, findings)
 	}
 	if err := o.emit(e, rep); err != nil {
 		return fail(e, err)
 	}
-	if err := l.campusErr; err != nil {
+	if err := l.campusError(); err != nil {
 		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
 		return exitUnknown
 	}
@@ -115,29 +104,6 @@ func dhcpConfig(path, school, expect string) (*config.Config, error) {
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// askOffered runs dns.srv at every DHCP-offered server, in parallel (a
-// LAN hands out two or three).
-func askOffered(ctx context.Context, cfg *config.Config, servers []probe.CampusServer) map[string]finding.Finding {
-	client := dnscheck.Client{Timeout: cfg.Probe.Timeout.Duration, Attempts: cfg.Probe.Attempts}
-	exp := dnscheck.Expect{Host: cfg.KMS.Host, Port: uint16(cfg.KMS.Port)}
-	out := map[string]finding.Finding{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		wg.Add(1)
-		go func(s probe.CampusServer) {
-			defer wg.Done()
-			a := client.Exchange(ctx, dnscheck.NewQuery(s.Addr, dnscheck.SRVName(s.Suffix), dns.TypeSRV))
-			f := dnscheck.JudgeSRV(a, s.Suffix, exp, dnscheck.OfferedDNS, client.Timeout.String())
-			mu.Lock()
-			out[s.Addr] = f
-			mu.Unlock()
-		}(s)
-	}
-	wg.Wait()
-	return out
 }
 
 // printOffers lists every offer before the table: what a PC on this LAN

@@ -67,24 +67,29 @@ func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, er
 	if base != nil {
 		fmt.Fprintf(&y, "kms: {host: %q, port: %d, min_count: %d}\n", base.KMS.Host, base.KMS.Port, base.KMS.MinCount)
 		fmt.Fprintf(&y, "probe: {timeout: %s, attempts: %d, concurrency: %d}\n", base.Probe.Timeout, base.Probe.Attempts, base.Probe.Concurrency)
-		if len(servers) == 0 {
-			servers = base.Resolvers
-		}
 	}
-	// Write the list even when it is empty: "resolvers: []" in the
-	// admin's file means no city resolvers, and leaving the key out
-	// would bring back the production defaults.
-	if len(servers) > 0 || base != nil {
-		y.WriteString("resolvers: [")
-		for i, s := range servers {
-			if i > 0 {
-				y.WriteString(", ")
-			}
-			fmt.Fprintf(&y, "%q", s)
+	list := func(addrs []string) string {
+		q := make([]string, len(addrs))
+		for i, a := range addrs {
+			q[i] = fmt.Sprintf("%q", a)
 		}
-		y.WriteString("]\n")
+		return "[" + strings.Join(q, ", ") + "]"
 	}
-	fmt.Fprintf(&y, "schools:\n  - {id: %s, suffix: %q}\n", id, suffix)
+	// --server names the servers to judge: they are asked as the
+	// school's own (their remedy is the zone line, not "the city
+	// resolvers only cache"), and nothing else is asked. Without it the
+	// city resolvers of schools.yaml are asked; "resolvers: []" there is
+	// written out, since leaving the key out would bring back the
+	// production defaults.
+	dnsList := ""
+	switch {
+	case len(servers) > 0:
+		y.WriteString("resolvers: []\n")
+		dnsList = ", dns: " + list(servers)
+	case base != nil:
+		y.WriteString("resolvers: " + list(base.Resolvers) + "\n")
+	}
+	fmt.Fprintf(&y, "schools:\n  - {id: %s, suffix: %q%s}\n", id, suffix, dnsList)
 	cfg, err := config.Parse("command line", []byte(y.String()))
 	if err != nil {
 		return nil, err

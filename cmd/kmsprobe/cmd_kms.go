@@ -200,14 +200,15 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 	if err != nil {
 		return fail(e, err)
 	}
-	if len(pc.Resolvers) == 0 {
+	ask := append(append([]string(nil), pc.Schools[0].DNS...), pc.Resolvers...)
+	if len(ask) == 0 {
 		return fail(e, errors.New("--discover needs a DNS server to ask: --server ADDR, or resolvers: in schools.yaml"))
 	}
 	start := time.Now()
 	findings := probe.Discover(ctx, pc.Schools[0].Suffix, probe.DiscoverOptions{
 		Client:  dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
 		Expect:  dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
-		Servers: pc.Resolvers,
+		Servers: ask,
 		KMS:     func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) },
 	})
 	if len(ntp) > 0 {

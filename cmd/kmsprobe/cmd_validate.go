@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,8 +21,9 @@ func init() {
 func runValidate(ctx context.Context, e *env, args []string) int {
 	c := commands["validate"]
 	fs := newFlagSet(e, c)
-	var o outputFlags
-	o.register(fs)
+	var path, format string
+	fs.StringVar(&path, "c", "", "schools.yaml to check (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
+	fs.StringVar(&format, "format", "table", "output format: table (lines for people) or json (for programs)")
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -29,29 +31,64 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 	if len(pos) > 0 {
 		return fail(e, fmt.Errorf("validate takes no arguments (got %q); name the file with -c FILE", pos))
 	}
-	cfg, err := loadConfig(o.config)
-	if err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			for _, p := range ce.Problems {
+	if format != "table" && format != "json" {
+		return fail(e, fmt.Errorf("--format %q is not known for validate; use table or json", format))
+	}
+	var problems []config.Problem
+	cfg, err := loadConfig(path)
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ce):
+		problems = ce.Problems
+	case err != nil:
+		return fail(e, err)
+	default:
+		// The KMS settings name things only kmscheck knows (products,
+		// modes): check them here too, so validate never passes a file
+		// audit refuses.
+		if _, _, _, err := kmsOptions(cfg, "", "", 0, 0); err != nil {
+			problems = append(problems, config.Problem{Path: cfg.Path, Field: "kms", Msg: err.Error()})
+		}
+	}
+	if format == "json" {
+		type jsonProblem struct {
+			File    string `json:"file"`
+			Line    int    `json:"line,omitempty"`
+			School  string `json:"school,omitempty"`
+			Field   string `json:"field,omitempty"`
+			Message string `json:"message"`
+		}
+		out := struct {
+			Valid    bool          `json:"valid"`
+			Schools  int           `json:"schools"`
+			Problems []jsonProblem `json:"problems"`
+		}{Valid: len(problems) == 0, Problems: []jsonProblem{}}
+		if cfg != nil {
+			out.Schools = len(cfg.Schools)
+		}
+		for _, p := range problems {
+			out.Problems = append(out.Problems, jsonProblem{p.Path, p.Line, p.School, p.Field, p.Msg})
+		}
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	}
+	if len(problems) > 0 {
+		if format == "table" {
+			for _, p := range problems {
 				fmt.Fprintln(e.Stderr, p.Error())
 			}
-			fmt.Fprintf(e.Stderr, "%d problem(s); nothing was audited\n", len(ce.Problems))
-			return exitUnknown
 		}
-		return fail(e, err)
-	}
-	// The KMS settings name things only kmscheck knows (products, modes):
-	// check them here too, so validate never passes a file audit refuses.
-	if _, _, _, err := kmsOptions(cfg, "", "", 0, 0); err != nil {
-		fmt.Fprintf(e.Stderr, "%s: kms: %v\n1 problem(s); nothing was audited\n", cfg.Path, err)
+		fmt.Fprintf(e.Stderr, "%d problem(s); nothing was audited\n", len(problems))
 		return exitUnknown
 	}
-	dns := 0
-	for _, s := range cfg.Schools {
-		dns += len(s.DNS)
+	if format == "table" {
+		dns := 0
+		for _, s := range cfg.Schools {
+			dns += len(s.DNS)
+		}
+		fmt.Fprintf(e.Stdout, "%s: ok: %d schools, %d school DNS servers, %d city resolvers, KMS host %s, min count %d\n",
+			cfg.Path, len(cfg.Schools), dns, len(cfg.Resolvers), cfg.KMS.Address(), cfg.KMS.MinCount)
 	}
-	fmt.Fprintf(e.Stdout, "%s: ok: %d schools, %d school DNS servers, %d city resolvers, KMS host %s, min count %d\n",
-		cfg.Path, len(cfg.Schools), dns, len(cfg.Resolvers), cfg.KMS.Address(), cfg.KMS.MinCount)
 	return exitPass
 }

@@ -21,7 +21,15 @@ import (
 // `kmsprobe mail FILE`.
 func init() {
 	auditHooks = append(auditHooks, auditHook{
-		flags:  reportHook.register,
+		flags: reportHook.register,
+		// A typo in --lang must not cost a whole audit: refuse it first.
+		check: func() error {
+			if reportHook.lang == "" {
+				return nil
+			}
+			_, err := reportLang(reportHook.lang, nil)
+			return err
+		},
 		before: reportHook.before,
 		after:  reportHook.after,
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
@@ -25,6 +26,7 @@ type legFlags struct {
 
 	// campusErr is set when the DHCP leg could not run (no privilege, no
 	// interface): the report still prints, and the exit code is 3.
+	mu        sync.Mutex
 	campusErr error
 }
 
