@@ -351,6 +351,9 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 		select {
 		case <-ctx.Done():
 			f.Close()
+			if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("history: stopped while waiting for the lock %s held by another kmsprobe: %w", p, context.Cause(ctx))
+			}
 			return nil, fmt.Errorf("history: another kmsprobe has been saving into %s for %s (it holds %s); try again when it has finished: %w",
 				dir, time.Since(start).Round(time.Second), p, context.Cause(ctx))
 		case <-tick.C:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -222,7 +223,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		}
 	}()
 	if opts.Legs.KMS != nil {
-		kmsResults = r.kms(ctx, sortedKeys(kmsAddrs))
+		kmsResults = r.kms(ctx, slices.Sorted(maps.Keys(kmsAddrs)))
 	}
 	wg.Wait()
 
@@ -284,15 +285,6 @@ func skipKMS(why string) []finding.Finding {
 		{Check: finding.KMSTCP, Status: finding.Skip, Short: "-", Message: why},
 		{Check: finding.KMSRPC, Status: finding.Skip, Short: "-", Message: why},
 	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type runner struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -331,20 +332,11 @@ func GroupProblems(s probe.School) []Problem {
 		if f.Server != "" {
 			p.Servers = append(p.Servers, ShortAddr(f.Server))
 		}
-		if f.Remedy != "" && !slicesContains(p.Remedies, f.Remedy) {
+		if f.Remedy != "" && !slices.Contains(p.Remedies, f.Remedy) {
 			p.Remedies = append(p.Remedies, f.Remedy)
 		}
 	}
 	return out
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ProblemFindings are a school's findings that need action (warn, fail,
