@@ -51,10 +51,14 @@ type KMS struct {
 	Host     string `yaml:"host"`
 	Port     int    `yaml:"port"`
 	MinCount int    `yaml:"min_count"`
+	// MinCountSet tells a written min_count from the default: an Office
+	// or server probe without one is held to its product's own 5.
+	MinCountSet bool `yaml:"-"`
 	// Product names the product the activation request claims to be
 	// (kmscheck's product table); empty means Windows 10/11 Enterprise.
 	Product string `yaml:"product"`
-	// Protocol is the KMS protocol major version, 4, 5 or 6 (default 6).
+	// Protocol is the KMS protocol major version, 4, 5 or 6; 0 (default)
+	// is the product's own (6 for every current product).
 	Protocol int `yaml:"protocol"`
 	// Mode stops the KMS leg early for cautious admins: tcp, bind or
 	// activate (default).

@@ -30,8 +30,13 @@ func Find() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("config: no schools.yaml found (looked in %s); pass one with -c FILE, or copy the example from the kmsprobe repository", strings.Join(SearchPath, ", "))
+	return "", fmt.Errorf("%w (looked in %s); pass one with -c FILE, or copy the example from the kmsprobe repository", ErrNoConfig, strings.Join(SearchPath, ", "))
 }
+
+// ErrNoConfig is returned by Find when no schools.yaml exists: commands
+// that can run without one (dns, kms, dhcp) test for it, and only for it —
+// a file that exists but is wrong must stop them.
+var ErrNoConfig = errors.New("config: no schools.yaml found")
 
 // Problem is one thing wrong in a configuration file.
 type Problem struct {
@@ -150,6 +155,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	// A min_count written as 0 is a mistake, not "use the default".
 	l.minCountWritten = l.lines["kms.min_count"] != 0 && !l.typeErr["kms.min_count"]
 	l.rawMinCount = c.KMS.MinCount
+	c.KMS.MinCountSet = l.minCountWritten
 	c.applyDefaults()
 	l.validate(&c)
 	if len(l.problems) > 0 {
@@ -397,9 +403,6 @@ func (c *Config) applyDefaults() {
 	if c.KMS.MinCount == 0 {
 		c.KMS.MinCount = DefaultMinCount
 	}
-	if c.KMS.Protocol == 0 {
-		c.KMS.Protocol = 6
-	}
 	if c.KMS.Mode == "" {
 		c.KMS.Mode = "activate"
 	}
@@ -468,7 +471,7 @@ func (l *loader) validate(c *Config) {
 	if l.minCountWritten && l.rawMinCount < 1 {
 		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
 	}
-	if c.KMS.Protocol < 4 || c.KMS.Protocol > 6 {
+	if c.KMS.Protocol != 0 && (c.KMS.Protocol < 4 || c.KMS.Protocol > 6) {
 		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
 	}
 	switch c.KMS.Mode {

@@ -55,7 +55,7 @@ var (
 		"Client count the KMS host reported in its activation response (kms.rpc evidence count).",
 		[]string{"address"}, nil)
 	descKMSRTT = prometheus.NewDesc(KMSRTT,
-		"Round trip of the KMS handshake (kms.rpc rtt_ms; kms.tcp rtt_ms when no handshake was made).",
+		"Round trip of the KMS handshake (kms.rpc rtt_ms; kms.tcp rtt_ms when kms.mode is tcp; absent when the handshake failed).",
 		[]string{"address"}, nil)
 	descDNSRTT = prometheus.NewDesc(DNSRTT,
 		"Round trip of the SRV exchange with the server in the last audit (the slowest when several schools asked it).",
@@ -194,6 +194,7 @@ func FromReport(r *probe.Report) Measures {
 		KMSClients: map[string]float64{},
 	}
 	tcpRTT := map[string]float64{}
+	rpcTried := map[string]bool{}
 	for _, s := range r.Schools {
 		m.Schools = append(m.Schools, s)
 		// Several findings can share school, check and server (one
@@ -220,6 +221,9 @@ func FromReport(r *probe.Report) Measures {
 					m.DNSRTT[f.Server] = math.Max(m.DNSRTT[f.Server], v/1e3)
 				}
 			case finding.KMSRPC:
+				if f.Status != finding.Skip {
+					rpcTried[f.Server] = true
+				}
 				if v, ok := Number(f.Evidence[evCount]); ok {
 					m.KMSClients[f.Server] = v
 				}
@@ -242,8 +246,10 @@ func FromReport(r *probe.Report) Measures {
 	// kms.tcp's connect time stands in for the handshake when the KMS
 	// leg stopped at TCP (kms.mode tcp): better a connect time than no
 	// latency at all on the dashboard.
+	// A handshake that was tried and failed has no round trip: the
+	// connect time would make a stalled host look fast.
 	for a, v := range tcpRTT {
-		if _, ok := m.KMSRTT[a]; !ok && a != "" {
+		if _, ok := m.KMSRTT[a]; !ok && a != "" && !rpcTried[a] {
 			m.KMSRTT[a] = v
 		}
 	}

@@ -53,7 +53,26 @@ func QueryNTP(ctx context.Context, server string, o ClockOptions) NTPResult {
 		r.Err = err
 		return r
 	}
-	resp, err := ntp.QueryWithOptions(server, ntp.QueryOptions{Timeout: to, GetSystemTime: o.Now})
+	// beevik/ntp takes no context: run the query aside so Ctrl-C returns
+	// at once (the query itself ends by its own timeout).
+	type result struct {
+		resp *ntp.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := ntp.QueryWithOptions(server, ntp.QueryOptions{Timeout: to, GetSystemTime: o.Now})
+		done <- result{resp, err}
+	}()
+	var resp *ntp.Response
+	var err error
+	select {
+	case res := <-done:
+		resp, err = res.resp, res.err
+	case <-ctx.Done():
+		r.Err = ctx.Err()
+		return r
+	}
 	if err == nil {
 		err = resp.Validate()
 	}
@@ -101,7 +120,7 @@ func JudgeClock(rs []NTPResult) finding.Finding {
 		abs := r.Offset.Abs()
 		f.Server = r.Server
 		f.Evidence = finding.Evidence{
-			"offset_s": math.Round(r.Offset.Seconds()*1000) / 1000,
+			"offset_s": math.Round(r.Offset.Seconds()*1000)/1000 + 0, // + 0 turns -0 into 0
 			"stratum":  int(r.Stratum),
 			"rtt_ms":   ms(r.RTT),
 			"server":   r.Server,

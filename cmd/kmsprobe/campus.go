@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/dhcpcheck"
@@ -34,10 +35,13 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 		}
 	}
 	if _, err := net.InterfaceByName(l.dhcpIface); err != nil {
-		return nil, fmt.Errorf("--dhcp-iface %s: no such interface on this machine (see `ip link`)", l.dhcpIface)
+		return nil, fmt.Errorf("interface %s: no such interface on this machine (see `ip link`)", l.dhcpIface)
 	}
 	window := cfg.DHCP.Window.Duration
-	if l.dhcpWindow > 0 {
+	switch {
+	case l.dhcpWindow < 0 || l.dhcpWindow > time.Minute:
+		return nil, fmt.Errorf("DHCP window %s is out of range; use up to 1m (dnsmasq answers a new client after about 3s)", l.dhcpWindow)
+	case l.dhcpWindow > 0:
 		window = l.dhcpWindow
 	}
 	var allowed []net.IP

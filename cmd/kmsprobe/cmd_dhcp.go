@@ -100,7 +100,7 @@ func dhcpConfig(path, school, expect string) (*config.Config, error) {
 	cfg.KMS.Host, cfg.KMS.Port = config.DefaultKMSHost, config.DefaultKMSPort
 	if base, err := loadConfig(path); err == nil {
 		cfg.DHCP, cfg.Probe, cfg.KMS, cfg.Resolvers = base.DHCP, base.Probe, base.KMS, base.Resolvers
-	} else if path != "" {
+	} else if !errors.Is(err, config.ErrNoConfig) {
 		return nil, err
 	}
 	return cfg, nil

@@ -61,7 +61,7 @@ func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, er
 	var y strings.Builder
 	y.WriteString("version: 1\n")
 	base, err := loadConfig(path)
-	if err != nil && path != "" {
+	if err != nil && !errors.Is(err, config.ErrNoConfig) {
 		return nil, err
 	}
 	if base != nil {

@@ -84,6 +84,9 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	} else if cfg != nil && cfg.KMS.Port != 0 {
 		port = strconv.Itoa(cfg.KMS.Port)
 	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fail(e, fmt.Errorf("%q: port %q is not a number from 1 to 65535", pos[0], port))
+	}
 	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	ips, err := net.DefaultResolver.LookupIPAddr(rctx, host)
 	cancel()
@@ -148,7 +151,7 @@ func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int
 	switch {
 	case minCount > 0:
 		o.MinCount = minCount
-	case p.N == 25:
+	case cfg != nil && cfg.KMS.MinCountSet, p.N == 25:
 		o.MinCount = cfgMin
 	}
 	if o.Timeout <= 0 {
