@@ -273,12 +273,12 @@ func TestOfferEvidence(t *testing.T) {
 }
 
 func TestDNSTargets(t *testing.T) {
-	two := mkOffer(campusID, campusHW, "10.1.2.57", map[uint8]string{OptDNS: ip4s(schoolDNS, "163.28.136.21"), OptDomainName: "Demo-JH.kh.edu.tw."})
+	two := mkOffer(campusID, campusHW, "10.1.2.57", map[uint8]string{OptDNS: ip4s(schoolDNS, "192.0.2.21"), OptDomainName: "Demo-JH.kh.edu.tw."})
 	nosuffix := mkOffer(rogueID, rogueHW, "192.168.0.100", map[uint8]string{OptDNS: ip4s(rogueID, schoolDNS)})
 	got := DNSTargets([]Offer{two, nosuffix}, "demo-jh.kh.edu.tw")
 	want := []Target{
 		{"10.1.2.3:53", "demo-jh.kh.edu.tw"},
-		{"163.28.136.21:53", "demo-jh.kh.edu.tw"},
+		{"192.0.2.21:53", "demo-jh.kh.edu.tw"},
 		{"192.168.0.1:53", "demo-jh.kh.edu.tw"}, // no option 15: the expected suffix
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -292,16 +292,16 @@ func TestDNSTargets(t *testing.T) {
 func srvF(server string, st finding.Status, msg string) finding.Finding {
 	f := finding.Finding{Check: finding.DNSSRV, Server: server, Status: st, Message: msg}
 	if st == finding.Fail {
-		f.Remedy = "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."
+		f.Remedy = "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."
 	}
 	return f
 }
 
 func TestJudgeDNS(t *testing.T) {
-	good := map[string]finding.Finding{"10.1.2.3:53": srvF("10.1.2.3:53", finding.Pass, "SRV 0 0 1688 ap24.kh.edu.tw.")}
+	good := map[string]finding.Finding{"10.1.2.3:53": srvF("10.1.2.3:53", finding.Pass, "SRV 0 0 1688 kms.example.edu.tw.")}
 	withCity := baseExpect
-	withCity.Resolvers = []string{"163.28.136.21", "163.28.136.22"}
-	city := mkOffer(campusID, campusHW, "10.1.2.57", map[uint8]string{OptDNS: ip4s("163.28.136.21"), OptDomainName: "demo-jh.kh.edu.tw"})
+	withCity.Resolvers = []string{"192.0.2.21", "192.0.2.22"}
+	city := mkOffer(campusID, campusHW, "10.1.2.57", map[uint8]string{OptDNS: ip4s("192.0.2.21"), OptDomainName: "demo-jh.kh.edu.tw"})
 	tests := []struct {
 		name   string
 		offers []Offer
@@ -317,14 +317,14 @@ func TestJudgeDNS(t *testing.T) {
 		},
 		{
 			name: "city resolver in option 6 is fine", offers: []Offer{city}, exp: withCity,
-			srv:  map[string]finding.Finding{"163.28.136.21:53": srvF("163.28.136.21:53", finding.Pass, "ok")},
-			want: judged{"dhcp.dns", campusID, "pass", "every DNS server in option 6 answers the KMS SRV record: 163.28.136.21"},
+			srv:  map[string]finding.Finding{"192.0.2.21:53": srvF("192.0.2.21:53", finding.Pass, "ok")},
+			want: judged{"dhcp.dns", campusID, "pass", "every DNS server in option 6 answers the KMS SRV record: 192.0.2.21"},
 		},
 		{
 			name: "SRV missing at the option-6 server", offers: []Offer{campusOffer("demo-jh.kh.edu.tw")}, exp: baseExpect,
 			srv:    map[string]finding.Finding{"10.1.2.3:53": srvF("10.1.2.3:53", finding.Fail, "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw")},
 			want:   judged{"dhcp.dns", campusID, "fail", "10.1.2.3: NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw"},
-			remedy: []string{"dhcp-option=option:dns-server,10.1.2.3", "option domain-name-servers 10.1.2.3;", `"name": "domain-name-servers", "data": "10.1.2.3"`, "Set-DhcpServerv4OptionValue -ScopeId 10.1.2.0 -DnsServer 10.1.2.3", "Or add the record on 10.1.2.3: _vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 ap24.kh.edu.tw."},
+			remedy: []string{"dhcp-option=option:dns-server,10.1.2.3", "option domain-name-servers 10.1.2.3;", `"name": "domain-name-servers", "data": "10.1.2.3"`, "Set-DhcpServerv4OptionValue -ScopeId 10.1.2.0 -DnsServer 10.1.2.3", "Or add the record on 10.1.2.3: _vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."},
 		},
 		{
 			name: "no option 6", offers: []Offer{mkOffer(campusID, campusHW, "10.1.2.57", map[uint8]string{OptDomainName: "demo-jh.kh.edu.tw"})}, exp: baseExpect,
