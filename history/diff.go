@@ -29,7 +29,11 @@ func Diff(prev, cur *probe.Report) *probe.Changes {
 		seen[s.ID] = true
 		o, ok := old[s.ID]
 		if !ok {
-			ch.New = append(ch.New, s.ID)
+			// A school missing from a partial (--school) report is not
+			// new, it was just not audited then.
+			if len(prev.Selected) == 0 {
+				ch.New = append(ch.New, s.ID)
+			}
 			continue
 		}
 		from, to := rank(o.Status), rank(s.Status)
@@ -41,7 +45,7 @@ func Diff(prev, cur *probe.Report) *probe.Changes {
 		}
 	}
 	for _, s := range prev.Schools {
-		if !seen[s.ID] {
+		if !seen[s.ID] && len(cur.Selected) == 0 {
 			ch.Removed = append(ch.Removed, s.ID)
 		}
 	}

@@ -287,3 +287,23 @@ func TestKillDuringSave(t *testing.T) {
 	}
 	t.Logf("%d complete reports after 5 kills", len(es))
 }
+
+// TestDiffAfterPartialAudit: a --school run covers only some schools; the
+// others are neither removed then nor new afterwards.
+func TestDiffAfterPartialAudit(t *testing.T) {
+	full := &probe.Report{Schools: []probe.School{{ID: "a", Status: finding.Pass}, {ID: "b", Status: finding.Pass}}}
+	part := &probe.Report{Selected: []string{"a"}, Schools: []probe.School{{ID: "a", Status: finding.Fail}}}
+	ch := Diff(full, part)
+	if len(ch.Removed) != 0 || len(ch.Regressions) != 1 {
+		t.Errorf("full -> partial: %+v", ch)
+	}
+	ch = Diff(part, full)
+	if len(ch.New) != 0 || len(ch.Fixes) != 1 {
+		t.Errorf("partial -> full: %+v", ch)
+	}
+	// A whole-city audit that lost a school still says so.
+	ch = Diff(full, &probe.Report{Schools: []probe.School{{ID: "a", Status: finding.Pass}}})
+	if len(ch.Removed) != 1 {
+		t.Errorf("full -> smaller full: %+v", ch)
+	}
+}

@@ -34,6 +34,10 @@ type Report struct {
 	// DurationSeconds is the wall time of the audit.
 	DurationSeconds float64  `json:"duration_seconds"`
 	Schools         []School `json:"schools"`
+	// Selected lists the --school ids when the audit covered only those;
+	// empty for a whole-city audit. A diff against such a report must
+	// not call the other schools removed (or new).
+	Selected []string `json:"selected_schools,omitempty"`
 	// Changes since the previous saved report, when there is one.
 	Changes *Changes `json:"since_last_report,omitempty"`
 }

@@ -120,6 +120,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		Schema:      Schema,
 		GeneratedAt: now(),
 		Probe:       Info{Hostname: opts.Hostname, Version: opts.Version, Vantage: opts.Vantage, Simulation: opts.Simulate},
+		Selected:    opts.Schools,
 	}
 	if rep.Probe.Hostname == "" {
 		rep.Probe.Hostname, _ = os.Hostname()
