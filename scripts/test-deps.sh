@@ -6,6 +6,7 @@
 # so a second run costs a few seconds. Needs root; without it, prints what
 # to install and the tests that need a missing piece skip with a reason.
 set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
