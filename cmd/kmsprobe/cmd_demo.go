@@ -18,7 +18,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "demo",
-		Usage:   "[--format table|json|csv|markdown|html] [-o FILE] [--save [DIR]]",
+		Usage:   "[--format table|json|csv|markdown|html] [-o FILE] [--save [DIR]] [--mail -c schools.yaml (only its report: and mail: are used)]",
 		Summary: "audit a simulated city on 127.0.0.1 (no root, nothing leaves this machine); exits 0 when it ran",
 		Run:     runDemo,
 	})
@@ -41,6 +41,16 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		return fail(e, fmt.Errorf("demo: cannot start the simulated city on 127.0.0.0/8: %w", err))
 	}
 	defer city.Close()
+	// -c lends the demo the report and mail settings of a real
+	// schools.yaml (to try --mail or --lang zh-TW); its schools, servers
+	// and KMS host are never used: the city stays simulated.
+	if f.config != "" {
+		base, err := loadConfig(f.config)
+		if err != nil {
+			return fail(e, err)
+		}
+		city.Config.Report, city.Config.Mail = base.Report, base.Mail
+	}
 
 	opts := probe.Options{Version: version, Simulate: true, Hostname: "demo", Legs: probe.Legs{KMS: kms.leg, Clock: kms.clock}}
 	code = audit(ctx, e, city.Config, &f, opts)
