@@ -11,16 +11,7 @@ import (
 // the LAN could send them. Invariants: no panic, and an accepted payload
 // lies inside the packet and is addressed to the asked port.
 func FuzzStripUDP4(f *testing.F) {
-	offer := readPacket(f, "offer-dnsmasq-2.90.bin")
-	pkt := make([]byte, 28+len(offer))
-	pkt[0] = 0x45
-	binary.BigEndian.PutUint16(pkt[2:4], uint16(len(pkt)))
-	pkt[9] = 17
-	copy(pkt[12:16], []byte{10, 0, 0, 1})
-	binary.BigEndian.PutUint16(pkt[20:22], 67)
-	binary.BigEndian.PutUint16(pkt[22:24], 68)
-	binary.BigEndian.PutUint16(pkt[24:26], uint16(8+len(offer)))
-	copy(pkt[28:], offer)
+	pkt := udp4Frame(readPacket(f, "offer-dnsmasq-2.90.bin"))
 	f.Add(pkt)
 	f.Add(pkt[:20])
 	f.Add([]byte{0x4f, 0, 0xff, 0xff})
@@ -41,15 +32,7 @@ func FuzzStripUDP4(f *testing.F) {
 
 func TestStripUDP4Seed(t *testing.T) {
 	offer := readPacket(t, "offer-dnsmasq-2.90.bin")
-	pkt := make([]byte, 28+len(offer))
-	pkt[0] = 0x45
-	binary.BigEndian.PutUint16(pkt[2:4], uint16(len(pkt)))
-	pkt[9] = 17
-	copy(pkt[12:16], []byte{10, 0, 0, 1})
-	binary.BigEndian.PutUint16(pkt[20:22], 67)
-	binary.BigEndian.PutUint16(pkt[22:24], 68)
-	binary.BigEndian.PutUint16(pkt[24:26], uint16(8+len(offer)))
-	copy(pkt[28:], offer)
+	pkt := udp4Frame(offer)
 	payload, src, sport, ok := stripUDP4(pkt, 68)
 	if !ok || len(payload) != len(offer) || src.String() != "10.0.0.1" || sport != 67 {
 		t.Fatalf("got ok=%v len=%d src=%v sport=%d", ok, len(payload), src, sport)
@@ -57,4 +40,19 @@ func TestStripUDP4Seed(t *testing.T) {
 	if _, _, _, ok := stripUDP4(pkt, 67); ok {
 		t.Error("accepted a packet to the wrong port")
 	}
+}
+
+// udp4Frame wraps a DHCP payload in the IPv4+UDP headers of an offer from
+// 10.0.0.1:67 to port 68, as the raw socket receives it.
+func udp4Frame(payload []byte) []byte {
+	pkt := make([]byte, 28+len(payload))
+	pkt[0] = 0x45
+	binary.BigEndian.PutUint16(pkt[2:4], uint16(len(pkt)))
+	pkt[9] = 17
+	copy(pkt[12:16], []byte{10, 0, 0, 1})
+	binary.BigEndian.PutUint16(pkt[20:22], 67)
+	binary.BigEndian.PutUint16(pkt[22:24], 68)
+	binary.BigEndian.PutUint16(pkt[24:26], uint16(8+len(payload)))
+	copy(pkt[28:], payload)
+	return pkt
 }

@@ -116,19 +116,13 @@ func TestTimeoutIsToldApartFromClosedPort(t *testing.T) {
 func TestTruncatedAndTCPFails(t *testing.T) {
 	// A server that sets TC over UDP but has no TCP: the PC cannot get the
 	// answer either.
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := scripted(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		m.Truncated = true
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	a := client.Exchange(context.Background(), dnscheck.NewQuery(pc.LocalAddr().String(), dnscheck.SRVName(suffix), dns.TypeSRV))
+	})
+	a := client.Exchange(context.Background(), dnscheck.NewQuery(addr, dnscheck.SRVName(suffix), dns.TypeSRV))
 	f := dnscheck.JudgeSRV(a, suffix, exp, dnscheck.SchoolDNS, "300ms")
 	if f.Status != finding.Fail || !strings.HasPrefix(f.Short, "TC, TCP") || !strings.Contains(f.Message, "truncated") {
 		t.Fatalf("got %s %q: %s", f.Status, f.Short, f.Message)
@@ -142,19 +136,13 @@ func TestTruncatedAndTCPFails(t *testing.T) {
 }
 
 func TestAnswerToAnotherQuestionIsRejected(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := scripted(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetReply(q)
 		m.Question[0].Name = "other.example."
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	a := client.Exchange(context.Background(), dnscheck.NewQuery(pc.LocalAddr().String(), dnscheck.SRVName(suffix), dns.TypeSRV))
+	})
+	a := client.Exchange(context.Background(), dnscheck.NewQuery(addr, dnscheck.SRVName(suffix), dns.TypeSRV))
 	if a.Fail != dnscheck.Mismatch || a.Attempts != 2 {
 		t.Fatalf("fail = %q after %d attempts, want mismatch after 2", a.Fail, a.Attempts)
 	}
@@ -282,21 +270,29 @@ func TestSRVRemedyHasZoneLineAndWindowsCmdlet(t *testing.T) {
 // TestRefusalWithoutQuestion: unbound's access-control "refuse" answers
 // REFUSED with an empty question section; that is a refusal, not spoofing.
 func TestRefusalWithoutQuestion(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+	addr := scripted(t, func(w dns.ResponseWriter, q *dns.Msg) {
 		m := new(dns.Msg)
 		m.SetRcode(q, dns.RcodeRefused)
 		m.Question = nil
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	a := client.Exchange(context.Background(), dnscheck.NewQuery(pc.LocalAddr().String(), dnscheck.SRVName(suffix), dns.TypeSRV))
+	})
+	a := client.Exchange(context.Background(), dnscheck.NewQuery(addr, dnscheck.SRVName(suffix), dns.TypeSRV))
 	f := dnscheck.JudgeSRV(a, suffix, exp, dnscheck.SchoolDNS, "300ms")
 	if f.Status != finding.Fail || f.Short != "REFUSED" || f.Evidence["rcode"] != "REFUSED" {
 		t.Fatalf("got %s %q %v: %s", f.Status, f.Short, f.Evidence, f.Message)
 	}
+}
+
+// scripted starts a UDP-only DNS server on 127.0.0.1 that answers with
+// handle (its own handler, never the global mux) and returns its address.
+func scripted(t *testing.T, handle dns.HandlerFunc) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: handle}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
 }
