@@ -7,7 +7,10 @@
 // stay independent of each other and of the orchestration.
 package finding
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Status is the verdict of one check. The zero value is Pass only so that a
 // forgotten assignment shows up in tests as a wrong verdict, never as a panic.
@@ -89,6 +92,8 @@ const (
 	DHCPSuffix     = "dhcp.suffix"
 	DHCPDNS        = "dhcp.dns"
 	DHCPRogue      = "dhcp.rogue"
+	DHCPSearch     = "dhcp.search"
+	DNSDelegation  = "dns.delegation"
 )
 
 // Evidence is what was sent and seen, keyed by short snake_case names
@@ -109,6 +114,50 @@ type Finding struct {
 	Short    string   `json:"short,omitempty"`
 	Evidence Evidence `json:"evidence,omitempty"`
 	Remedy   string   `json:"remedy,omitempty"`
+	// ID is the stable message id ("dns.srv.nxdomain"): renderers look it
+	// up in a translation catalog and fill in Args; Message stays the
+	// English text of the same id (a JSON contract). RemedyID does the
+	// same for the remedy's prose.
+	ID       string            `json:"id,omitempty"`
+	RemedyID string            `json:"remedy_id,omitempty"`
+	Args     map[string]string `json:"args,omitempty"`
+	// DependsOn names the shared-infrastructure finding this one follows
+	// from ("dns.srv@163.28.136.21:53", DESIGN §4.2): the remedy lives
+	// there, once, and not under every school.
+	DependsOn string `json:"depends_on,omitempty"`
+}
+
+// Ref is how other findings point at this one: "<check>@<server>".
+func (f Finding) Ref() string { return f.Check + "@" + f.Server }
+
+// NewEvidence turns a leg's typed evidence struct into the open map a
+// Finding carries. Going through JSON means a finding built in-process and
+// one read back from a saved report hold the same values (numbers are
+// float64 in both), so readers need one code path. Struct fields must
+// carry json tags; omitempty decides which keys appear.
+func NewEvidence(v any) Evidence {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("finding: evidence %T does not marshal: %v", v, err)) // a programming error, caught by every test
+	}
+	var e Evidence
+	if err := json.Unmarshal(b, &e); err != nil {
+		panic(fmt.Sprintf("finding: evidence %T is not a JSON object: %v", v, err))
+	}
+	return e
+}
+
+// Decode reads the evidence into a leg's typed struct. It works the same
+// on a finding fresh from a judge and on one decoded from a saved report.
+func (e Evidence) Decode(v any) error {
+	if e == nil {
+		return nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 // Worst returns the most severe status among fs, Pass for none.

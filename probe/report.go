@@ -32,8 +32,12 @@ type Report struct {
 	Incomplete bool   `json:"incomplete,omitempty"`
 	Reason     string `json:"incomplete_reason,omitempty"`
 	// DurationSeconds is the wall time of the audit.
-	DurationSeconds float64  `json:"duration_seconds"`
-	Schools         []School `json:"schools"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Infrastructure holds the faults of shared servers (city resolvers,
+	// the KMS host, NTP), each once (DESIGN §4.2); school findings that
+	// follow from one carry its Ref in DependsOn.
+	Infrastructure []Infra  `json:"infrastructure,omitempty"`
+	Schools        []School `json:"schools"`
 	// Selected lists the --school ids when the audit covered only those;
 	// empty for a whole-city audit. A diff against such a report must
 	// not call the other schools removed (or new).
@@ -51,6 +55,12 @@ type Info struct {
 	Simulation bool `json:"simulation,omitempty"`
 	// Exchanges counts the distinct network questions asked.
 	Exchanges int `json:"exchanges,omitempty"`
+}
+
+// Infra is one shared server's fault and how many schools use that server.
+type Infra struct {
+	finding.Finding
+	Affects int `json:"affects"`
 }
 
 // Summary counts schools by status.
