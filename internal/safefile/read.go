@@ -1,0 +1,76 @@
+// Package safefile reads and writes the files kmsprobe is pointed at
+// without harming the machine it runs on (README "Files"): it reads only
+// regular files under a size limit, so /dev/zero, a FIFO or a runaway file
+// is a clear error within a second, never a hang or an exhausted memory.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Size limits for the files kmsprobe reads.
+const (
+	ConfigLimit   = 16 << 20  // schools.yaml
+	SecretLimit   = 4 << 10   // a password file
+	ReportLimit   = 256 << 20 // a saved JSON report (a city of 50,000 schools stays well under)
+	OverrideLimit = 16 << 20  // init's overrides and CSV inputs
+)
+
+// ErrNotRegular is wrapped by ReadFile for FIFOs, devices, sockets and
+// directories.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is wrapped by ReadFile for files over the limit.
+var ErrTooLarge = errors.New("file too large")
+
+// ReadFile reads path when it is a regular file (a symlink to one is
+// fine) of at most limit bytes. It opens without blocking, so a FIFO with
+// no writer is refused at once instead of hanging, and it never reads more
+// than limit+1 bytes even if the file grows while it reads.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s): give the path of an ordinary file", ErrNotRegular, kind(st.Mode()))}
+	}
+	if st.Size() > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, st.Size(), limit)}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: it grew past the limit of %d bytes while being read", ErrTooLarge, limit)}
+	}
+	return b, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	default:
+		return "not an ordinary file"
+	}
+}
