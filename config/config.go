@@ -60,6 +60,9 @@ type KMS struct {
 	// Protocol is the KMS protocol major version, 4, 5 or 6; 0 (default)
 	// is the product's own (6 for every current product).
 	Protocol int `yaml:"protocol"`
+	// Addresses are the KMS host's known addresses: a witness no school
+	// server controls (DESIGN §4.1).
+	Addresses []string `yaml:"addresses"`
 	// Mode stops the KMS leg early for cautious admins: tcp, bind or
 	// activate (default).
 	Mode string `yaml:"mode"`

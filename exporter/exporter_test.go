@@ -88,7 +88,7 @@ func TestProbeHonoursBudget(t *testing.T) {
 		<-ctx.Done()
 		return nil
 	}
-	x, err := New(cfg, Options{Legs: probe.Legs{KMS: slow}})
+	x, err := New(cfg, Options{Legs: probe.Legs{KMS: probe.LegFunc(slow)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestNeverTwoAtOnce(t *testing.T) {
 		}
 		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.5}}}
 	}
-	x, err := New(city.Config, Options{Schools: []string{"good-jh"}, Legs: probe.Legs{Clock: clock}, Interval: time.Minute})
+	x, err := New(city.Config, Options{Schools: []string{"good-jh"}, Legs: probe.Legs{Clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding { return clock(ctx) })}, Interval: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

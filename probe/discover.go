@@ -21,7 +21,7 @@ type DiscoverOptions struct {
 	Servers []string // asked in order, like a PC's primary and secondary DNS
 	// KMS checks one address; Discover stops at the first whose kms.rpc
 	// passes, as a client stops at the first host that activates it.
-	KMS func(ctx context.Context, addr string) []finding.Finding
+	KMS Leg
 	// Shuffle draws the weighted order within a priority; nil uses
 	// math/rand. Tests make it deterministic.
 	Rand *rand.Rand
@@ -75,7 +75,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 		}
 		for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
 			tried = true
-			fs := o.KMS(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(int(r.Port))))
+			fs := judged(Measured{Measurement: o.KMS.Measure(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(int(r.Port)))), Stopped: ctx.Err() != nil})
 			out = append(out, fs...)
 			for _, f := range fs {
 				if f.Check == finding.KMSRPC && f.Status == finding.Pass {

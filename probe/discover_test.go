@@ -57,14 +57,14 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 		Client:  dnscheck.Client{Timeout: 200 * time.Millisecond, Attempts: 1},
 		Expect:  dnscheck.Expect{Host: "kms.example", Port: 1688},
 		Servers: []string{dead.Addr, good.Addr}, // the primary is down: a PC asks the secondary
-		KMS: func(ctx context.Context, addr string) []finding.Finding {
+		KMS: probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding {
 			tried = append(tried, addr)
 			st := finding.Fail
 			if addr == "127.0.0.92:1688" {
 				st = finding.Pass
 			}
 			return []finding.Finding{{Check: finding.KMSRPC, Server: addr, Status: st}}
-		},
+		}),
 	})
 	if diff := cmp.Diff([]string{"127.0.0.91:1688", "127.0.0.92:1688"}, tried); diff != "" {
 		t.Errorf("addresses tried (-want +got):\n%s", diff)

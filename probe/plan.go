@@ -1,7 +1,9 @@
 package probe
 
 import (
+	"net"
 	"sort"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -36,12 +38,37 @@ type Plan struct {
 	// Reference are the questions for the KMS host's addresses, asked of
 	// the city resolvers: the yardstick dns.target compares targets with.
 	Reference []dnscheck.Query
+	// Resolvers are the city resolvers: shared infrastructure (§4.2).
+	Resolvers []string
+
+	// What the judge compares with, decided before any packet is sent.
+	Expect     dnscheck.Expect
+	KMSPort    int
+	PerAttempt time.Duration
+	// KnownAddrs are the KMS host's addresses written in kms.addresses.
+	KnownAddrs []net.IP
+	// DNSOnly stops after the DNS leg (kmsprobe dns, kmsprobe dhcp).
+	DNSOnly bool
+	// HaveKMS is false when the audit runs without the KMS leg.
+	HaveKMS bool
 }
 
-// MakePlan plans the SRV phase for the given schools. extra adds servers
-// per school id (DHCP option 6 servers found on the campus LAN).
-func MakePlan(cfg *config.Config, schools []config.School, extra map[string][]serverRef) Plan {
-	var p Plan
+// MakePlan plans the SRV phase for the given schools. campus adds the
+// (server, domain) pairs a PC on one school's LAN would ask.
+func MakePlan(cfg *config.Config, schools []config.School, campus CampusView) Plan {
+	extra := map[string][]serverRef{}
+	if campus != nil {
+		for _, cq := range campus.Questions() {
+			extra[campus.School()] = append(extra[campus.School()], serverRef{Addr: cq.Server, Role: dnscheck.OfferedDNS, Suffix: cq.Domain})
+		}
+	}
+	p := Plan{
+		Resolvers:  cfg.Resolvers,
+		Expect:     dnscheck.Expect{Host: cfg.KMS.Host, Port: uint16(cfg.KMS.Port)},
+		KMSPort:    cfg.KMS.Port,
+		PerAttempt: cfg.Probe.Timeout.Duration,
+		KnownAddrs: knownAddrs(cfg),
+	}
 	seen := map[dnscheck.Query]bool{}
 	add := func(q dnscheck.Query) {
 		if !seen[q] {
@@ -79,22 +106,10 @@ func MakePlan(cfg *config.Config, schools []config.School, extra map[string][]se
 		}
 		p.Schools = append(p.Schools, sp)
 	}
-	// The reference comes from the city resolvers. Without any (a
-	// campus-only or single-server check), every server asked is a
-	// witness: a target is then judged against what they all say.
-	witnesses := cfg.Resolvers
-	if len(witnesses) == 0 {
-		seenSrv := map[string]bool{}
-		for _, sp := range p.Schools {
-			for _, srv := range sp.Servers {
-				if !seenSrv[srv.Addr] {
-					seenSrv[srv.Addr] = true
-					witnesses = append(witnesses, srv.Addr)
-				}
-			}
-		}
-	}
-	for _, r := range witnesses {
+	// The KMS host's reference addresses come only from witnesses no
+	// school controls (DESIGN §4.1): the city resolvers here, and
+	// kms.addresses or the probe host's own resolver at judging time.
+	for _, r := range cfg.Resolvers {
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			q := dnscheck.NewQuery(r, cfg.KMS.Host, t)
 			p.Reference = append(p.Reference, q)
@@ -104,24 +119,48 @@ func MakePlan(cfg *config.Config, schools []config.School, extra map[string][]se
 	return p
 }
 
-// targetQueries lists the distinct A and AAAA questions for the SRV
-// targets found in phase one, each asked of the server that named it.
+// followUps plans the questions an answer leads to: for an SRV answer, the
+// A and AAAA of each distinct target (bounded by dnscheck.Targets),
+// through the same server. It is pure: the executor calls it as each
+// answer arrives, so a school's chain completes while dead servers are
+// still being waited for.
+func followUps(q dnscheck.Query, a dnscheck.Answer, exp dnscheck.Expect) []dnscheck.Query {
+	if q.Type != dns.TypeSRV {
+		return nil
+	}
+	var next []dnscheck.Query
+	for _, t := range dnscheck.Targets(a, exp) {
+		next = append(next, dnscheck.NewQuery(q.Server, t, dns.TypeA), dnscheck.NewQuery(q.Server, t, dns.TypeAAAA))
+	}
+	return next
+}
+
+// targetQueries lists the follow-up questions of phase one that have no
+// answer yet: after a stopped audit they are the ones never reached.
 func targetQueries(p Plan, answers map[dnscheck.Query]dnscheck.Answer, exp dnscheck.Expect) []dnscheck.Query {
 	seen := map[dnscheck.Query]bool{}
 	var out []dnscheck.Query
 	for _, sp := range p.Schools {
 		for _, q := range sp.SRV {
-			for _, t := range dnscheck.Targets(answers[q], exp) {
-				for _, typ := range []uint16{dns.TypeA, dns.TypeAAAA} {
-					tq := dnscheck.NewQuery(q.Server, t, typ)
-					if _, done := answers[tq]; !done && !seen[tq] {
-						seen[tq] = true
-						out = append(out, tq)
-					}
+			for _, tq := range followUps(q, answers[q], exp) {
+				if _, done := answers[tq]; !done && !seen[tq] {
+					seen[tq] = true
+					out = append(out, tq)
 				}
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// knownAddrs are the KMS host's addresses the admin wrote down.
+func knownAddrs(cfg *config.Config) []net.IP {
+	var out []net.IP
+	for _, a := range cfg.KMS.Addresses {
+		if ip := net.ParseIP(a); ip != nil {
+			out = append(out, ip)
+		}
+	}
 	return out
 }

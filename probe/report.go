@@ -119,12 +119,19 @@ func (r *Report) Finish() {
 	}
 }
 
-// Worst is the worst status over all schools.
+// Worst is the worst status over all schools and the shared
+// infrastructure: a KMS host that is down must page someone even when
+// every school still has a way around it.
 func (r *Report) Worst() finding.Status {
 	w := finding.Pass
 	for _, s := range r.Schools {
 		if s.Status.Worse(w) {
 			w = s.Status
+		}
+	}
+	for _, f := range r.Infrastructure {
+		if f.Status.Worse(w) {
+			w = f.Status
 		}
 	}
 	return w

@@ -73,7 +73,7 @@ func city(t testing.TB, n int, dead map[int]bool) (*config.Config, []*sim.Server
 	}
 	var resolvers []*sim.Server
 	var y strings.Builder
-	y.WriteString("version: 1\nkms: {host: kms.example}\nresolvers: [")
+	y.WriteString("version: 1\nkms: {host: kms.example, addresses: [127.0.0.88]}\nresolvers: [")
 	for i := range 3 {
 		r, err := cl.Start(fmt.Sprintf("127.0.0.%d", 21+i), recs, sim.Healthy)
 		if err != nil {
@@ -105,10 +105,10 @@ func city(t testing.TB, n int, dead map[int]bool) (*config.Config, []*sim.Server
 func TestRunSharesResolverAnswersAcrossSchools(t *testing.T) {
 	c, resolvers, own := city(t, 5, nil)
 	var kmsCalls []string
-	legs := probe.Legs{KMS: func(ctx context.Context, addr string) []finding.Finding {
+	legs := probe.Legs{KMS: probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding {
 		kmsCalls = append(kmsCalls, addr)
 		return []finding.Finding{{Check: finding.KMSTCP, Server: addr, Status: finding.Pass, Message: "connected"}}
-	}}
+	})}
 	rep, err := probe.Run(context.Background(), c, probe.Options{Legs: legs})
 	if err != nil {
 		t.Fatal(err)
@@ -216,10 +216,10 @@ func TestSelectUnknownSchool(t *testing.T) {
 func TestNoChainSkipsKMS(t *testing.T) {
 	c := mustParse(t, "version: 1\nresolvers: []\nprobe: {timeout: 100ms, attempts: 1}\nschools: [{id: a, suffix: a.example, dns: [\"127.0.0.1:1\"]}]\n")
 	called := false
-	rep, err := probe.Run(context.Background(), c, probe.Options{Legs: probe.Legs{KMS: func(context.Context, string) []finding.Finding {
+	rep, err := probe.Run(context.Background(), c, probe.Options{Legs: probe.Legs{KMS: probe.LegFunc(func(context.Context, string) []finding.Finding {
 		called = true
 		return nil
-	}}})
+	})}})
 	if err != nil {
 		t.Fatal(err)
 	}

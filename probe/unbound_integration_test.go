@@ -328,7 +328,7 @@ func TestAuditAgainstUnbound(t *testing.T) {
 
 	schools := []string{"good", "missing", "wrongport", "wrongtarget", "dangling", "extra", "nodata", "refused", "big", "stale"}
 	var y strings.Builder
-	fmt.Fprintf(&y, "version: 1\nkms: {host: %s, port: %d}\nresolvers: [%s]\n", ubKMSHost, ubKMSPort, resolver)
+	fmt.Fprintf(&y, "version: 1\nkms: {host: %s, port: %d, addresses: [%s]}\nresolvers: [%s]\n", ubKMSHost, ubKMSPort, ubKMSIP, resolver)
 	y.WriteString("probe: {timeout: 500ms, attempts: 2, concurrency: 16}\nschools:\n")
 	for _, s := range schools {
 		fmt.Fprintf(&y, "  - {id: %s, suffix: %s.it.test, dns: [%s]}\n", s, s, schoolDNS)

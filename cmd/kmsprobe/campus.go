@@ -17,7 +17,7 @@ import (
 // school's LAN, then the probe follows every offer's option 6 servers and
 // option 15 suffix into the DNS and KMS legs. A LAN belongs to one school,
 // so one must be named (or be the only one configured).
-func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context.Context) (probe.Campus, error), error) {
+func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (probe.CampusLeg, error) {
 	var school config.School
 	switch {
 	case len(ids) == 1:
@@ -56,32 +56,72 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 		SchoolDNS:      school.DNS,
 		Resolvers:      cfg.Resolvers,
 	}
-	return func(ctx context.Context) (probe.Campus, error) {
-		c := probe.Campus{School: school.ID}
-		offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: l.dhcpIface, MAC: mac, Window: window})
-		switch {
-		case ctx.Err() != nil:
-			// Stopped during the window: "no offer" would blame the
-			// school for our Ctrl-C.
-			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, ctx.Err())
-			return c, nil
-		case err != nil:
-			// The probe's own trouble (privilege, interface): the DHCP
-			// checks are unknown, the rest of the audit still runs, and
-			// the command exits 3 because DHCP was asked for.
-			l.setCampusErr(err)
-			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, err)
-			return c, nil
+	return campusLeg{l: l, school: school.ID, mac: mac, window: window, exp: exp}, nil
+}
+
+// campusLeg listens once on the school's LAN.
+type campusLeg struct {
+	l      *legFlags
+	school string
+	mac    net.HardwareAddr
+	window time.Duration
+	exp    dhcpcheck.Expect
+}
+
+func (c campusLeg) Measure(ctx context.Context) (probe.CampusView, error) {
+	v := &campusView{school: c.school, exp: c.exp}
+	offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: c.exp.Iface, MAC: c.mac, Window: c.window})
+	switch {
+	case ctx.Err() != nil:
+		// Stopped during the window: "no offer" would blame the
+		// school for our Ctrl-C.
+		v.findings = dhcpcheck.ErrorFindings(c.exp.Iface, ctx.Err())
+		return v, nil
+	case err != nil:
+		// The probe's own trouble (privilege, interface): the DHCP
+		// checks are unknown, the rest of the audit still runs, and
+		// the command exits 3 because DHCP was asked for.
+		c.l.setCampusErr(err)
+		v.findings = dhcpcheck.ErrorFindings(c.exp.Iface, err)
+		return v, nil
+	}
+	v.offers = offers
+	v.measured = true
+	v.findings = dhcpcheck.Judge(offers, c.exp)
+	return v, nil
+}
+
+// campusView is what the offers on the LAN give a PC.
+type campusView struct {
+	school   string
+	exp      dhcpcheck.Expect
+	offers   []dhcpcheck.Offer
+	measured bool
+	findings []finding.Finding
+}
+
+func (v *campusView) School() string              { return v.school }
+func (v *campusView) Findings() []finding.Finding { return v.findings }
+
+func (v *campusView) Questions() []probe.CampusQuestion {
+	var qs []probe.CampusQuestion
+	for _, t := range dhcpcheck.DNSTargets(v.offers, v.exp.Suffix) {
+		qs = append(qs, probe.CampusQuestion{Server: t.Server, Domain: t.Suffix})
+	}
+	return qs
+}
+
+func (v *campusView) Judge(srv map[probe.CampusQuestion]finding.Finding) []finding.Finding {
+	if !v.measured {
+		return nil
+	}
+	byServer := map[string]finding.Finding{}
+	for _, q := range v.Questions() {
+		if f, ok := srv[q]; ok {
+			byServer[q.Server] = f
 		}
-		c.Findings = dhcpcheck.Judge(offers, exp)
-		for _, t := range dhcpcheck.DNSTargets(offers, school.Suffix) {
-			c.Servers = append(c.Servers, probe.CampusServer{Addr: t.Server, Suffix: t.Suffix})
-		}
-		c.JudgeDNS = func(srv map[string]finding.Finding) finding.Finding {
-			return dhcpcheck.JudgeDNS(offers, exp, srv)
-		}
-		return c, nil
-	}, nil
+	}
+	return []finding.Finding{dhcpcheck.JudgeDNS(v.offers, v.exp, byServer)}
 }
 
 // setCampusErr and campusError guard campusErr: serve runs the campus leg

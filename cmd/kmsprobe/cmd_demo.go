@@ -88,8 +88,8 @@ func exitMeaning(code int) string {
 type demoKMS struct {
 	port  int
 	stop  func()
-	leg   func(ctx context.Context, addr string) []finding.Finding
-	clock func(ctx context.Context) []finding.Finding
+	leg   probe.Leg
+	clock probe.Leg
 	notes []string
 }
 
@@ -120,12 +120,12 @@ func startDemoKMS(ctx context.Context) (*demoKMS, error) {
 	return &demoKMS{
 		port: port,
 		stop: func() { stopReplay(); ntp.Close() },
-		leg: func(ctx context.Context, addr string) []finding.Finding {
+		leg: probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding {
 			return kmscheck.Probe(ctx, addr, opts)
-		},
-		clock: func(ctx context.Context) []finding.Finding {
+		}),
+		clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding {
 			return []finding.Finding{kmscheck.CheckClock(ctx, []string{ntp.Addr}, kmscheck.ClockOptions{Timeout: time.Second})}
-		},
+		}),
 		notes: []string{
 			"The KMS host at " + addr + " replayed a captured exchange (" + string(demoVector) + ", vlmcs <-> vlmcsd): it can answer only that",
 			"recorded request, so the demo's client used the capture's identity (CMID " + cmid + "), clock and salt.",

@@ -212,7 +212,7 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		Client:  dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
 		Expect:  dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
 		Servers: ask,
-		KMS:     func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) },
+		KMS:     probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) }),
 	})
 	if len(ntp) > 0 {
 		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))

@@ -77,8 +77,8 @@ func cfgStateDir(cfg *config.Config) string {
 }
 
 // clockLeg checks the local clock against the configured NTP servers.
-func clockLeg(cfg *config.Config) func(ctx context.Context) []finding.Finding {
-	return func(ctx context.Context) []finding.Finding {
+func clockLeg(cfg *config.Config) probe.Leg {
+	return probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding {
 		if len(cfg.NTP) == 0 {
 			return []finding.Finding{{
 				Check: finding.ClockOffset, Status: finding.Skip, Short: "no ntp",
@@ -87,7 +87,7 @@ func clockLeg(cfg *config.Config) func(ctx context.Context) []finding.Finding {
 			}}
 		}
 		return []finding.Finding{kmscheck.CheckClock(ctx, cfg.NTP, kmscheck.ClockOptions{Timeout: cfg.Probe.Timeout.Duration})}
-	}
+	})
 }
 
 // build makes the legs from the configuration and flags.
@@ -97,7 +97,7 @@ func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, erro
 		return probe.Legs{}, err
 	}
 	legs := probe.Legs{
-		KMS:   func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, o) },
+		KMS:   probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, o) }),
 		Clock: clockLeg(cfg),
 	}
 	if l.dhcpIface != "" {

@@ -60,7 +60,7 @@ func testCity(t *testing.T, warn, fail bool) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	y := fmt.Sprintf("version: 1\nkms: {host: kms.test.example, port: %d}\nresolvers: [%q]\nprobe: {timeout: 300ms, attempts: 1}\nschools:\n  - {id: good, suffix: good.test.example}\n", port, s.Addr)
+	y := fmt.Sprintf("version: 1\nkms: {host: kms.test.example, port: %d, addresses: [127.0.0.1]}\nresolvers: [%q]\nprobe: {timeout: 300ms, attempts: 1}\nschools:\n  - {id: good, suffix: good.test.example}\n", port, s.Addr)
 	if warn {
 		y += "  - {id: warn, suffix: warn.test.example}\n"
 	}

@@ -107,7 +107,7 @@ func StartDemoCity(kmsPort int) (*City, error) {
 	}
 
 	var y strings.Builder
-	fmt.Fprintf(&y, "version: 1\nkms: {host: %s, port: %d, min_count: 25}\n", DemoKMSHost, kmsPort)
+	fmt.Fprintf(&y, "version: 1\nkms: {host: %s, port: %d, min_count: 25, addresses: [%s]}\n", DemoKMSHost, kmsPort, DemoKMSIP)
 	fmt.Fprintf(&y, "resolvers: [%s]\n", strings.Join(resolverAddrs, ", "))
 	y.WriteString("probe: {timeout: 400ms, attempts: 2, concurrency: 64}\nschools:\n")
 	for i, s := range demoSchools {

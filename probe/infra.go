@@ -1,0 +1,162 @@
+package probe
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/miekg/dns"
+
+	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/kh-edu/kmsprobe/finding"
+)
+
+// shareInfrastructure moves the faults of shared servers — a city
+// resolver that answers nothing, the KMS host, NTP — into one list
+// (DESIGN §4.2). Each school finding that follows from one keeps its cell
+// but points there (DependsOn) and loses its remedy, which is addressed
+// once to the people who run that server. A school with another working
+// path is warn from such a fault; without one it stays fail.
+func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
+	var infra []Infra
+	for _, r := range p.Resolvers {
+		f, ok := resolverFault(r, m)
+		if !ok {
+			continue
+		}
+		infra = append(infra, Infra{Finding: f, Affects: dependOn(schools, f, func(g finding.Finding) bool {
+			return g.Server == r && (g.Check == finding.DNSSRV || g.Check == finding.DNSTarget)
+		}, workingDNS)})
+	}
+	kmsAddrs := make([]string, 0, len(m.KMS))
+	for a := range m.KMS {
+		kmsAddrs = append(kmsAddrs, a)
+	}
+	sort.Strings(kmsAddrs)
+	for _, a := range kmsAddrs {
+		for _, f := range judged(m.KMS[a]) {
+			if f.Status != finding.Fail && f.Status != finding.Warn {
+				continue
+			}
+			check := f.Check
+			infra = append(infra, Infra{Finding: f, Affects: dependOn(schools, f, func(g finding.Finding) bool {
+				return g.Server == a && g.Check == check
+			}, workingKMS)})
+		}
+	}
+	if m.Clock != nil {
+		for _, f := range judged(*m.Clock) {
+			if f.Status != finding.Fail && f.Status != finding.Warn {
+				continue
+			}
+			// The clock finding is the probe's view of NTP: the same for
+			// every school, so a school keeps its status and only points
+			// to the one place the remedy lives.
+			server := f.Server
+			infra = append(infra, Infra{Finding: f, Affects: dependOn(schools, f, func(g finding.Finding) bool {
+				return g.Check == finding.ClockOffset && g.Server == server
+			}, nil)})
+		}
+	}
+	return infra
+}
+
+// dependOn marks every school finding that match selects as following
+// from f and returns how many schools it touched. working, when set,
+// decides each such finding's status: warn when the school has another
+// working path, else fail.
+func dependOn(schools []School, f finding.Finding, match func(finding.Finding) bool, working func(School, string) bool) int {
+	ref := f.Ref()
+	n := 0
+	for i := range schools {
+		s := &schools[i]
+		touched := false
+		for j := range s.Findings {
+			g := &s.Findings[j]
+			if !match(*g) || (g.Status != finding.Fail && g.Status != finding.Warn) {
+				continue
+			}
+			touched = true
+			g.DependsOn, g.Remedy, g.RemedyID = ref, "", ""
+			// Never escalate: a warn stays warn; a fail is softened only
+			// when the school's PCs have another way that works.
+			if working != nil && g.Status == finding.Fail && working(*s, g.Server) {
+				g.Status = finding.Warn
+			}
+		}
+		if touched || slices.ContainsFunc(s.Findings, match) {
+			n++
+		}
+	}
+	return n
+}
+
+// workingDNS reports whether the school has a server other than except
+// whose SRV answer leads a PC on (pass or warn).
+func workingDNS(s School, except string) bool {
+	return slices.ContainsFunc(s.Findings, func(f finding.Finding) bool {
+		return f.Check == finding.DNSSRV && f.Server != except && f.DependsOn == "" &&
+			(f.Status == finding.Pass || f.Status == finding.Warn)
+	})
+}
+
+// workingKMS reports whether the school reaches a KMS address that
+// activates.
+func workingKMS(s School, _ string) bool {
+	return slices.ContainsFunc(s.Findings, func(f finding.Finding) bool {
+		return f.Check == finding.KMSRPC && f.Status == finding.Pass
+	})
+}
+
+// resolverFault decides whether a city resolver failed on its own: every
+// question it was asked went unanswered, refused or failed, including the
+// KMS host's own name. One school's missing record is that school's
+// problem; a resolver that answers nothing is everyone's.
+func resolverFault(server string, m Measurements) (finding.Finding, bool) {
+	var asked int
+	var why string
+	for q, a := range m.DNS {
+		if q.Server != server {
+			continue
+		}
+		asked++
+		w, fault := serverFault(a)
+		if !fault {
+			return finding.Finding{}, false
+		}
+		if why == "" || q.Type == dns.TypeSRV {
+			why = w
+		}
+	}
+	if asked == 0 {
+		return finding.Finding{}, false
+	}
+	return finding.Finding{
+		Check: finding.DNSSRV, Server: server, Status: finding.Fail, Short: why,
+		ID:      "infra.resolver.down",
+		Args:    map[string]string{"Server": server, "Why": why, "Asked": fmt.Sprint(asked)},
+		Message: fmt.Sprintf("city resolver %s failed every question it was asked (%d): %s", server, asked, why),
+		Remedy: fmt.Sprintf("for the city's DNS operators: bring resolver %s back (check the service, its upstream and any firewall between it and the schools); "+
+			"until then PCs whose DHCP hands out only this resolver cannot find the KMS host", server),
+		RemedyID: "infra.resolver.down.fix",
+	}, true
+}
+
+// serverFault reports whether an answer shows the server itself failing
+// (no answer, refused, SERVFAIL) rather than a record being wrong. A
+// stopped audit's unanswered question proves nothing.
+func serverFault(a dnscheck.Answer) (string, bool) {
+	switch {
+	case a.Fail == dnscheck.Cancelled:
+		return "", false
+	case a.Fail != dnscheck.NoFailure:
+		return string(a.Fail), true
+	case a.Msg == nil:
+		return "no answer", true
+	case a.Msg.Rcode == dns.RcodeRefused:
+		return "REFUSED", true
+	case a.Msg.Rcode == dns.RcodeServerFailure:
+		return "SERVFAIL", true
+	}
+	return "", false
+}

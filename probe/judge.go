@@ -1,0 +1,258 @@
+package probe
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/kh-edu/kmsprobe/finding"
+)
+
+// Judge turns an audit's measurements into per-school findings and the
+// shared-infrastructure list. It is pure: the same plan and measurements
+// always give the same report, and it is table-tested without a network.
+func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
+	dv := judgeDNS(p, m)
+	for i, sp := range p.Schools {
+		sd := dv.schools[i]
+		var fs []finding.Finding
+		if m.Campus != nil && m.Campus.School() == sp.School.ID {
+			fs = append(fs, m.Campus.Findings()...)
+			fs = append(fs, m.Campus.Judge(campusSRV(sp, sd))...)
+		}
+		fs = append(fs, sd.findings...)
+		if !p.DNSOnly {
+			fs = append(fs, judgeKMS(p, m, sd)...)
+			fs = append(fs, judgeClock(p, m)...)
+		}
+		schools = append(schools, School{ID: sp.School.ID, Name: sp.School.Name, Suffix: sp.School.Suffix, Findings: fs})
+	}
+	infra = shareInfrastructure(p, m, schools)
+	return schools, infra
+}
+
+// KMSTargets are the KMS addresses the schools' DNS chains lead to: the
+// follow-up stage after DNS. Only addresses a witness vouches for are
+// listed (§4.1), so no school's server can steer where the probe connects.
+func KMSTargets(p Plan, m Measurements) []string {
+	dv := judgeDNS(p, m)
+	var out []string
+	for _, sd := range dv.schools {
+		for _, a := range sd.kms {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NeedsHostResolver reports whether the KMS host's addresses have no
+// witness but the probe host's own resolver: no city resolver answered
+// them and kms.addresses is not written.
+func NeedsHostResolver(p Plan, m Measurements) bool {
+	return len(p.KnownAddrs) == 0 && len(resolverWitness(p, m)) == 0 && net.ParseIP(p.Expect.Host) == nil
+}
+
+type schoolDNS struct {
+	findings []finding.Finding
+	kms      []string                   // KMS addresses this school's chains reach
+	srv      map[string]finding.Finding // dns.srv per "server domain"
+}
+
+type dnsVerdicts struct {
+	ref     []net.IP
+	schools []schoolDNS
+}
+
+// judgeDNS judges every school's SRV and target answers against the
+// witnessed reference addresses.
+func judgeDNS(p Plan, m Measurements) dnsVerdicts {
+	dv := dnsVerdicts{ref: reference(p, m)}
+	loopbackOK := p.loopbackOK()
+	for _, sp := range p.Schools {
+		sd := schoolDNS{srv: map[string]finding.Finding{}}
+		var same []dnscheck.Answer
+		for j, srv := range sp.Servers {
+			a := m.DNS[sp.SRV[j]]
+			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt.String())
+			sd.findings = append(sd.findings, f)
+			sd.srv[srv.Addr+" "+srv.Suffix] = f
+			// Consistency is about the servers the school itself relies
+			// on; a DHCP-offered server with another suffix is a
+			// different question that dhcp.dns and dhcp.search judge.
+			if srv.Suffix == sp.School.Suffix {
+				same = append(same, a)
+			}
+		}
+		for _, q := range sp.SRV {
+			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
+				a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
+				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
+				f := dnscheck.JudgeTarget(q.Server, t, a4, a6, p.Expect, dv.ref)
+				f = unusable(f, a4, a6, loopbackOK)
+				sd.findings = append(sd.findings, f)
+				if f.Status != finding.Pass && f.Status != finding.Warn {
+					continue
+				}
+				for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
+					if !usableKMSAddress(ip, loopbackOK) || !slices.ContainsFunc(dv.ref, ip.Equal) {
+						continue
+					}
+					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
+					if !slices.Contains(sd.kms, addr) {
+						sd.kms = append(sd.kms, addr)
+					}
+				}
+			}
+		}
+		sd.findings = append(sd.findings, dnscheck.JudgeConsistency(sp.School.ID, same))
+		sort.Strings(sd.kms)
+		dv.schools = append(dv.schools, sd)
+	}
+	return dv
+}
+
+// reference returns the KMS host's addresses as witnesses no school
+// controls give them (§4.1): the city resolvers and kms.addresses, else
+// the probe host's own resolver. Addresses a PC could never use are left
+// out: a witness that says 0.0.0.0 vouches for nothing.
+func reference(p Plan, m Measurements) []net.IP {
+	loopbackOK := p.loopbackOK()
+	var out []net.IP
+	add := func(ips []net.IP) {
+		for _, ip := range ips {
+			if usableKMSAddress(ip, loopbackOK) && !slices.ContainsFunc(out, ip.Equal) {
+				out = append(out, ip)
+			}
+		}
+	}
+	if ip := net.ParseIP(p.Expect.Host); ip != nil {
+		add([]net.IP{ip})
+	}
+	add(p.KnownAddrs)
+	add(resolverWitness(p, m))
+	if len(out) == 0 {
+		add(m.HostResolver)
+	}
+	return out
+}
+
+func resolverWitness(p Plan, m Measurements) []net.IP {
+	var out []net.IP
+	for _, q := range p.Reference {
+		out = append(out, dnscheck.Addresses(m.DNS[q])...)
+	}
+	return out
+}
+
+// loopbackOK: loopback is the probe host itself, never a KMS host a PC
+// could use — unless the admin said so: kms.host is a loopback address,
+// or kms.addresses lists one (tests and the demo run on 127.0.0.0/8).
+func (p Plan) loopbackOK() bool {
+	return isLoopbackHost(p.Expect.Host) || slices.ContainsFunc(p.KnownAddrs, net.IP.IsLoopback)
+}
+
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() || strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
+}
+
+// usableKMSAddress reports whether a PC could reach ip as a KMS host
+// (§4.1): never 0.0.0.0, ::, multicast, broadcast or link-local; loopback
+// only when kms.host itself is a loopback address (tests, the demo).
+func usableKMSAddress(ip net.IP, loopbackOK bool) bool {
+	switch {
+	case ip == nil, ip.IsUnspecified(), ip.IsMulticast(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
+		ip.Equal(net.IPv4bcast):
+		return false
+	case ip.IsLoopback():
+		return loopbackOK
+	}
+	return true
+}
+
+// unusable fails a target verdict whose addresses include one a PC could
+// not use: "it resolves" is no pass when it resolves to 0.0.0.0.
+func unusable(f finding.Finding, a4, a6 dnscheck.Answer, loopbackOK bool) finding.Finding {
+	var bad []string
+	for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
+		if !usableKMSAddress(ip, loopbackOK) {
+			bad = append(bad, ip.String())
+		}
+	}
+	if len(bad) == 0 {
+		return f
+	}
+	f.Status, f.Short = finding.Fail, "unusable "+bad[0]
+	f.ID = "dns.target.unusable"
+	f.Args = map[string]string{"Server": f.Server, "Addresses": strings.Join(bad, ", ")}
+	f.Message = fmt.Sprintf("%s: the KMS host's name resolves to %s, which no PC can connect to (unspecified, multicast, broadcast, link-local or loopback)", f.Server, strings.Join(bad, ", "))
+	f.Remedy = "correct the KMS host's A/AAAA records so they hold its real unicast addresses"
+	f.RemedyID = "dns.target.unusable.fix"
+	return f
+}
+
+// campusSRV gives the campus judge the dns.srv finding of each question a
+// PC on the LAN would ask.
+func campusSRV(sp schoolPlan, sd schoolDNS) map[CampusQuestion]finding.Finding {
+	out := map[CampusQuestion]finding.Finding{}
+	for _, srv := range sp.Servers {
+		if f, ok := sd.srv[srv.Addr+" "+srv.Suffix]; ok {
+			out[CampusQuestion{Server: srv.Addr, Domain: srv.Suffix}] = f
+		}
+	}
+	return out
+}
+
+func skipKMS(why string) []finding.Finding {
+	return []finding.Finding{
+		{Check: finding.KMSTCP, Status: finding.Skip, Short: "-", Message: why, ID: "kms.skip", Args: map[string]string{"Why": why}},
+		{Check: finding.KMSRPC, Status: finding.Skip, Short: "-", Message: why, ID: "kms.skip", Args: map[string]string{"Why": why}},
+	}
+}
+
+func judgeKMS(p Plan, m Measurements, sd schoolDNS) []finding.Finding {
+	switch {
+	case !p.HaveKMS:
+		return skipKMS("KMS leg not run")
+	case len(sd.kms) == 0:
+		return skipKMS("no DNS server of this school leads to the KMS host; fix dns.srv and dns.target first")
+	}
+	var fs []finding.Finding
+	for _, a := range sd.kms {
+		ms, ok := m.KMS[a]
+		if !ok {
+			fs = append(fs,
+				finding.Finding{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped", ID: "kms.not_asked"},
+				finding.Finding{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped", ID: "kms.not_asked"})
+			continue
+		}
+		fs = append(fs, judged(ms)...)
+	}
+	return fs
+}
+
+func judgeClock(p Plan, m Measurements) []finding.Finding {
+	if m.Clock == nil {
+		return []finding.Finding{{Check: finding.ClockOffset, Status: finding.Skip, Short: "-", Message: "clock not checked", ID: "clock.not_checked"}}
+	}
+	return judged(*m.Clock)
+}
+
+// judged runs a measurement's judge and, when the audit was stopped while
+// it was taken, turns what did not pass into unknown.
+func judged(ms Measured) []finding.Finding {
+	fs := ms.Judge()
+	if ms.Stopped {
+		finding.MarkStopped(fs)
+	}
+	return fs
+}
