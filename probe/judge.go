@@ -98,6 +98,9 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
 				f := dnscheck.JudgeTarget(q.Server, t, a4, a6, p.Expect, dv.ref)
 				f = unusable(f, a4, a6, loopbackOK)
+				if len(dv.ref) == 0 && (f.Status == finding.Pass || f.Status == finding.Warn) {
+					f = unwitnessed(f)
+				}
 				sd.findings = append(sd.findings, f)
 				if f.Status != finding.Pass && f.Status != finding.Warn {
 					continue
@@ -197,6 +200,18 @@ func unusable(f finding.Finding, a4, a6 dnscheck.Answer, loopbackOK bool) findin
 	f.Message = fmt.Sprintf("%s: the KMS host's name resolves to %s, which no PC can connect to (unspecified, multicast, broadcast, link-local or loopback)", f.Server, strings.Join(bad, ", "))
 	f.Remedy = "correct the KMS host's A/AAAA records so they hold its real unicast addresses"
 	f.RemedyID = "dns.target.unusable.fix"
+	return f
+}
+
+// unwitnessed turns a target verdict into unknown when nothing but the
+// school's own server vouches for the KMS host's addresses: that server
+// could name any address, and the probe will not connect there.
+func unwitnessed(f finding.Finding) finding.Finding {
+	f.Status, f.Short = finding.Unknown, "no witness"
+	f.ID, f.RemedyID = "dns.target.no_witness", "dns.target.no_witness.fix"
+	f.Args = map[string]string{"Server": f.Server}
+	f.Message = fmt.Sprintf("%s: the target resolves, but no city resolver, kms.addresses or this host's resolver confirms the KMS host's addresses, so they cannot be trusted", f.Server)
+	f.Remedy = "write the KMS host's addresses under kms: addresses: in schools.yaml, or list the city resolvers under resolvers:"
 	return f
 }
 
