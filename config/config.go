@@ -76,6 +76,10 @@ type Probe struct {
 	Timeout     Duration `yaml:"timeout"`
 	Attempts    int      `yaml:"attempts"`
 	Concurrency int      `yaml:"concurrency"`
+	// PerServer caps the questions in flight to one DNS server (default
+	// 32, see probe.DefaultPerServer): a city resolver serving every
+	// school must not receive the whole concurrency at once.
+	PerServer int `yaml:"per_server"`
 	// StateDir keeps the probe's stable KMS client identity when the host
 	// has no /etc/machine-id.
 	StateDir string `yaml:"state_dir"`

@@ -55,6 +55,9 @@ type Info struct {
 	Simulation bool `json:"simulation,omitempty"`
 	// Exchanges counts the distinct network questions asked.
 	Exchanges int `json:"exchanges,omitempty"`
+	// PeakPerServer is the most questions one DNS server had in flight
+	// at once (probe.per_server caps it).
+	PeakPerServer int `json:"peak_per_server,omitempty"`
 }
 
 // Infra is one shared server's fault and how many schools use that server.

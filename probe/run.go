@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	plan := MakePlan(cfg, schools, m.Campus)
 	plan.DNSOnly, plan.HaveKMS = opts.DNSOnly, opts.Legs.KMS != nil
 
-	x := newExecutor(dnscheck.Client{Timeout: cfg.Probe.Timeout.Duration, Attempts: cfg.Probe.Attempts}, plan.Expect, cfg.Probe.Concurrency, opts.Progress)
+	x := newExecutor(dnscheck.Client{Timeout: cfg.Probe.Timeout.Duration, Attempts: cfg.Probe.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
 	x.dns(ctx, plan.Queries, true)
 	// Every follow-up was asked as its answer came in; this only records
 	// the ones a stopped audit never reached as not asked.
@@ -119,6 +119,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 
 	rep.Schools, rep.Infrastructure = Judge(plan, m)
 	rep.Probe.Exchanges = len(m.DNS)
+	rep.Probe.PeakPerServer = x.peakPerServer
 	if m.Stopped != nil {
 		rep.Incomplete = true
 		rep.Reason = "the audit was stopped before every answer arrived (" + m.Stopped.Error() + "); unanswered checks are unknown"
