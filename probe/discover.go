@@ -12,6 +12,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // DiscoverOptions configure Discover.
@@ -19,6 +20,13 @@ type DiscoverOptions struct {
 	Client  dnscheck.Client
 	Expect  dnscheck.Expect
 	Servers []string // asked in order, like a PC's primary and secondary DNS
+	// Reference are the KMS host's addresses from witnesses the asked
+	// servers do not control (kms.addresses, the city resolvers). When
+	// empty, LookupHost (the probe host's own resolver) is asked.
+	Reference []net.IP
+	// Witnesses are city resolvers asked for the KMS host's addresses.
+	Witnesses  []string
+	LookupHost func(ctx context.Context, host string) []net.IP
 	// KMS checks one address; Discover stops at the first whose kms.rpc
 	// passes, as a client stops at the first host that activates it.
 	KMS Leg
@@ -31,8 +39,11 @@ type DiscoverOptions struct {
 // the SRV record from the first DNS server that answers, targets tried in
 // priority order and by weight within a priority (RFC 2782), each target
 // resolved through the same server, each address tried until one
-// activates. It returns every finding along the way.
+// activates. It judges through the same functions as an audit and
+// connects only to addresses a witness vouches for (§4.1). It returns
+// every finding along the way.
 func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.Finding {
+	p := Plan{Expect: o.Expect, KMSPort: int(o.Expect.Port), PerAttempt: o.Client.Timeout, KnownAddrs: o.Reference, HaveKMS: o.KMS != nil}
 	var out []finding.Finding
 	var srvAns dnscheck.Answer
 	for _, s := range o.Servers {
@@ -48,7 +59,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	if srvAns.Msg == nil {
 		return append(out, skipKMS("no DNS server answered the SRV question")...)
 	}
-	recs := OrderSRV(dnscheck.SRVRecords(srvAns), o.Rand)
+	recs := OrderSRV(usableSRV(dnscheck.SRVRecords(srvAns)), o.Rand)
 	if len(recs) == 0 {
 		return append(out, skipKMS("no SRV record to follow")...)
 	}
@@ -56,26 +67,39 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	for i, r := range recs {
 		order[i] = strings.TrimSuffix(r.Target, ".") + ":" + strconv.Itoa(int(r.Port))
 	}
+	if out[len(out)-1].Evidence == nil {
+		out[len(out)-1].Evidence = finding.Evidence{}
+	}
 	out[len(out)-1].Evidence["client_order"] = order
 
+	m := Measurements{DNS: map[dnscheck.Query]dnscheck.Answer{}}
+	for _, w := range o.Witnesses {
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			q := dnscheck.NewQuery(w, o.Expect.Host, t)
+			p.Reference = append(p.Reference, q)
+			m.DNS[q] = o.Client.Exchange(ctx, q)
+		}
+	}
+	if NeedsHostResolver(p, m) && o.LookupHost != nil && net.ParseIP(o.Expect.Host) == nil {
+		m.HostResolver = o.LookupHost(ctx, o.Expect.Host)
+	}
+	ref := reference(p, m)
+	loopbackOK := p.loopbackOK()
 	server := srvAns.Query.Server
-	// The KMS host's own addresses, through the same server, are the
-	// reference a target is compared with.
-	host := dns.Fqdn(strings.ToLower(o.Expect.Host))
-	ref := append(dnscheck.Addresses(o.Client.Exchange(ctx, dnscheck.NewQuery(server, host, dns.TypeA))),
-		dnscheck.Addresses(o.Client.Exchange(ctx, dnscheck.NewQuery(server, host, dns.TypeAAAA)))...)
 	tried := false
 	for _, r := range recs {
 		target := dns.Fqdn(strings.ToLower(r.Target))
 		a4 := o.Client.Exchange(ctx, dnscheck.NewQuery(server, target, dns.TypeA))
 		a6 := o.Client.Exchange(ctx, dnscheck.NewQuery(server, target, dns.TypeAAAA))
-		out = append(out, dnscheck.JudgeTarget(server, target, a4, a6, o.Expect, ref))
+		f, addrs := judgeTarget(p, server, target, a4, a6, ref, loopbackOK)
+		out = append(out, f)
 		if o.KMS == nil {
 			continue
 		}
-		for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
+		for _, ip := range addrs {
 			tried = true
-			fs := judged(Measured{Measurement: o.KMS.Measure(ctx, net.JoinHostPort(ip.String(), strconv.Itoa(int(r.Port)))), Stopped: ctx.Err() != nil})
+			addr := net.JoinHostPort(ip.String(), strconv.Itoa(int(r.Port)))
+			fs := judged(Measured{Measurement: o.KMS.Measure(ctx, addr), Stopped: ctx.Err() != nil})
 			out = append(out, fs...)
 			for _, f := range fs {
 				if f.Check == finding.KMSRPC && f.Status == finding.Pass {
@@ -85,7 +109,20 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 		}
 	}
 	if !tried && o.KMS != nil {
-		out = append(out, skipKMS("no SRV target resolved to an address")...)
+		out = append(out, skipKMS("no SRV target led to an address the KMS host is known to have")...)
+	}
+	return out
+}
+
+// usableSRV drops records a client never follows: a target of "." means
+// "no service here" (RFC 2782).
+func usableSRV(recs []*dns.SRV) []*dns.SRV {
+	var out []*dns.SRV
+	for _, r := range recs {
+		if dnsname.IsRoot(r.Target) {
+			continue
+		}
+		out = append(out, r)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package probe_test
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"testing"
 	"time"
 
@@ -57,6 +58,9 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 		Client:  dnscheck.Client{Timeout: 200 * time.Millisecond, Attempts: 1},
 		Expect:  dnscheck.Expect{Host: "kms.example", Port: 1688},
 		Servers: []string{dead.Addr, good.Addr}, // the primary is down: a PC asks the secondary
+		// The city's witness says where the KMS host is: the school's
+		// server cannot send the probe anywhere else.
+		Reference: []net.IP{net.ParseIP("127.0.0.92")},
 		KMS: probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding {
 			tried = append(tried, addr)
 			st := finding.Fail
@@ -66,7 +70,7 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 			return []finding.Finding{{Check: finding.KMSRPC, Server: addr, Status: st}}
 		}),
 	})
-	if diff := cmp.Diff([]string{"127.0.0.91:1688", "127.0.0.92:1688"}, tried); diff != "" {
+	if diff := cmp.Diff([]string{"127.0.0.92:1688"}, tried); diff != "" {
 		t.Errorf("addresses tried (-want +got):\n%s", diff)
 	}
 	var checks []string
@@ -75,9 +79,8 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 	}
 	want := []string{
 		"dns.srv@" + dead.Addr + "=fail",
-		"dns.srv@" + good.Addr + "=warn", // two targets: an extra record
-		"dns.target@" + good.Addr + "=fail",
-		"kms.rpc@127.0.0.91:1688=fail",
+		"dns.srv@" + good.Addr + "=warn",    // two targets: an extra record
+		"dns.target@" + good.Addr + "=fail", // kms1 resolves elsewhere: never dialed
 		"dns.target@" + good.Addr + "=pass",
 		"kms.rpc@127.0.0.92:1688=pass",
 	}
@@ -86,5 +89,39 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 	}
 	if got := fs[1].Evidence["client_order"]; !cmp.Equal(got, []string{"kms1.example:1688", "kms.example:1688"}) {
 		t.Errorf("client_order = %v", got)
+	}
+}
+
+// TestDiscoverNoService: an SRV target of "." means "no service here"
+// (RFC 2782): nothing is dialed, and the answer is not a pass.
+func TestDiscoverNoService(t *testing.T) {
+	srv, err := sim.Listen("127.0.0.1", sim.Records{}.Add(
+		"_vlmcs._tcp.a.example. 300 IN SRV 0 0 1688 .",
+	), sim.Healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	called := false
+	fs := probe.Discover(context.Background(), "a.example", probe.DiscoverOptions{
+		Client:    dnscheck.Client{Timeout: 200 * time.Millisecond, Attempts: 1},
+		Expect:    dnscheck.Expect{Host: "kms.example", Port: 1688},
+		Servers:   []string{srv.Addr},
+		Reference: []net.IP{net.ParseIP("127.0.0.92")},
+		KMS: probe.LegFunc(func(context.Context, string) []finding.Finding {
+			called = true
+			return nil
+		}),
+	})
+	if called {
+		t.Error("a target of \".\" was dialed")
+	}
+	if fs[0].Check != finding.DNSSRV || fs[0].Status == finding.Pass {
+		t.Errorf("dns.srv = %+v, want not pass", fs[0])
+	}
+	for _, f := range fs[1:] {
+		if f.Status == finding.Pass {
+			t.Errorf("%s passed after a \".\" target", f.Check)
+		}
 	}
 }

@@ -96,19 +96,9 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
 				a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
 				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
-				f := dnscheck.JudgeTarget(q.Server, t, a4, a6, p.Expect, dv.ref)
-				f = unusable(f, a4, a6, loopbackOK)
-				if len(dv.ref) == 0 && (f.Status == finding.Pass || f.Status == finding.Warn) {
-					f = unwitnessed(f)
-				}
+				f, addrs := judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
 				sd.findings = append(sd.findings, f)
-				if f.Status != finding.Pass && f.Status != finding.Warn {
-					continue
-				}
-				for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
-					if !usableKMSAddress(ip, loopbackOK) || !slices.ContainsFunc(dv.ref, ip.Equal) {
-						continue
-					}
+				for _, ip := range addrs {
 					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
 					if !slices.Contains(sd.kms, addr) {
 						sd.kms = append(sd.kms, addr)
@@ -121,6 +111,27 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		dv.schools = append(dv.schools, sd)
 	}
 	return dv
+}
+
+// judgeTarget judges one SRV target's addresses at one server and returns
+// the addresses the KMS leg may dial: usable, and vouched for by a
+// witness. Audit and Discover both judge targets here.
+func judgeTarget(p Plan, server, target string, a4, a6 dnscheck.Answer, ref []net.IP, loopbackOK bool) (finding.Finding, []net.IP) {
+	f := dnscheck.JudgeTarget(server, target, a4, a6, p.Expect, ref)
+	f = unusable(f, a4, a6, loopbackOK)
+	if len(ref) == 0 && (f.Status == finding.Pass || f.Status == finding.Warn) {
+		f = unwitnessed(f)
+	}
+	if f.Status != finding.Pass && f.Status != finding.Warn {
+		return f, nil
+	}
+	var dial []net.IP
+	for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
+		if usableKMSAddress(ip, loopbackOK) && slices.ContainsFunc(ref, ip.Equal) {
+			dial = append(dial, ip)
+		}
+	}
+	return f, dial
 }
 
 // reference returns the KMS host's addresses as witnesses no school

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"time"
 
@@ -109,14 +110,32 @@ func MakePlan(cfg *config.Config, schools []config.School, campus CampusView) Pl
 	// The KMS host's reference addresses come only from witnesses no
 	// school controls (DESIGN §4.1): the city resolvers here, and
 	// kms.addresses or the probe host's own resolver at judging time.
-	for _, r := range cfg.Resolvers {
+	p.witness(cfg.Resolvers, add)
+	return p
+}
+
+// witness adds the questions for the KMS host's addresses at servers.
+func (p *Plan) witness(servers []string, add func(dnscheck.Query)) {
+	for _, r := range servers {
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			q := dnscheck.NewQuery(r, cfg.KMS.Host, t)
-			p.Reference = append(p.Reference, q)
-			add(q)
+			q := dnscheck.NewQuery(r, p.Expect.Host, t)
+			if !slices.Contains(p.Reference, q) {
+				p.Reference = append(p.Reference, q)
+				add(q)
+			}
 		}
 	}
-	return p
+}
+
+// AddWitnesses asks servers that are not judged (the city resolvers of
+// schools.yaml when a command names its own servers to judge) for the KMS
+// host's addresses.
+func (p *Plan) AddWitnesses(servers []string) {
+	p.witness(servers, func(q dnscheck.Query) {
+		if !slices.Contains(p.Queries, q) {
+			p.Queries = append(p.Queries, q)
+		}
+	})
 }
 
 // followUps plans the questions an answer leads to: for an SRV answer, the

@@ -34,6 +34,10 @@ type Options struct {
 	// addresses, the witness of last resort (§4.1) when no city resolver
 	// answers and kms.addresses is not written. nil: no such witness.
 	LookupHost func(ctx context.Context, host string) []net.IP
+	// Witnesses are DNS servers asked only for the KMS host's addresses,
+	// never judged (the city resolvers when a command judges named
+	// servers).
+	Witnesses []string
 }
 
 // ErrUnknownSchool is returned for a --school id that is not configured.
@@ -93,6 +97,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 
 	plan := MakePlan(cfg, schools, m.Campus)
 	plan.DNSOnly, plan.HaveKMS = opts.DNSOnly, opts.Legs.KMS != nil
+	plan.AddWitnesses(opts.Witnesses)
 
 	x := newExecutor(dnscheck.Client{Timeout: cfg.Probe.Timeout.Duration, Attempts: cfg.Probe.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
 	x.dns(ctx, plan.Queries, true)

@@ -118,6 +118,9 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	if opts.Legs.Campus == nil {
 		opts.Legs.Campus = legs.Campus
 	}
+	if opts.LookupHost == nil && !opts.Simulate {
+		opts.LookupHost = hostLookup
+	}
 	bar := newProgress(e)
 	opts.Progress = bar.update
 	rep, err := probe.Run(ctx, cfg, opts)

@@ -40,8 +40,14 @@ func runDNS(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
+	// Servers named with --server are judged; the city resolvers of
+	// schools.yaml still witness the KMS host's addresses.
+	var witnesses []string
+	if base, err := loadConfig(o.config); err == nil && len(servers) > 0 {
+		witnesses = base.Resolvers
+	}
 	bar := newProgress(e)
-	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, DNSOnly: true, Progress: bar.update})
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, DNSOnly: true, Progress: bar.update, LookupHost: hostLookup, Witnesses: witnesses})
 	bar.finish()
 	if err != nil {
 		return fail(e, err)

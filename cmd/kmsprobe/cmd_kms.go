@@ -209,10 +209,13 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 	}
 	start := time.Now()
 	findings := probe.Discover(ctx, pc.Schools[0].Suffix, probe.DiscoverOptions{
-		Client:  dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
-		Expect:  dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
-		Servers: ask,
-		KMS:     probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) }),
+		Client:     dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
+		Expect:     dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
+		Servers:    ask,
+		Reference:  addressesOf(pc.KMS.Addresses),
+		Witnesses:  pc.Resolvers,
+		LookupHost: hostLookup,
+		KMS:        probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) }),
 	})
 	if len(ntp) > 0 {
 		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))

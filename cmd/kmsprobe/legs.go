@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -108,4 +109,32 @@ func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, erro
 		legs.Campus = campus
 	}
 	return legs, nil
+}
+
+// hostLookup asks this machine's own resolver for the KMS host's
+// addresses: the witness of last resort (no city resolver answered and
+// kms.addresses is not written). It has the per-question budget.
+func hostLookup(ctx context.Context, host string) []net.IP {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil
+	}
+	out := make([]net.IP, 0, len(addrs))
+	for _, a := range addrs {
+		out = append(out, a.IP)
+	}
+	return out
+}
+
+// addressesOf parses kms.addresses (validated when the config was loaded).
+func addressesOf(list []string) []net.IP {
+	var out []net.IP
+	for _, a := range list {
+		if ip := net.ParseIP(a); ip != nil {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
