@@ -45,7 +45,6 @@ type executor struct {
 	// resolver that serves every school never gets the whole
 	// concurrency at once.
 	perServer int
-	serverSem map[string]chan struct{}
 	// progress is told how many exchanges are done out of how many are
 	// known so far.
 	progress func(done, total int)
@@ -73,7 +72,6 @@ func newExecutor(client dnscheck.Client, exp dnscheck.Expect, concurrency, perSe
 		exp:       exp,
 		sem:       make(chan struct{}, max(concurrency, 1)),
 		perServer: perServer,
-		serverSem: map[string]chan struct{}{},
 		progress:  progress,
 		ans:       map[dnscheck.Query]dnscheck.Answer{},
 		asked:     map[dnscheck.Query]bool{},
@@ -91,85 +89,147 @@ func (x *executor) step(doneDelta, totalDelta int) {
 	}
 }
 
-// dns asks the questions not yet asked and, as each answer arrives, the
-// follow-ups it leads to: an SRV answer's targets are resolved while dead
-// servers are still being waited for. Each exchange has its own deadline
-// (dnscheck.Client), so a dead server costs one timeout × attempts however
-// many of them there are.
+// dns asks the questions not yet asked and, when follow is set, the
+// follow-ups each answer leads to, as soon as it arrives: an SRV answer's
+// targets are resolved while dead servers are still being waited for.
+// Each exchange has its own deadline (dnscheck.Client), so a dead server
+// costs one timeout × attempts however many of them there are.
+//
+// A fixed pool of workers (the global concurrency) takes questions from
+// per-server queues, a server only while it has fewer than perServer
+// questions in flight. Nothing waits in a goroutine of its own, so a city
+// of 10,000 schools costs queue entries, not 80,000 parked goroutines.
 func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
+	s := &scheduler{perServer: x.perServer, queues: map[string]*serverQueue{}}
+	s.cond = sync.NewCond(&s.mu)
+	x.enqueue(s, qs, "")
+	s.mu.Lock()
+	workers := min(cap(x.sem), max(s.pending, 1))
+	s.mu.Unlock()
 	var wg sync.WaitGroup
-	var launch func(qs []dnscheck.Query)
-	launch = func(qs []dnscheck.Query) {
-		var todo []dnscheck.Query
-		x.mu.Lock()
-		for _, q := range qs {
-			if !x.asked[q] {
-				x.asked[q] = true
-				todo = append(todo, q)
-			}
-		}
-		x.mu.Unlock()
-		x.step(0, len(todo))
-		for _, q := range todo {
-			wg.Add(1)
-			go func(q dnscheck.Query) {
-				defer wg.Done()
-				a := x.exchange(ctx, q)
+	for range workers {
+		wg.Go(func() {
+			for {
+				q, ok := s.next()
+				if !ok {
+					return
+				}
+				a := x.exchangeOne(ctx, q)
 				x.mu.Lock()
 				x.ans[q] = a
 				x.mu.Unlock()
 				x.step(1, 0)
+				var next []dnscheck.Query
 				if follow && ctx.Err() == nil {
-					launch(followUps(q, a, x.exp))
+					next = followUps(q, a, x.exp)
 				}
-			}(q)
-		}
+				x.enqueue(s, next, q.Server)
+			}
+		})
 	}
-	launch(qs)
 	wg.Wait()
+	x.mu.Lock()
+	x.peakPerServer = max(x.peakPerServer, s.peak)
+	x.mu.Unlock()
 }
 
-// exchange asks one question once both the global and the server's own
-// slot are free. The server slot is taken first: waiting for a busy
-// resolver must not hold a global slot another server could use.
-func (x *executor) exchange(ctx context.Context, q dnscheck.Query) dnscheck.Answer {
-	srv := x.server(q.Server)
-	cancelled := dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled}
-	select {
-	case srv <- struct{}{}:
-	case <-ctx.Done():
-		cancelled.Err = ctx.Err()
-		return cancelled
+// enqueue queues the questions never asked before. When done names a
+// server, one of its questions has just been answered: its slot is freed
+// in the same step, so no worker sees "nothing pending" in between.
+func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	x.mu.Lock()
+	for _, q := range qs {
+		if x.asked[q] {
+			continue
+		}
+		x.asked[q] = true
+		sq := s.queues[q.Server]
+		if sq == nil {
+			sq = &serverQueue{}
+			s.queues[q.Server] = sq
+		}
+		sq.todo = append(sq.todo, q)
+		s.pending++
+		n++
+		s.wake(sq)
 	}
-	defer func() { <-srv }()
-	select {
-	case x.sem <- struct{}{}:
-	case <-ctx.Done():
-		cancelled.Err = ctx.Err()
-		return cancelled
+	x.mu.Unlock()
+	if done != "" {
+		sq := s.queues[done]
+		sq.inFlight--
+		s.pending--
+		s.wake(sq)
+		if s.pending == 0 {
+			s.cond.Broadcast()
+		}
 	}
-	defer func() { <-x.sem }()
-	x.noteInFlight(q.Server, len(srv))
+	x.step(0, n)
+}
+
+// exchangeOne asks one question. Cancellation is the client's job too; a
+// stopped audit's question is not even sent.
+func (x *executor) exchangeOne(ctx context.Context, q dnscheck.Query) dnscheck.Answer {
+	if err := ctx.Err(); err != nil {
+		return dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled, Err: err}
+	}
 	return x.client.Exchange(ctx, q)
 }
 
-func (x *executor) server(addr string) chan struct{} {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	c, ok := x.serverSem[addr]
-	if !ok {
-		c = make(chan struct{}, x.perServer)
-		x.serverSem[addr] = c
-	}
-	return c
+// scheduler hands questions to workers server by server, round robin,
+// never more than perServer in flight to one server.
+type scheduler struct {
+	mu        sync.Mutex
+	cond      *sync.Cond
+	perServer int
+	queues    map[string]*serverQueue
+	ready     []*serverQueue // servers with work and a free slot, FIFO
+	pending   int            // queued plus in flight
+	peak      int            // most questions one server had in flight
 }
 
-// noteInFlight records the highest number of questions one server had in
-// flight: the benchmark reports it.
-func (x *executor) noteInFlight(_ string, n int) {
-	x.mu.Lock()
-	x.peakPerServer = max(x.peakPerServer, n)
-	x.mu.Unlock()
+type serverQueue struct {
+	todo     []dnscheck.Query
+	inFlight int
+	inReady  bool
+}
+
+// wake puts sq on the ready list when it has work and a free slot.
+func (s *scheduler) wake(sq *serverQueue) {
+	if sq.inReady || len(sq.todo) == 0 || sq.inFlight >= s.perServer {
+		return
+	}
+	sq.inReady = true
+	s.ready = append(s.ready, sq)
+	s.cond.Signal()
+}
+
+// next blocks until a question may be sent, or returns false when nothing
+// is pending any more.
+func (s *scheduler) next() (dnscheck.Query, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.ready) == 0 {
+		if s.pending == 0 {
+			return dnscheck.Query{}, false
+		}
+		s.cond.Wait()
+	}
+	sq := s.ready[0]
+	s.ready[0] = nil
+	s.ready = s.ready[1:]
+	sq.inReady = false
+	q := sq.todo[0]
+	sq.todo[0] = dnscheck.Query{}
+	sq.todo = sq.todo[1:]
+	sq.inFlight++
+	s.peak = max(s.peak, sq.inFlight)
+	// Back of the line: one busy resolver must not hold every worker
+	// while school servers wait.
+	s.wake(sq)
+	return q, true
 }
 
 // measureAll runs leg at every target under the shared concurrency bound.
