@@ -7,7 +7,8 @@
 //
 // writes /tmp/city/schools.yaml (the audit) and /tmp/city/questions.txt
 // (one "server port name" line per SRV question a PC of each school would
-// ask), then /tmp/city/ready.
+// ask), /tmp/city/floor.txt (the exchanges internal/sim/floor asks), then
+// /tmp/city/ready.
 package main
 
 import (
@@ -43,15 +44,18 @@ func main() {
 	}
 	defer city.Close()
 
-	var q strings.Builder
+	var q, fl strings.Builder
 	for _, s := range city.Config.Schools {
 		servers := append(append([]string(nil), s.DNS...), city.Config.Resolvers...)
 		for _, srv := range servers {
 			host, port, _ := net.SplitHostPort(srv)
 			fmt.Fprintf(&q, "%s %s _vlmcs._tcp.%s\n", host, port, s.Suffix)
+			// The floor asks what an audit needs at each server: the SRV
+			// record, then the target's address.
+			fmt.Fprintf(&fl, "%s %s _vlmcs._tcp.%s SRV\n%s %s %s A\n", host, port, s.Suffix, host, port, sim.BenchKMSHost)
 		}
 	}
-	for name, body := range map[string]string{"schools.yaml": city.YAML, "questions.txt": q.String()} {
+	for name, body := range map[string]string{"schools.yaml": city.YAML, "questions.txt": q.String(), "floor.txt": fl.String()} {
 		if err := os.WriteFile(filepath.Join(*dir, name), []byte(body), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, "simcity:", err)
 			os.Exit(1)
