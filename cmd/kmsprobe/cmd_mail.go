@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/kh-edu/kmsprobe/history"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/mailer"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
@@ -71,7 +72,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		if err := writeFileAtomic(eml, func(w io.Writer) error { _, err := m.WriteTo(w); return err }); err != nil {
+		if err := safefile.WriteFile(eml, safefile.ReportMode, func(w io.Writer) error { _, err := m.WriteTo(w); return err }); err != nil {
 			return fail(e, err)
 		}
 		fmt.Fprintf(e.Stderr, "kmsprobe: wrote %q to %s\n", m.Subject, eml)
