@@ -431,3 +431,19 @@ func mustEval(t *testing.T, p string) string {
 	}
 	return r
 }
+
+func TestOwnFD(t *testing.T) {
+	pid := fmt.Sprint(os.Getpid())
+	for p, want := range map[string]int{
+		"/dev/stdout": 1, "/dev/stderr": 2, "/dev/fd/7": 7, "/proc/self/fd/3": 3, "/proc/" + pid + "/fd/9": 9,
+		"/dev/null": -1, "/dev/fd/x": -1, "/proc/1/fd/1x": -1, "/tmp/dev/stdout": -1,
+	} {
+		got, ok := ownFD(p)
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("ownFD(%s) = %d, want %d", p, got, want)
+		}
+	}
+}
