@@ -75,7 +75,7 @@ func (s Settings) GoString() string { return s.String() }
 // problems that do not stop delivery, for the log.
 func FromConfig(m *config.Mail, getenv func(string) string) (Settings, []string, error) {
 	if m == nil {
-		return Settings{}, nil, errors.New("mail: schools.yaml has no mail: section; add one with smtp, from and to (see DESIGN.md §3) to use --mail or `kmsprobe mail`")
+		return Settings{}, nil, errors.New("mail: schools.yaml has no mail: section; add one with smtp, from and to to use --mail or `kmsprobe mail`")
 	}
 	s := Settings{
 		Addr:     m.SMTP,
