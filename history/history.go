@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -82,8 +85,32 @@ func parseName(base string) (time.Time, int, bool) {
 	return t, seq, true
 }
 
-// List returns the saved reports of dir, oldest first. A missing folder is
-// an empty history, not an error: the first run creates it.
+// ClockSlack is how far a report's time (from its file name) may lie
+// after now, or after its file's modification time, before it is not
+// trusted. Clocks of probe hosts drift by seconds, not minutes; a report
+// dated further ahead was written by a host whose clock was wrong, or
+// copied in from one.
+const ClockSlack = 5 * time.Minute
+
+// Folder is one history folder. Now is the clock (nil: the system's);
+// every decision about which report is the newest goes through it, so
+// tests fix it.
+type Folder struct {
+	Dir  string
+	Keep int // reports kept by Save; below 1 means 1
+	Now  func() time.Time
+}
+
+func (f Folder) now() time.Time {
+	if f.Now == nil {
+		return time.Now()
+	}
+	return f.Now()
+}
+
+// List returns the files of dir named like reports, ordered by the time
+// in their names (oldest first), without reading them. A missing folder
+// is an empty history, not an error: the first run creates it.
 func List(dir string) ([]Entry, error) {
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -103,13 +130,115 @@ func List(dir string) ([]Entry, error) {
 		}
 		out = append(out, Entry{Path: filepath.Join(dir, de.Name()), At: t, seq: seq})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].seq < out[j].seq
-	})
+	sortEntries(out)
 	return out, nil
+}
+
+func sortEntries(es []Entry) {
+	sort.SliceStable(es, func(i, j int) bool {
+		if !es[i].At.Equal(es[j].At) {
+			return es[i].At.Before(es[j].At)
+		}
+		return es[i].seq < es[j].seq
+	})
+}
+
+// Saved report as Scan sees it.
+type Report struct {
+	Entry
+	GeneratedAt time.Time
+	Summary     probe.Summary
+	Incomplete  bool
+	// Untrusted is set when the time in the name is after now or after
+	// the file's modification time (beyond ClockSlack): such a report is
+	// never a baseline and is the first to go when over report.keep.
+	Untrusted bool
+}
+
+// Scan is what a folder holds.
+type Scan struct {
+	// Reports are the real kmsprobe reports of this schema, ordered by
+	// the time in their names, oldest first. Only these count toward
+	// report.keep.
+	Reports []Report
+	// Warnings name the files skipped (damaged, foreign, another
+	// schema) or not trusted (dated in the future), for the log.
+	Warnings []string
+}
+
+// Baseline returns the newest trusted, complete report, the one "since
+// the last report" and diff compare with.
+func (s *Scan) Baseline() (Report, bool) {
+	for i := len(s.Reports) - 1; i >= 0; i-- {
+		if r := s.Reports[i]; !r.Untrusted && !r.Incomplete {
+			return r, true
+		}
+	}
+	return Report{}, false
+}
+
+// Scan reads the head of every report-named file. Files that are not
+// whole reports of this schema are skipped with a warning and left in
+// place: retention removes only what it knows to be its own.
+func (f Folder) Scan() (*Scan, error) {
+	es, err := List(f.Dir)
+	if err != nil {
+		return nil, err
+	}
+	now := f.now()
+	sc := &Scan{}
+	for _, e := range es {
+		var head struct {
+			Schema      string        `json:"schema"`
+			GeneratedAt time.Time     `json:"generated_at"`
+			Summary     probe.Summary `json:"summary"`
+			Incomplete  bool          `json:"incomplete"`
+		}
+		b, err := safefile.ReadFile(e.Path, safefile.ReportLimit)
+		if err == nil {
+			// Unmarshal checks the whole document, so a file cut short
+			// by a crash or a full disk is caught here.
+			err = json.Unmarshal(b, &head)
+		}
+		if err == nil && head.Schema != probe.Schema {
+			err = fmt.Errorf("its schema is %q, not %q", head.Schema, probe.Schema)
+		}
+		if err != nil {
+			sc.Warnings = append(sc.Warnings, fmt.Sprintf("skipping %s: not a complete kmsprobe report (%v); it does not count toward report.keep and is left as it is: move it out of %s", e.Path, err, f.Dir))
+			continue
+		}
+		r := Report{Entry: e, GeneratedAt: head.GeneratedAt, Summary: head.Summary, Incomplete: head.Incomplete}
+		var mtime time.Time
+		if fi, err := os.Stat(e.Path); err == nil {
+			mtime = fi.ModTime()
+		}
+		switch {
+		case e.At.After(now.Add(ClockSlack)):
+			r.Untrusted = true
+			sc.Warnings = append(sc.Warnings, fmt.Sprintf("%s is dated %s, after the current time %s: it was written by a host whose clock was wrong, or copied in; it is never used as the last report, and goes first when the folder holds more than report.keep reports",
+				e.Path, e.At.Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		case !mtime.IsZero() && e.At.After(mtime.Add(ClockSlack)):
+			r.Untrusted = true
+			sc.Warnings = append(sc.Warnings, fmt.Sprintf("%s is dated %s, after the file was written (%s): it was written by a host whose clock was ahead; it is never used as the last report, and goes first when the folder holds more than report.keep reports",
+				e.Path, e.At.Format(time.RFC3339), mtime.UTC().Format(time.RFC3339)))
+		}
+		sc.Reports = append(sc.Reports, r)
+	}
+	return sc, nil
+}
+
+// ReadReport reads a saved report the careful way: a regular file under
+// the report size limit (never a FIFO or /dev/zero).
+func ReadReport(path string) (*probe.Report, error) {
+	b, err := safefile.ReadFile(path, safefile.ReportLimit)
+	if err != nil {
+		return nil, err
+	}
+	r, err := probe.ReadJSON(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 // Point is one saved report reduced to what a trend chart needs.
@@ -122,54 +251,63 @@ type Point struct {
 // Trend reads the summaries of every saved report, oldest first. Files that
 // cannot be read are skipped and named in the returned error, so one
 // damaged file does not hide the whole trend.
-func Trend(dir string) ([]Point, error) {
-	es, err := List(dir)
+func Trend(dir string) ([]Point, error) { return Folder{Dir: dir}.Trend() }
+
+// Trend is the package-level Trend on f's clock. Untrusted reports are
+// left out: a report dated next year would stretch the chart's time axis.
+func (f Folder) Trend() ([]Point, error) {
+	sc, err := f.Scan()
 	if err != nil {
 		return nil, err
 	}
 	var pts []Point
-	var errs []error
-	for _, e := range es {
-		var head struct {
-			Schema      string        `json:"schema"`
-			GeneratedAt time.Time     `json:"generated_at"`
-			Summary     probe.Summary `json:"summary"`
-			Incomplete  bool          `json:"incomplete"`
-		}
-		b, err := os.ReadFile(e.Path)
-		if err == nil {
-			err = json.Unmarshal(b, &head)
-		}
-		if err == nil && head.Schema != probe.Schema {
-			err = fmt.Errorf("schema %q is not %q", head.Schema, probe.Schema)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", e.Path, err))
+	for _, r := range sc.Reports {
+		if r.Untrusted {
 			continue
 		}
-		pts = append(pts, Point{At: head.GeneratedAt, Summary: head.Summary, Incomplete: head.Incomplete})
+		pts = append(pts, Point{At: r.GeneratedAt, Summary: r.Summary, Incomplete: r.Incomplete})
+	}
+	var errs []error
+	for _, w := range sc.Warnings {
+		errs = append(errs, errors.New(w))
 	}
 	return pts, errors.Join(errs...)
 }
 
-// Newest returns the n newest reports that can be read, newest first,
-// skipping unreadable ones (named in the error).
+// Newest returns the n newest trusted, complete reports, newest first;
+// what it skipped is named in the error.
 func Newest(dir string, n int) ([]*probe.Report, []string, error) {
-	es, err := List(dir)
+	return Folder{Dir: dir}.Newest(n)
+}
+
+// Newest is the package-level Newest on f's clock.
+func (f Folder) Newest(n int) ([]*probe.Report, []string, error) {
+	sc, err := f.Scan()
 	if err != nil {
 		return nil, nil, err
 	}
+	var errs []error
+	for _, w := range sc.Warnings {
+		errs = append(errs, errors.New(w))
+	}
 	var reps []*probe.Report
 	var paths []string
-	var errs []error
-	for i := len(es) - 1; i >= 0 && len(reps) < n; i-- {
-		r, err := probe.ReadFile(es[i].Path)
+	for i := len(sc.Reports) - 1; i >= 0 && len(reps) < n; i-- {
+		e := sc.Reports[i]
+		if e.Untrusted {
+			continue
+		}
+		if e.Incomplete {
+			errs = append(errs, fmt.Errorf("skipping %s: an interrupted audit, full of unknowns", e.Path))
+			continue
+		}
+		r, err := ReadReport(e.Path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		reps = append(reps, r)
-		paths = append(paths, es[i].Path)
+		paths = append(paths, e.Path)
 	}
 	return reps, paths, errors.Join(errs...)
 }
@@ -184,15 +322,20 @@ type Saved struct {
 	Warnings []string
 }
 
-// Save computes r.Changes against the newest readable report already in
-// dir, then writes r as a new file in dir and removes the oldest files
-// beyond keep. dir is created if missing. Other savers wait on the lock
-// until ctx is done or LockWait passes.
+// Save saves r in dir keeping keep reports, on the system clock.
 func Save(ctx context.Context, dir string, keep int, r *probe.Report) (*Saved, error) {
-	if keep < 1 {
-		keep = 1
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return Folder{Dir: dir, Keep: keep}.Save(ctx, r)
+}
+
+// Save computes r.Changes against the newest trusted, complete report
+// already in the folder, then writes r as a new file and removes the
+// oldest reports beyond Keep. The folder is created if missing (mode
+// safefile.DirMode). Other savers wait on the lock until ctx is done or
+// LockWait passes.
+func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
+	keep := max(f.Keep, 1)
+	dir := f.Dir
+	if err := os.MkdirAll(dir, safefile.DirMode); err != nil {
 		return nil, fmt.Errorf("history: cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
 	}
 	unlock, err := Lock(ctx, dir)
@@ -204,112 +347,91 @@ func Save(ctx context.Context, dir string, keep int, r *probe.Report) (*Saved, e
 	res := &Saved{}
 	// Holding the lock, any temp file is a dead writer's (killed mid-write):
 	// remove it so crashes do not slowly fill the disk.
-	if stale, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+prefix+"*")); len(stale) > 0 {
-		for _, p := range stale {
-			if err := os.Remove(p); err != nil {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove a half-written report %s left by a crashed run: %v", p, err))
-			}
+	stale, _ := filepath.Glob(filepath.Join(dir, safefile.TempPrefix(prefix+"*")+"*"))
+	old, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+prefix+"*")) // older versions' temp names
+	for _, p := range append(stale, old...) {
+		if err := os.Remove(p); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove a half-written report %s left by a crashed run: %v", p, err))
 		}
 	}
-	es, err := List(dir)
+	sc, err := f.Scan()
 	if err != nil {
 		return nil, err
 	}
-	for i := len(es) - 1; i >= 0; i-- {
-		prev, err := probe.ReadFile(es[i].Path)
-		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("skipping unreadable saved report: %v", err))
-			continue
+	res.Warnings = append(res.Warnings, sc.Warnings...)
+	// An interrupted audit is full of unknowns and a future-dated report
+	// is not the last one: comparing with either would report changes
+	// that did not happen.
+	for base, ok := sc.Baseline(); ok; base, ok = sc.Baseline() {
+		prev, err := ReadReport(base.Path)
+		if err == nil {
+			r.Changes = Diff(prev, r)
+			res.Previous = base.Path
+			break
 		}
-		if prev.Incomplete && i > 0 {
-			// An interrupted audit is full of unknowns: comparing with it
-			// would report unknown->fail "regressions" that are not.
-			continue
-		}
-		r.Changes = Diff(prev, r)
-		res.Previous = es[i].Path
-		break
+		res.Warnings = append(res.Warnings, fmt.Sprintf("skipping unreadable saved report: %v", err))
+		sc.Reports = slices.DeleteFunc(sc.Reports, func(x Report) bool { return x.Path == base.Path })
 	}
 
 	taken := map[string]bool{}
-	for _, e := range es {
+	for _, e := range sc.Reports {
 		taken[filepath.Base(e.Path)] = true
+	}
+	if es, err := List(dir); err == nil {
+		for _, e := range es {
+			taken[filepath.Base(e.Path)] = true
+		}
 	}
 	at := r.GeneratedAt
 	if at.IsZero() {
-		at = time.Now()
+		at = f.now()
 	}
 	seq := 0
 	for taken[name(at, seq)] {
 		seq++
 	}
 	path := filepath.Join(dir, name(at, seq))
-	if err := writeAtomic(path, r); err != nil {
-		return nil, err
+	err = safefile.WriteFile(path, safefile.ReportMode, r.WriteJSON, safefile.Elsewhere("choose another --save dir (or report.dir in schools.yaml)"))
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
 	}
 	res.Path = path
 
-	es, err = List(dir)
-	if err != nil {
-		res.Warnings = append(res.Warnings, err.Error())
-		return res, nil
-	}
-	// The report just saved is never removed, even when it is older than
-	// the rest (a resaved old report): the next oldest goes instead.
-	excess := len(es) - keep
-	for i := 0; i < len(es) && excess > 0; i++ {
-		if es[i].Path == path {
+	// Retention counts real reports only and never removes the one just
+	// saved (even when it is the oldest, a resaved old report): reports
+	// with a wrong-clock date go first, then the oldest.
+	all := append(sc.Reports, Report{Entry: Entry{Path: path, At: at.UTC(), seq: seq}})
+	slices.SortStableFunc(all, func(a, b Report) int {
+		switch {
+		case a.Untrusted != b.Untrusted:
+			if a.Untrusted {
+				return -1
+			}
+			return 1
+		case !a.At.Equal(b.At):
+			return a.At.Compare(b.At)
+		}
+		return a.seq - b.seq
+	})
+	excess := len(all) - keep
+	for _, v := range all {
+		if excess <= 0 {
+			break
+		}
+		if v.Path == path {
 			continue
 		}
 		excess--
-		if err := os.Remove(es[i].Path); err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove old report %s: %v", es[i].Path, err))
+		if err := os.Remove(v.Path); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove old report %s: %v", v.Path, err))
 			continue
 		}
-		res.Removed = append(res.Removed, es[i].Path)
+		res.Removed = append(res.Removed, v.Path)
 	}
 	if len(res.Removed) > 0 {
 		_ = syncDir(dir)
 	}
 	return res, nil
-}
-
-// writeAtomic writes the report to a temp file in the same folder, syncs it,
-// renames it into place and syncs the folder, so after a crash the name
-// either does not exist or holds the whole report.
-func writeAtomic(path string, r *probe.Report) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("history: cannot write into %s: %w (is the folder writable by this user?)", dir, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := r.WriteJSON(tmp); err != nil {
-		return fmt.Errorf("history: writing %s: %w (disk full?)", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("history: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("history: writing %s: %w (disk full or failing?)", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("history: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("history: cannot move the new report into place as %s: %w", path, err)
-	}
-	ok = true
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("history: saved %s but could not sync its folder: %w", path, err)
-	}
-	return nil
 }
 
 func syncDir(dir string) error {
@@ -327,7 +449,9 @@ func syncDir(dir string) error {
 // leaves the folder locked.
 func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 	p := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	// Read-only is enough for flock, so a member of the folder's group
+	// can take the lock on a file another user made.
+	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE, safefile.LockMode)
 	if err != nil {
 		return nil, fmt.Errorf("history: cannot open the lock file %s: %w (is the folder writable by this user?)", p, err)
 	}

@@ -12,8 +12,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"os"
@@ -25,6 +27,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
@@ -72,7 +75,7 @@ func (s Settings) GoString() string { return s.String() }
 // problems that do not stop delivery, for the log.
 func FromConfig(m *config.Mail, getenv func(string) string) (Settings, []string, error) {
 	if m == nil {
-		return Settings{}, nil, errors.New("mail: schools.yaml has no mail: section; add one with smtp, from and to (see DESIGN.md §3) to use --mail or `kmsprobe mail`")
+		return Settings{}, nil, errors.New("mail: schools.yaml has no mail: section; add one with smtp, from and to to use --mail or `kmsprobe mail`")
 	}
 	s := Settings{
 		Addr:     m.SMTP,
@@ -111,26 +114,21 @@ func FromConfig(m *config.Mail, getenv func(string) string) (Settings, []string,
 }
 
 func readPasswordFile(path string) (string, []string, error) {
-	f, err := os.Open(path)
+	// A password is a line; anything longer than a few KiB (or
+	// /dev/zero, or a FIFO) is a wrong path, refused at once.
+	b, err := safefile.ReadFile(path, safefile.SecretLimit)
 	if err != nil {
-		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s (mail.password_file): %w; create it with the password on one line and chmod 600", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s: %w", path, err)
+		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s (mail.password_file): %w; it must be an ordinary file of at most %d bytes holding the password on one line (chmod 600)", path, err, safefile.SecretLimit)
 	}
 	var warns []string
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		warns = append(warns, fmt.Sprintf("mail: the SMTP password file %s is readable by group or others (mode %04o); run: chmod 600 %s", path, perm, path))
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(f); err != nil {
-		return "", nil, fmt.Errorf("mail: cannot read the SMTP password file %s: %w", path, err)
+	if fi, err := os.Stat(path); err == nil {
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			warns = append(warns, fmt.Sprintf("mail: the SMTP password file %s is readable by group or others (mode %04o); run: chmod 600 %s", path, perm, path))
+		}
 	}
 	// Only the line end an editor adds is dropped: spaces may belong to
 	// the password.
-	pw := strings.TrimRight(b.String(), "\r\n")
+	pw := strings.TrimRight(string(b), "\r\n")
 	if pw == "" {
 		return "", nil, fmt.Errorf("mail: the SMTP password file %s is empty; write the password on its first line", path)
 	}
@@ -152,6 +150,13 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 // the HTML report as the alternative, and the trend chart as an inline
 // image the HTML refers to by cid.
 func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
+	return ComposeNotice(r, o, s, "")
+}
+
+// ComposeNotice is Compose with a notice above the report in both parts
+// and "[notice] " before the subject: what went wrong on the probe host
+// that the reader must know, e.g. that the report could not be saved.
+func ComposeNotice(r *probe.Report, o render.Options, s Settings, notice string) (*Message, error) {
 	if err := render.CheckLang(langOr(o.Lang)); err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
@@ -163,6 +168,9 @@ func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
 		return nil, fmt.Errorf("mail: mail.to has an unusable address: %w", err)
 	}
 	subj := render.Subject(o.Lang, r)
+	if notice != "" {
+		subj = "[" + noticeTag + "] " + subj
+	}
 	m.Subject(subj)
 	m.SetDate()
 	m.SetMessageID()
@@ -183,8 +191,13 @@ func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
 	if err := render.HTML(&htm, r, ho); err != nil {
 		return nil, fmt.Errorf("mail: rendering the HTML part: %w", err)
 	}
-	m.SetBodyString(mail.TypeTextPlain, text.String())
-	m.AddAlternativeString(mail.TypeTextHTML, htm.String())
+	body, page := text.String(), htm.String()
+	if notice != "" {
+		body = "!! " + notice + "\n\n" + body
+		page = withNotice(page, notice)
+	}
+	m.SetBodyString(mail.TypeTextPlain, body)
+	m.AddAlternativeString(mail.TypeTextHTML, page)
 	if chart != nil {
 		if err := m.EmbedReader(render.ChartCID, bytes.NewReader(chart),
 			mail.WithFileContentID(render.ChartCID), mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
@@ -192,6 +205,25 @@ func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
 		}
 	}
 	return &Message{Subject: subj, msg: m}, nil
+}
+
+// noticeTag marks the subject of a mail that carries a notice, so a
+// mail filter or a glance at the inbox shows something needs attention.
+const noticeTag = "attention"
+
+// withNotice puts the notice at the top of the HTML body.
+func withNotice(page, notice string) string {
+	p := `<p style="margin:0 0 16px 0;padding:8px 12px;border:2px solid #cf222e;color:#cf222e;font-weight:bold;">` + html.EscapeString(notice) + "</p>\n"
+	i := strings.Index(page, "<body")
+	if i < 0 {
+		return p + page
+	}
+	j := strings.Index(page[i:], ">")
+	if j < 0 {
+		return p + page
+	}
+	k := i + j + 1
+	return page[:k] + "\n" + p + page[k:]
 }
 
 func langOr(l string) string {
@@ -218,9 +250,11 @@ func Send(ctx context.Context, s Settings, msg *Message) error {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
+	sendCtx := ctx
 
 	tlsCfg := s.TLS
 	if tlsCfg == nil {
@@ -239,6 +273,9 @@ func Send(ctx context.Context, s Settings, msg *Message) error {
 			// go-mail extends per-command deadlines by its timeout;
 			// this caps the sum at ours.
 			_ = c.SetDeadline(deadline)
+			// go-mail uses the context only to dial: a stop (SIGTERM)
+			// must also end a read the server never answers.
+			context.AfterFunc(sendCtx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
 			return &cappedConn{Conn: c, deadline: deadline}, nil
 		}),
 	}
@@ -259,7 +296,7 @@ func Send(ctx context.Context, s Settings, msg *Message) error {
 		return fmt.Errorf("mail: bad SMTP settings (%s): %w", s, err)
 	}
 	if err := c.DialAndSendWithContext(ctx, msg.msg); err != nil {
-		return explain(s, timeout, ctx, err)
+		return explain(s, timeout, parent, ctx, err)
 	}
 	return nil
 }
@@ -283,16 +320,29 @@ func (c *cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWrit
 // explain turns go-mail's error into what failed, where and what to do.
 // The password is never part of it: go-mail's errors do not carry it, and
 // Settings print it as "set".
-func explain(s Settings, timeout time.Duration, ctx context.Context, err error) error {
+func explain(s Settings, timeout time.Duration, parent, ctx context.Context, err error) error {
 	msg := err.Error()
 	var ne net.Error
+	var unknownCA x509.UnknownAuthorityError
+	var badCert x509.CertificateInvalidError
+	var badHost x509.HostnameError
 	switch {
+	case parent.Err() != nil && !errors.Is(context.Cause(parent), context.DeadlineExceeded):
+		// SIGTERM, Ctrl-C or the caller's own stop: not the server's
+		// fault, and no timeout to raise.
+		return fmt.Errorf("mail: stopped (%v) before the delivery through %s finished; the report was not sent", context.Cause(parent), s.Addr)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("mail: the SMTP server %s refused the connection (nothing listens there): check mail.smtp in schools.yaml: %w", s.Addr, err)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) || ctx.Err() != nil:
 		return fmt.Errorf("mail: the SMTP server %s did not finish the delivery within %s (mail.timeout): check that it is up and that a firewall lets this host reach it, or raise mail.timeout: %w", s.Addr, timeout, err)
 	case strings.Contains(msg, "does not support STARTTLS"):
 		return fmt.Errorf("mail: the SMTP server %s does not offer STARTTLS, and mail.starttls requires it: use the server's submission port (usually 587), or set mail.starttls: false only for a relay on a trusted network: %w", s.Addr, err)
+	case errors.As(err, &unknownCA) || strings.Contains(msg, "certificate signed by unknown authority"):
+		return fmt.Errorf("mail: the SMTP server's certificate is not trusted: %s presented a certificate from a CA this host does not know; install that CA on this host (Debian: copy it to /usr/local/share/ca-certificates/NAME.crt and run update-ca-certificates), or use the server name its certificate is issued for: %w", s.Addr, err)
+	case errors.As(err, &badHost) || strings.Contains(msg, "certificate is valid for"):
+		return fmt.Errorf("mail: the SMTP server's certificate does not name %s: set mail.smtp to the name the certificate is issued for: %w", hostOf(s.Addr), err)
+	case errors.As(err, &badCert) || strings.Contains(msg, "certificate has expired"):
+		return fmt.Errorf("mail: the SMTP server's certificate is not valid (expired, or not for a server): its admin must renew it: %w", err)
 	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
 		return fmt.Errorf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?: %w", s.Addr, hostOf(s.Addr), err)
 	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "does not support SMTP AUTH") || strings.Contains(msg, "auth"):

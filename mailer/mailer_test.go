@@ -23,6 +23,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/testenv"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
@@ -63,8 +64,9 @@ func freePort(t *testing.T) int {
 }
 
 // startSink runs testdata/smtpsink.py (aiosmtpd) on 127.0.0.1 and returns
-// its address and the folder it saves messages to.
-func startSink(t *testing.T, user, password string) (addr, dir string) {
+// its address and the folder it saves messages to. extra are more
+// arguments (--tls-cert, --tls-key).
+func startSink(t *testing.T, user, password string, extra ...string) (addr, dir string) {
 	t.Helper()
 	py := ""
 	// Debian's python3-aiosmtpd lives in /usr/bin/python3's path; a pyenv
@@ -76,7 +78,7 @@ func startSink(t *testing.T, user, password string) (addr, dir string) {
 		}
 	}
 	if py == "" {
-		t.Skip("no python3 can import aiosmtpd (Debian: apt-get install -y python3-aiosmtpd); skipping delivery to a real SMTP server")
+		testenv.Missing(t, "no python3 can import aiosmtpd (Debian: apt-get install -y python3-aiosmtpd), needed for delivery to a real SMTP server")
 	}
 	dir = t.TempDir()
 	port := freePort(t)
@@ -84,6 +86,7 @@ func startSink(t *testing.T, user, password string) (addr, dir string) {
 	if user != "" {
 		args = append(args, "--user", user, "--password", password)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(py, args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -78,6 +78,8 @@ if [ -z "$DESTDIR" ]; then vowner=(-o kmsprobe -g kmsprobe); fi
 
 # 4. Folders: configuration readable by the kmsprobe group (it may hold
 # the SMTP password file), reports writable by the kmsprobe user only.
+# kmsprobe saves reports 0640 in a 0750 folder (they map the city's
+# network): add admins who read reports to the kmsprobe group.
 run install -d -m 0750 "${owner[@]}" "$ETC"
 run install -d -m 0750 "${vowner[@]}" "$VAR" "$VAR/reports"
 if [ -e "$ETC/schools.yaml" ]; then

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/finding"
@@ -52,7 +53,10 @@ func runDiff(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	old, cur, err := diffInputs(historyDir(dir, cfg), pos)
+	old, cur, warns, err := diffInputs(historyDir(dir, cfg), pos)
+	for _, w := range warns {
+		fmt.Fprintln(e.Stderr, "kmsprobe: warning:", w)
+	}
 	if err != nil {
 		return fail(e, err)
 	}
@@ -90,27 +94,27 @@ func diffExit(ch *probe.Changes) int {
 }
 
 // diffInputs reads OLD and NEW from the arguments, or the two newest
-// readable reports of dir.
-func diffInputs(dir string, pos []string) (old, cur *probe.Report, err error) {
+// trusted, complete reports of dir; warns names the files it skipped
+// (damaged, foreign, dated in the future, interrupted).
+func diffInputs(dir string, pos []string) (old, cur *probe.Report, warns []string, err error) {
 	switch len(pos) {
 	case 2:
-		if old, err = probe.ReadFile(pos[0]); err != nil {
-			return nil, nil, fmt.Errorf("cannot read OLD: %w", err)
+		if old, err = history.ReadReport(pos[0]); err != nil {
+			return nil, nil, nil, fmt.Errorf("cannot read OLD: %w", err)
 		}
-		if cur, err = probe.ReadFile(pos[1]); err != nil {
-			return nil, nil, fmt.Errorf("cannot read NEW: %w", err)
+		if cur, err = history.ReadReport(pos[1]); err != nil {
+			return nil, nil, nil, fmt.Errorf("cannot read NEW: %w", err)
 		}
-		return old, cur, nil
+		return old, cur, nil, nil
 	case 0:
 		reps, _, err := history.Newest(dir, 2)
-		if len(reps) < 2 {
-			msg := fmt.Sprintf("the history folder %s has %d readable report(s); diff needs two: run 'kmsprobe audit --save=%s' again, or name two files: kmsprobe diff OLD.json NEW.json", dir, len(reps), dir)
-			if err != nil {
-				msg += fmt.Sprintf(" (%v)", err)
-			}
-			return nil, nil, fmt.Errorf("%s", msg)
+		if err != nil {
+			warns = strings.Split(err.Error(), "\n")
 		}
-		return reps[1], reps[0], nil
+		if len(reps) < 2 {
+			return nil, nil, warns, fmt.Errorf("the history folder %s has %d usable report(s); diff needs two: run 'kmsprobe audit --save=%s' again, or name two files: kmsprobe diff OLD.json NEW.json", dir, len(reps), dir)
+		}
+		return reps[1], reps[0], warns, nil
 	}
-	return nil, nil, fmt.Errorf("diff takes two reports (OLD.json NEW.json) or none (the two newest in the history), got %d", len(pos))
+	return nil, nil, nil, fmt.Errorf("diff takes two reports (OLD.json NEW.json) or none (the two newest in the history), got %d", len(pos))
 }

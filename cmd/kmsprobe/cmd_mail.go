@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/kh-edu/kmsprobe/history"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/mailer"
-	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
 
@@ -37,7 +37,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 		return fail(e, fmt.Errorf("mail takes one saved report, e.g. kmsprobe mail /var/lib/kmsprobe/reports/report-20261125T000000.000Z.json (got %d arguments)", len(pos)))
 	}
 	path := pos[0]
-	r, err := probe.ReadFile(path)
+	r, err := history.ReadReport(path)
 	if err != nil {
 		return fail(e, fmt.Errorf("cannot read the report to mail: %w", err))
 	}
@@ -71,7 +71,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		if err := writeFileAtomic(eml, func(w io.Writer) error { _, err := m.WriteTo(w); return err }); err != nil {
+		if err := safefile.WriteFile(eml, safefile.ReportMode, func(w io.Writer) error { _, err := m.WriteTo(w); return err }); err != nil {
 			return fail(e, err)
 		}
 		fmt.Fprintf(e.Stderr, "kmsprobe: wrote %q to %s\n", m.Subject, eml)
