@@ -12,7 +12,6 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/probe"
-	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
@@ -24,29 +23,12 @@ func init() {
 	})
 }
 
-// auditHook lets a feature that lives in its own file (saving, mail,
-// metrics) add flags to audit and demo and act on the finished report,
-// without editing this file. after returns an exit code to override the
-// report's, or -1 to keep it.
-type auditHook struct {
-	flags func(fs *flag.FlagSet)
-	// check refuses bad flag values before any packet is sent. Optional.
-	check func() error
-	// before runs before the report is printed, so what it adds (the
-	// changes since the last saved report, the language, the trend) is in
-	// the output. It returns an exit code like after. Optional.
-	before func(ctx context.Context, e *env, cfg *config.Config, r *probe.Report, o *render.Options) int
-	// after is optional.
-	after func(ctx context.Context, e *env, cfg *config.Config, r *probe.Report) int
-}
-
-var auditHooks []auditHook
-
-// auditFlags are audit's own flags beyond the output ones.
+// auditFlags are the flags audit and demo share.
 type auditFlags struct {
 	outputFlags
 	schools listFlag
 	legs    legFlags
+	report  reportFlags
 }
 
 func runAudit(ctx context.Context, e *env, args []string) int {
@@ -61,18 +43,16 @@ func runAudit(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	return audit(ctx, e, cfg, &f, probe.Options{Schools: f.schools, Version: version})
+	return audit(ctx, e, cfg, &f, probe.Options{Schools: f.schools, Version: version, LookupHost: hostLookup})
 }
 
-// parse reads the flags audit and demo share (output, hooks) plus the
+// parse reads the flags audit and demo share (output, report) plus the
 // command's own, and refuses positional arguments and unknown formats.
 func (f *auditFlags) parse(e *env, c *command, args []string, own func(fs *flag.FlagSet)) (int, bool) {
 	fs := newFlagSet(e, c)
-	f.register(fs)
+	f.outputFlags.register(fs)
+	f.report.register(fs)
 	own(fs)
-	for _, h := range auditHooks {
-		h.flags(fs)
-	}
 	pos, code, ok := parse(fs, args)
 	if !ok {
 		return code, false
@@ -83,19 +63,14 @@ func (f *auditFlags) parse(e *env, c *command, args []string, own func(fs *flag.
 	if err := f.checkFormat(); err != nil {
 		return fail(e, err), false
 	}
-	for _, h := range auditHooks {
-		if h.check == nil {
-			continue
-		}
-		if err := h.check(); err != nil {
-			return fail(e, err), false
-		}
+	if err := f.report.check(); err != nil {
+		return fail(e, err), false
 	}
 	return 0, true
 }
 
-// audit runs an audit with the legs the flags ask for, renders it, runs
-// the hooks and returns the exit code. demo shares it.
+// audit runs the pipeline: the audit with the legs the flags ask for,
+// then save, render and mail (deliver). demo shares it.
 func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts probe.Options) int {
 	if _, err := probe.Select(cfg, opts.Schools); err != nil {
 		return fail(e, err)
@@ -118,9 +93,6 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	if opts.Legs.Campus == nil {
 		opts.Legs.Campus = legs.Campus
 	}
-	if opts.LookupHost == nil && !opts.Simulate {
-		opts.LookupHost = hostLookup
-	}
 	bar := newProgress(e)
 	opts.Progress = bar.update
 	rep, err := probe.Run(ctx, cfg, opts)
@@ -128,37 +100,7 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	if err != nil {
 		return fail(e, err)
 	}
-	code := rep.ExitCode()
-	var ro render.Options
-	for _, h := range auditHooks {
-		if h.before == nil {
-			continue
-		}
-		if c := h.before(ctx, e, cfg, rep, &ro); c >= 0 {
-			code = max(code, c)
-		}
-	}
-	if err := f.emitWith(e, rep, ro); err != nil {
-		return fail(e, err)
-	}
-	if err := f.legs.campusError(); err != nil {
-		// DHCP was asked for and could not run: the probe's own trouble.
-		// The error already names the fix (the setcap command).
-		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
-		code = exitUnknown
-	}
-	if rep.Incomplete {
-		fmt.Fprintln(e.Stderr, "kmsprobe: audit interrupted: the report above is incomplete; unanswered checks are marked unknown")
-	}
-	for _, h := range auditHooks {
-		if h.after == nil {
-			continue
-		}
-		if c := h.after(ctx, e, cfg, rep); c >= 0 {
-			code = max(code, c)
-		}
-	}
-	return code
+	return deliver(ctx, e, cfg, f, rep)
 }
 
 // progress draws a bar on stderr only when a person is watching.

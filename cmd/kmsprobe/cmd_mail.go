@@ -77,7 +77,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.Stderr, "kmsprobe: wrote %q to %s\n", m.Subject, eml)
 		return exitPass
 	}
-	if err := sendReport(ctx, e, cfg, r, ro); err != nil {
+	if err := sendReport(ctx, e, cfg, r, ro, ""); err != nil {
 		return fail(e, err)
 	}
 	return exitPass

@@ -5,11 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
@@ -48,7 +47,7 @@ func newFlagSet(e *env, c *command) *flag.FlagSet {
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.config, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
 	fs.StringVar(&o.format, "format", "table", "output format: "+render.FormatNames())
-	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (written atomically)")
+	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (a regular file is replaced atomically keeping its mode; symlinks, FIFOs and devices such as /dev/stdout are written through)")
 }
 
 // parse parses flags wherever they stand among the arguments, so
@@ -109,33 +108,7 @@ func (o *outputFlags) emitWith(e *env, r *probe.Report, ro render.Options) error
 	if o.out == "" || o.out == "-" {
 		return fn(e.Stdout)
 	}
-	return writeFileAtomic(o.out, fn)
-}
-
-// writeFileAtomic writes through a temporary file in the same folder,
-// synced and renamed over the target.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w (does the folder exist and is it writable?)", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return safefile.WriteFile(o.out, safefile.ReportMode, fn, safefile.Elsewhere("choose another -o file"))
 }
 
 // optionalValue is a flag that works alone (--save) and with a value

@@ -33,7 +33,8 @@ func TestJoinOptionalValues(t *testing.T) {
 	for _, tc := range tests {
 		e := &env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
 		fs := newFlagSet(e, &command{Name: "audit"})
-		reportHook.register(fs)
+		var rf reportFlags
+		rf.register(fs)
 		if diff := cmp.Diff(tc.want, joinOptionalValues(fs, tc.in)); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", tc.in, diff)
 		}
