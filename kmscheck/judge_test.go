@@ -33,6 +33,7 @@ func TestJudgeTCP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.r.Addr = "10.0.0.1:1688"
 			f := JudgeTCP(tt.r, 2*time.Second)
 			if f.Check != finding.KMSTCP || f.Status != tt.status || !strings.Contains(f.Message, tt.msg) || !strings.Contains(f.Remedy, tt.remedy) {
 				t.Errorf("got %v %q remedy %q; want %v, %q, %q", f.Status, f.Message, f.Remedy, tt.status, tt.msg, tt.remedy)
@@ -58,7 +59,7 @@ func TestClassifyDial(t *testing.T) {
 		{errors.New("missing port in address"), TCPError},
 	}
 	for _, tt := range tests {
-		if got := classifyDial(ctx, tt.err); got != tt.want {
+		if got := classifyDial(ctx, "192.0.2.1:1688", tt.err); got != tt.want {
 			t.Errorf("classifyDial(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
@@ -70,7 +71,7 @@ func TestJudgeRPC(t *testing.T) {
 	ok := func(count uint32) *Response {
 		return &Response{Version: Version{Major: 6}, EPID: "03612-00206-566-392475-03-1028-20348.0000-1002023", Count: count, ActivationInterval: 120, RenewalInterval: 10080, HwID: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
 	}
-	base := Exchange{Addr: "10.0.0.1:1688", Stage: StageDone, Mode: ModeActivate, Product: win, Request: Request{Version: Version{Major: 6}}}
+	base := Exchange{Addr: "10.0.0.1:1688", Stage: StageDone, Mode: ModeActivate, Product: win, Request: ActivationRequest{Version: Version{Major: 6}}}
 	with := func(edit func(*Exchange)) Exchange {
 		x := base
 		edit(&x)
@@ -103,14 +104,17 @@ func TestJudgeRPC(t *testing.T) {
 		{"refused unknown code", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{0xC0040000} }), 25, finding.Fail, []string{"0xC0040000", "slui"}, nil},
 		{"fault", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &FaultError{0x1c010003} }), 25, finding.Fail, []string{"RPC fault 0x1c010003", "nca_unk_if"}, finding.Evidence{"rpc_fault": "0x1c010003"}},
 		{"verification", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &VerifyError{"hmac", "V6 HMAC does not match"} }), 25, finding.Fail, []string{"failed verification (hmac)"}, finding.Evidence{"failed_check": "hmac"}},
-		{"garbage", with(func(x *Exchange) { x.Stage = StageBind; x.Err = &ProtocolError{"the service answered 48 54 54 50…"} }), 25, finding.Fail, []string{"port open but not KMS"}, nil},
+		{"garbage", with(func(x *Exchange) {
+			x.Stage = StageBind
+			x.Err = &ProtocolError{Detail: "the service answered 00 00 00 00…"}
+		}), 25, finding.Fail, []string{"port open but not KMS"}, nil},
 		{"eof at bind", with(func(x *Exchange) { x.Stage = StageBind; x.Err = io.EOF }), 25, finding.Fail, []string{"not KMS", "closed the connection"}, nil},
 		{"timeout", with(func(x *Exchange) { x.Stage = StageBind; x.Err = context.DeadlineExceeded }), 25, finding.Fail, []string{"no complete answer to the RPC bind within 5s"}, nil},
 		{"bind mode", with(func(x *Exchange) { x.Mode = ModeBind; x.Bind.NDR32 = true }), 25, finding.Pass, []string{"mode bind", "no activation request"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := JudgeRPC(tt.x, Expect{MinCount: tt.minCount, Timeout: 5 * time.Second})
+			f := JudgeRPC(tt.x, Expect{MinCount: tt.minCount}, 5*time.Second)
 			if f.Check != finding.KMSRPC || f.Server != "10.0.0.1:1688" {
 				t.Errorf("check %s server %s", f.Check, f.Server)
 			}
@@ -122,7 +126,8 @@ func TestJudgeRPC(t *testing.T) {
 					t.Errorf("message %q lacks %q", f.Message, m)
 				}
 			}
-			for k, v := range tt.evidence {
+			want := finding.NewEvidence(tt.evidence)
+			for k, v := range want {
 				if diff := cmp.Diff(v, f.Evidence[k]); diff != "" {
 					t.Errorf("evidence[%s] (-want +got):\n%s", k, diff)
 				}
@@ -198,18 +203,19 @@ func TestIdentity(t *testing.T) {
 }
 
 func TestBuildRequestDefaults(t *testing.T) {
-	o := Options{ClientID: UUID{1}, Workstation: "probe", Now: func() time.Time { return time.Unix(1700000000, 0) }}
-	r, p, err := o.BuildRequest()
+	o := Request{ClientID: UUID{1}, Workstation: "probe", Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	p := o.products()[0]
+	r, err := o.Build(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Key != DefaultProduct || r.Version.Major != 6 || r.RequiredCount != 25 || r.Salt == [16]byte{} {
 		t.Errorf("defaults: %+v %s", r, p.Key)
 	}
-	if _, _, err := (Options{ClientID: UUID{1}, Protocol: 7}).BuildRequest(); err == nil {
+	if _, err := (Request{ClientID: UUID{1}, Protocol: 7}).Build(p); err == nil {
 		t.Error("protocol 7 accepted")
 	}
-	if _, _, err := (Options{ClientID: UUID{1}, Workstation: strings.Repeat("x", 64)}).BuildRequest(); err == nil {
+	if _, err := (Request{ClientID: UUID{1}, Workstation: strings.Repeat("x", 64)}).Build(p); err == nil {
 		t.Error("64-character workstation accepted")
 	}
 }

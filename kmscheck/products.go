@@ -87,3 +87,31 @@ func (p Product) Class() string {
 		return "Windows client"
 	}
 }
+
+// ProductNames lists the short names, sorted, for flag help and config errors.
+func ProductNames() []string { return ProductKeys() }
+
+// LookupProducts resolves several names (kms.products), dropping blanks
+// and duplicates; none at all is the default product.
+func LookupProducts(names []string) ([]Product, error) {
+	var out []Product
+	seen := map[string]bool{}
+	for _, n := range names {
+		if strings.TrimSpace(n) == "" {
+			continue
+		}
+		p, err := LookupProduct(n)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p.Key] {
+			seen[p.Key] = true
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		p, _ := LookupProduct(DefaultProduct)
+		out = []Product{p}
+	}
+	return out, nil
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/sim"
 	"github.com/kh-edu/kmsprobe/kmscheck"
@@ -113,18 +114,16 @@ func startDemoKMS(ctx context.Context) (*demoKMS, error) {
 		stopReplay()
 		return nil, err
 	}
-	opts := kmsreplay.ClientOptions(demoVector)
-	opts.Timeout = 2 * time.Second
-	opts.MinCount = 25
-	cmid := opts.ClientID.String()
+	req := kmsreplay.ClientRequest(demoVector)
+	cmid := req.ClientID.String()
 	return &demoKMS{
 		port: port,
 		stop: func() { stopReplay(); ntp.Close() },
 		leg: func(ctx context.Context, addr string) []finding.Finding {
-			return kmscheck.Probe(ctx, addr, opts)
+			return kmscheck.Check(ctx, addr, req, kmscheck.Budget{Handshake: 2 * time.Second}, kmscheck.Expect{MinCount: 25})
 		},
 		clock: func(ctx context.Context) []finding.Finding {
-			return []finding.Finding{kmscheck.CheckClock(ctx, []string{ntp.Addr}, kmscheck.ClockOptions{Timeout: time.Second})}
+			return clockcheck.Judge(clockcheck.Measure(ctx, []string{ntp.Addr}, clockcheck.Budget{NTP: time.Second}))
 		},
 		notes: []string{
 			"The KMS host at " + addr + " replayed a captured exchange (" + string(demoVector) + ", vlmcs <-> vlmcsd): it can answer only that",

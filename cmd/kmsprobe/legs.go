@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/kmscheck"
@@ -40,25 +41,25 @@ func (l *legFlags) register(fs *flag.FlagSet) {
 }
 
 // auditKMSOptions merges schools.yaml and the flags into the KMS leg's
-// options (the same rules as kmsprobe kms). The client identity is
-// resolved here, once, so a machine without a stable identity is told
-// before any packet is sent.
-func (l *legFlags) auditKMSOptions(cfg *config.Config) (kmscheck.Options, error) {
-	o, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
+// request, budget and expectation (the same rules as kmsprobe kms). The
+// client identity is resolved here, once, so a machine without a stable
+// identity is told before any packet is sent.
+func (l *legFlags) auditKMSOptions(cfg *config.Config) (kmsLeg, error) {
+	k, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
 	if err != nil {
-		return o, err
+		return k, err
 	}
 	// One deadline covers connect, bind and the activation request; it
 	// gets the budget a DNS question gets in all its attempts.
-	o.Timeout = cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts)
-	if o.Mode == kmscheck.ModeActivate {
+	k.budget.Handshake = cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts)
+	if k.req.Mode == kmscheck.ModeActivate {
 		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
 		if err != nil {
-			return o, fmt.Errorf("%w (or use --kms-mode bind, which sends no activation request)", err)
+			return k, fmt.Errorf("%w (or use --kms-mode bind, which sends no activation request)", err)
 		}
-		o.ClientID = id
+		k.req.ClientID = id
 	}
-	return o, nil
+	return k, nil
 }
 
 // cfgStateDir is where the probe keeps its KMS client id when the machine has
@@ -86,18 +87,18 @@ func clockLeg(cfg *config.Config) func(ctx context.Context) []finding.Finding {
 				Remedy:  "add the time servers the PCs use under ntp: in schools.yaml, e.g. ntp: [time.stdtime.gov.tw]",
 			}}
 		}
-		return []finding.Finding{kmscheck.CheckClock(ctx, cfg.NTP, kmscheck.ClockOptions{Timeout: cfg.Probe.Timeout.Duration})}
+		return clockcheck.Judge(clockcheck.Measure(ctx, cfg.NTP, clockcheck.Budget{NTP: cfg.Probe.Timeout.Duration}))
 	}
 }
 
 // build makes the legs from the configuration and flags.
 func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, error) {
-	o, err := l.auditKMSOptions(cfg)
+	k, err := l.auditKMSOptions(cfg)
 	if err != nil {
 		return probe.Legs{}, err
 	}
 	legs := probe.Legs{
-		KMS:   func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, o) },
+		KMS:   k.check,
 		Clock: clockLeg(cfg),
 	}
 	if l.dhcpIface != "" {
