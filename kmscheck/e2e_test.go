@@ -251,6 +251,31 @@ func TestProbeFaults(t *testing.T) {
 			drain(c, 4096)
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 		}, "an HTTP server answered on"},
+		{"tls alert", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x16}) // fatal decode_error
+		}, "a TLS server answered on"},
+		{"tls handshake", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write(append([]byte{0x16, 0x03, 0x03, 0x00, 0x40, 0x02}, make([]byte, 0x3f)...))
+			time.Sleep(3 * time.Second)
+		}, "a TLS server answered on"},
+		{"smtp banner", func(c net.Conn) {
+			c.Write([]byte("220 mail.school.example ESMTP Postfix\r\n"))
+			drain(c, 4096)
+		}, "an SMTP (mail) server answered on"},
+		{"short smtp banner then silence", func(c net.Conn) {
+			c.Write([]byte("220 ESMTP\r\n"))
+			time.Sleep(3 * time.Second)
+		}, "an SMTP (mail) server answered on"},
+		{"ftp banner", func(c net.Conn) {
+			c.Write([]byte("220 (vsFTPd 3.0.3)\r\n"))
+			drain(c, 4096)
+		}, "an FTP server answered on"},
+		{"http 1.0", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+		}, "an HTTP server answered on"},
 		{"garbage", func(c net.Conn) {
 			drain(c, 4096)
 			c.Write([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))
@@ -325,6 +350,18 @@ func TestProbeFaults(t *testing.T) {
 			}
 			if f.Remedy == "" {
 				t.Error("no remedy")
+			}
+			// Remedies name the port actually dialled (kms.port), never
+			// a hard-coded 1688.
+			_, port, _ := net.SplitHostPort(addr)
+			if strings.Contains(f.Remedy, "1688") || strings.Contains(f.Remedy, "TCP ") && !strings.Contains(f.Remedy, port) {
+				t.Errorf("remedy %q does not use the dialled port %s", f.Remedy, port)
+			}
+			if strings.Contains(tt.contains, "server answered on") && !strings.Contains(f.Message, addr) {
+				t.Errorf("message %q does not name %s", f.Message, addr)
+			}
+			if !kmscheck.HostFault(f) {
+				t.Errorf("%s (%s) is the KMS host's own fault", f.ID, f.Message)
 			}
 		})
 	}

@@ -522,3 +522,30 @@ func refusalRemedy(hr uint32) string {
 		return "kms.fix.hresult"
 	}
 }
+
+// hostFaults are the ids of findings that are the KMS host's own fault:
+// it does not connect, does not speak KMS, or answers every school the
+// same refusal or count. A verification failure (something on the path
+// altered the answer) and a time-skew refusal (either clock) are not.
+var hostFaults = map[string]bool{
+	"kms.tcp.refused": true, "kms.tcp.timeout": true, "kms.tcp.unreachable": true, "kms.tcp.error": true,
+	"kms.rpc.fault.bind": true, "kms.rpc.fault.activate": true, "kms.rpc.bind_nak": true,
+	"kms.rpc.not_kms_interface": true, "kms.rpc.no_syntax": true, "kms.rpc.not_kms": true,
+	"kms.rpc.stalled.bind": true, "kms.rpc.stalled.activate": true, "kms.rpc.dropped": true,
+	"kms.rpc.closed": true, "kms.rpc.failed.bind": true, "kms.rpc.failed.activate": true,
+	"kms.rpc.connect_failed": true, "kms.rpc.count_low": true, "kms.rpc.count_low_min": true,
+	"kms.rpc.refused.unknown_product": true, "kms.rpc.refused.host_not_active": true,
+	"kms.rpc.refused.invalid_data": true, "kms.rpc.refused": true,
+	"kms.rpc.other_service.http": true, "kms.rpc.other_service.tls": true, "kms.rpc.other_service.ssh": true,
+	"kms.rpc.other_service.smtp": true, "kms.rpc.other_service.ftp": true, "kms.rpc.other_service.smtp_or_ftp": true,
+}
+
+// HostFault reports whether f is the KMS host's own fault (DESIGN §4.2:
+// down, refused, not KMS, RPC fault, no key for a product, count too low),
+// so that it belongs once in the report's infrastructure list. The
+// finding's remedy is already addressed to the KMS host's operators. A
+// skip, an unknown (the probe's own trouble, a stopped audit) or a pass
+// never is.
+func HostFault(f finding.Finding) bool {
+	return (f.Status == finding.Fail || f.Status == finding.Warn) && hostFaults[f.ID]
+}

@@ -238,3 +238,59 @@ func TestThresholdIsMinCount(t *testing.T) {
 		}
 	}
 }
+
+func TestRemediesUseTheDialledPort(t *testing.T) {
+	for _, o := range []TCPOutcome{TCPRefused, TCPTimeout} {
+		f := JudgeTCP(TCPResult{Addr: "[2001:db8::1]:18688", Outcome: o, Err: errors.New("x")}, 2*time.Second)
+		if !strings.Contains(f.Remedy, "TCP 18688") || strings.Contains(f.Remedy, "1688 ") {
+			t.Errorf("%v: remedy %q", o, f.Remedy)
+		}
+	}
+	x := Exchange{Addr: "203.0.113.5:18688", Stage: StageBind, Err: &ProtocolError{Detail: "x", Service: "http"}}
+	f := JudgeRPC(x, Expect{}, time.Second)
+	if f.Message != "an HTTP server answered on 203.0.113.5:18688 (not KMS)" || !strings.Contains(f.Remedy, "findstr 18688") {
+		t.Errorf("got %q / %q", f.Message, f.Remedy)
+	}
+}
+
+func TestIdentifyService(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTP/1.0 400 Bad":         "http",
+		"\x16\x03\x01\x00\x05":     "tls",
+		"\x15\x03\x03\x00\x02":     "tls",
+		"SSH-2.0-OpenSSH_9.6":      "ssh",
+		"220 mx ESMTP Postfix":     "smtp",
+		"220-FileZilla Server":     "ftp",
+		"220 ready":                "smtp_or_ftp",
+		"\x05\x00\x0c\x03\x10\x00": "",
+		"2200 not a banner":        "",
+	} {
+		if got := identifyService([]byte(in)); got != want {
+			t.Errorf("identifyService(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHostFault(t *testing.T) {
+	win, _ := LookupProduct("win10-ent")
+	base := Exchange{Addr: "10.0.0.1:1688", Mode: ModeActivate, Product: win, Stage: StageActivate}
+	with := func(err error) Exchange { x := base; x.Err = err; return x }
+	cases := []struct {
+		f    finding.Finding
+		want bool
+	}{
+		{JudgeTCP(TCPResult{Addr: "10.0.0.1:1688", Outcome: TCPRefused}, time.Second), true},
+		{JudgeTCP(TCPResult{Addr: "[2001:db8::1]:1688", Outcome: TCPNoIPv6}, time.Second), false},
+		{JudgeTCP(TCPResult{Addr: "10.0.0.1:1688", Outcome: TCPConnected}, time.Second), false},
+		{JudgeRPC(with(&RefusalError{HRUnknownProduct}), Expect{}, time.Second), true},
+		{JudgeRPC(with(&FaultError{0x1c010003}), Expect{}, time.Second), true},
+		{JudgeRPC(with(&VerifyError{"hmac", "x"}), Expect{}, time.Second), false},
+		{JudgeRPC(with(&RefusalError{HRTimeSkew}), Expect{}, time.Second), false},
+		{JudgeRPC(Exchange{Addr: "10.0.0.1:1688", Err: errors.New("no identity")}, Expect{}, time.Second), false},
+	}
+	for _, c := range cases {
+		if got := HostFault(c.f); got != c.want {
+			t.Errorf("HostFault(%s %v %q) = %v, want %v", c.f.ID, c.f.Status, c.f.Message, got, c.want)
+		}
+	}
+}
