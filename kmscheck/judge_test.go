@@ -260,7 +260,7 @@ func TestIdentifyService(t *testing.T) {
 		"\x15\x03\x03\x00\x02":     "tls",
 		"SSH-2.0-OpenSSH_9.6":      "ssh",
 		"220 mx ESMTP Postfix":     "smtp",
-		"220-FileZilla Server":     "ftp",
+		"220-FileZilla FTP":        "ftp",
 		"220 ready":                "smtp_or_ftp",
 		"\x05\x00\x0c\x03\x10\x00": "",
 		"2200 not a banner":        "",
