@@ -294,3 +294,42 @@ func TestHostFault(t *testing.T) {
 		}
 	}
 }
+
+// The product table: every stable name resolves, names are unique, each
+// count pool has one threshold and one application, and the families have
+// Microsoft's N.
+func TestProductTable(t *testing.T) {
+	seen := map[string]string{}
+	pools := map[UUID]Product{}
+	for _, p := range Products() {
+		for _, n := range append([]string{p.Key}, p.Aliases...) {
+			if other, dup := seen[n]; dup {
+				t.Errorf("name %q used by %s and %s", n, other, p.Key)
+			}
+			seen[n] = p.Key
+			if q, err := LookupProduct(n); err != nil || q.Key != p.Key {
+				t.Errorf("LookupProduct(%q) = %s, %v", n, q.Key, err)
+			}
+		}
+		if q, ok := pools[p.KMSID]; ok && (q.N != p.N || q.AppID != p.AppID) {
+			t.Errorf("pool %s: %s (N %d) and %s (N %d) disagree", p.KMSID, q.Key, q.N, p.Key, p.N)
+		}
+		pools[p.KMSID] = p
+		want := 25
+		if p.AppID != AppWindows || strings.HasPrefix(p.Key, "ws") {
+			want = 5
+		}
+		if p.N != want {
+			t.Errorf("%s: N %d, want %d", p.Key, p.N, want)
+		}
+	}
+	for _, n := range []string{"win10-ent", "win11-ent", "win10-edu", "win11-edu", "win11-ent-ltsc2024", "office2021-proplus", "office2021-std", "office2024-proplus", "office2024-std", "ws2022", "ws2025"} {
+		if _, err := LookupProduct(n); err != nil {
+			t.Errorf("stable name %q: %v", n, err)
+		}
+	}
+	ps, err := LookupProducts([]string{"win11-ent", " ", "win10-ent", "office2024-proplus"})
+	if err != nil || len(ps) != 2 || ps[0].Key != "win10-ent" || ps[1].Key != "office2024-proplus" {
+		t.Errorf("LookupProducts = %v, %v", ps, err)
+	}
+}
