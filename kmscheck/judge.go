@@ -89,7 +89,7 @@ var messages = map[string]string{
 	"kms.rpc.ok":                        "KMS V{{.Version}} answer verified: count {{.Count}} >= {{.Min}}, {{.Host}}{{.Notes}}",
 	"kms.rpc.count_low":                 "KMS answered, but its client count is {{.Count}} ({{.Class}} products need {{.N}}): clients get 0xC004F038 (count too low) until enough machines have asked",
 	"kms.rpc.count_low_min":             "KMS answered, but its client count is {{.Count}} (min_count is {{.Min}}; {{.Class}} products need {{.N}}): clients get 0xC004F038 (count too low) until enough machines have asked",
-	"kms.rpc.refused":                   "KMS host refused the activation request: HRESULT {{.HRESULT}}: {{.Meaning}}",
+	"kms.rpc.refused.other":             "KMS host refused the activation request: HRESULT {{.HRESULT}}: {{.Meaning}}",
 	"kms.rpc.refused.unknown_product":   "KMS host refused the activation request: HRESULT {{.HRESULT}}: the KMS host cannot activate this product: its host key (CSVLK) does not cover this product's KMS ID; install a newer host key or activate this product elsewhere",
 	"kms.rpc.refused.time_skew":         "KMS host refused the activation request: HRESULT {{.HRESULT}}: the request time is too far from the KMS host's clock (more than about 4 hours); fix the clock/NTP on the host or on this probe",
 	"kms.rpc.refused.invalid_data":      "KMS host refused the activation request: HRESULT {{.HRESULT}}: the KMS host rejected the request as invalid data, typically an unsupported protocol version",
@@ -461,7 +461,7 @@ func judgeRPCError(f *finding.Finding, ev *RPCEvidence, x Exchange, a map[string
 		a["HRESULT"], a["Meaning"], a["Protocol"] = hr, HRESULTMeaning(re.HRESULT), x.Request.Version.String()
 		id, ok := refusalIDs[re.HRESULT]
 		if !ok {
-			id = "kms.rpc.refused"
+			id = "kms.rpc.refused.other"
 		}
 		say(f, id, refusalRemedy(re.HRESULT), a)
 	case errors.As(err, &fe):
@@ -535,7 +535,7 @@ var hostFaults = map[string]bool{
 	"kms.rpc.closed": true, "kms.rpc.failed.bind": true, "kms.rpc.failed.activate": true,
 	"kms.rpc.connect_failed": true, "kms.rpc.count_low": true, "kms.rpc.count_low_min": true,
 	"kms.rpc.refused.unknown_product": true, "kms.rpc.refused.host_not_active": true,
-	"kms.rpc.refused.invalid_data": true, "kms.rpc.refused": true,
+	"kms.rpc.refused.invalid_data": true, "kms.rpc.refused.other": true,
 	"kms.rpc.other_service.http": true, "kms.rpc.other_service.tls": true, "kms.rpc.other_service.ssh": true,
 	"kms.rpc.other_service.smtp": true, "kms.rpc.other_service.ftp": true, "kms.rpc.other_service.smtp_or_ftp": true,
 }
