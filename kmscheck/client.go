@@ -2,12 +2,10 @@ package kmscheck
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
+	"net/netip"
 	"syscall"
 	"time"
 )
@@ -57,124 +55,15 @@ func (m *Mode) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Defaults.
+// DefaultPort is the KMS port a client dials when DNS names none.
+const DefaultPort = "1688"
+
+// defaultLicenseStatus and defaultGraceMinutes make the probe look like
+// a fresh out-of-box client, as vlmcs does by default.
 const (
-	DefaultTimeout  = 5 * time.Second
-	DefaultMinCount = 25
-	DefaultPort     = "1688"
-	// defaultLicenseStatus and defaultGraceMinutes make the probe look like
-	// a fresh out-of-box client, as vlmcs does by default.
 	defaultLicenseStatus = 2
 	defaultGraceMinutes  = 43200
 )
-
-// Options configure one probe of one address. The zero value is a full
-// Windows 10/11 Enterprise V6 check with the host's stable identity.
-type Options struct {
-	// Timeout bounds the whole exchange: connect, bind and activation.
-	Timeout time.Duration
-	Mode    Mode
-	// Product is a key or name from Products(); "" is DefaultProduct.
-	Product string
-	// Protocol is the KMS major version, 4, 5 or 6; 0 is the product's own.
-	Protocol int
-	// MinCount is the count the host must report (config kms.min_count,
-	// DESIGN.md §4: pass when count >= min_count). 0 means the product's
-	// own threshold N (25 for Windows client editions, 5 for Office and
-	// servers).
-	MinCount int
-	// Negotiation is the RPC bind style; the zero value binds like Windows.
-	Negotiation Negotiation
-	// ClientID is the CMID. Leave it zero to use MachineIdentity(); pass
-	// LoadIdentity's result to use a state file.
-	ClientID UUID
-	// Workstation is sent for the host's event log; "" is the host name.
-	Workstation string
-	// Now and Rand are injectable for tests that replay captures.
-	Now  func() time.Time
-	Rand io.Reader
-	// EditRequest, when set, may change the request just before it is
-	// sent. It exists so that replays can reproduce captures the options
-	// cannot express (such as the protocol 7.0 refusal); probes leave it nil.
-	EditRequest func(*Request)
-}
-
-// Threshold is the count this probe requires, see Options.MinCount.
-func Threshold(minCount int, p Product) int {
-	if minCount > 0 {
-		return minCount
-	}
-	return p.N
-}
-
-func (o Options) withDefaults() Options {
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	return o
-}
-
-// BuildRequest turns options into the request the probe sends, drawing the
-// salt from Rand and the time from Now.
-func (o Options) BuildRequest() (Request, Product, error) {
-	o = o.withDefaults()
-	p, err := LookupProduct(o.Product)
-	if err != nil {
-		return Request{}, p, err
-	}
-	proto := o.Protocol
-	if proto == 0 {
-		proto = p.Protocol
-	}
-	if proto < 4 || proto > 6 {
-		return Request{}, p, fmt.Errorf("kmscheck: KMS protocol %d is not one clients speak; use 4, 5 or 6", proto)
-	}
-	cmid := o.ClientID
-	if cmid.IsZero() {
-		if cmid, err = MachineIdentity(); err != nil {
-			return Request{}, p, err
-		}
-	}
-	ws := o.Workstation
-	if ws == "" {
-		// The host name only helps an admin find the probe in the KMS
-		// event log, so an over-long one is cut rather than refused.
-		ws, _ = os.Hostname()
-		if u := []rune(ws); len(u) > 63 {
-			ws = string(u[:63])
-		}
-	}
-	r := Request{
-		Version:       Version{Major: uint16(proto)},
-		LicenseStatus: defaultLicenseStatus,
-		GraceMinutes:  defaultGraceMinutes,
-		AppID:         p.AppID,
-		SKUID:         p.SKUID,
-		KMSID:         p.KMSID,
-		CMID:          cmid,
-		RequiredCount: uint32(p.N),
-		Time:          FileTime(o.Now()),
-		Workstation:   ws,
-	}
-	if proto >= 5 {
-		if _, err := io.ReadFull(o.Rand, r.Salt[:]); err != nil {
-			return Request{}, p, fmt.Errorf("kmscheck: no randomness for the request salt: %w", err)
-		}
-	}
-	if o.EditRequest != nil {
-		o.EditRequest(&r)
-	}
-	if _, err := r.encodeBase(); err != nil {
-		return Request{}, p, err
-	}
-	return r, p, nil
-}
 
 // TCPOutcome classifies a connect attempt.
 type TCPOutcome int
@@ -185,9 +74,13 @@ const (
 	TCPTimeout
 	TCPUnreachable
 	TCPError
+	// TCPNoIPv6 means this probe host cannot send IPv6 at all (no route,
+	// no address, IPv6 disabled): the probe's own limit, never the KMS
+	// host's failure.
+	TCPNoIPv6
 )
 
-var tcpOutcomeNames = [...]string{"connected", "refused", "timeout", "unreachable", "error"}
+var tcpOutcomeNames = [...]string{"connected", "refused", "timeout", "unreachable", "error", "no_ipv6"}
 
 func (t TCPOutcome) String() string {
 	if int(t) < len(tcpOutcomeNames) {
@@ -204,22 +97,38 @@ type TCPResult struct {
 	Err     error
 }
 
-// Dial connects to addr ("ip:port"), classifying the outcome. The caller
-// owns the returned connection, which is nil unless Outcome is TCPConnected.
-func Dial(ctx context.Context, addr string) (net.Conn, TCPResult) {
-	var d net.Dialer
+// Dial connects to addr ("ip:port", "[v6]:port"), classifying the outcome.
+// The caller owns the returned connection, which is nil unless Outcome is
+// TCPConnected.
+func Dial(ctx context.Context, addr string) (net.Conn, TCPResult) { return dial(ctx, addr, nil) }
+
+func dial(ctx context.Context, addr string, fn func(context.Context, string, string) (net.Conn, error)) (net.Conn, TCPResult) {
+	if fn == nil {
+		var d net.Dialer
+		fn = d.DialContext
+	}
 	start := time.Now()
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := fn(ctx, "tcp", addr)
 	r := TCPResult{Addr: addr, RTT: time.Since(start), Err: err}
-	r.Outcome = classifyDial(ctx, err)
+	r.Outcome = classifyDial(ctx, addr, err)
+	if err != nil && c != nil {
+		c.Close()
+		c = nil
+	}
 	return c, r
 }
 
-func classifyDial(ctx context.Context, err error) TCPOutcome {
+func classifyDial(ctx context.Context, addr string, err error) TCPOutcome {
 	var ne net.Error
 	switch {
 	case err == nil:
 		return TCPConnected
+	case isIPv6(addr) && (errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EADDRNOTAVAIL) ||
+		errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT)):
+		// The kernel refused before a packet left: no IPv6 route or
+		// address here. An ICMPv6 unreachable from a router on the way
+		// is EHOSTUNREACH and stays the path's failure.
+		return TCPNoIPv6
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return TCPRefused
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout(), ctx.Err() != nil:
@@ -231,6 +140,16 @@ func classifyDial(ctx context.Context, err error) TCPOutcome {
 	default:
 		return TCPError
 	}
+}
+
+// isIPv6 reports whether addr ("ip:port") names an IPv6 address.
+func isIPv6(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		h = addr
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Is6() && !ip.Is4In6()
 }
 
 // BindInfo is what the RPC bind negotiated.
@@ -378,7 +297,7 @@ func bindRejection(ack bindAck, items []contextItem) error {
 // Activate sends one activation request and verifies the answer. Like
 // Windows, the first request of a session uses NDR32 and later ones NDR64
 // when the host offered it.
-func (s *Session) Activate(ctx context.Context, req Request) (Response, Syntax, error) {
+func (s *Session) Activate(ctx context.Context, req ActivationRequest) (Response, Syntax, error) {
 	defer guard(ctx, s.conn)()
 	msg, st, err := req.marshal()
 	if err != nil {
@@ -406,6 +325,7 @@ func (s *Session) Activate(ctx context.Context, req Request) (Response, Syntax, 
 type Stage string
 
 const (
+	StageConnect  Stage = "connect" // a product's own connection failed
 	StageBind     Stage = "bind"
 	StageActivate Stage = "activate"
 	StageDone     Stage = "done"
@@ -417,7 +337,7 @@ type Exchange struct {
 	Stage    Stage  // the step that failed, or StageDone
 	Mode     Mode
 	Bind     BindInfo
-	Request  Request
+	Request  ActivationRequest
 	Product  Product
 	Syntax   Syntax    // of the activation request
 	Response *Response // nil unless verified
@@ -427,7 +347,7 @@ type Exchange struct {
 
 // Handshake runs the KMS protocol on an open connection: bind, then (in
 // ModeActivate) one activation request. It never closes conn.
-func Handshake(ctx context.Context, conn net.Conn, req Request, neg Negotiation, mode Mode) Exchange {
+func Handshake(ctx context.Context, conn net.Conn, req ActivationRequest, neg Negotiation, mode Mode) Exchange {
 	x := Exchange{Stage: StageBind, Mode: mode, Request: req}
 	if ra := conn.RemoteAddr(); ra != nil {
 		x.Addr = ra.String()

@@ -1,7 +1,7 @@
 // Package kmscheck is kmsprobe's KMS leg: it checks, from the network side,
 // whether a KMS host would activate school PCs.
 //
-// Three checks (DESIGN.md §4):
+// Two checks (DESIGN.md §4); the clock check lives in package clockcheck:
 //
 //   - kms.tcp: a TCP connect to one address of the SRV target, with its
 //     round trip; refused, timeout and unreachable are told apart.
@@ -10,13 +10,13 @@
 //     request (protocol V4, V5 or V6), whose answer is fully verified
 //     (PROTOCOL.md §6) before its client count is judged against the
 //     activation threshold.
-//   - clock.offset: this machine's clock against NTP, because KMS refuses
-//     clients more than 4 hours off.
 //
-// Measuring and judging are separate: Dial, Bind, Session.Activate,
-// Handshake and QueryNTP talk to the network and return plain results;
-// JudgeTCP, JudgeRPC and JudgeClock are pure functions from those results
-// to findings. Probe and CheckClock chain the two for the orchestrator.
+// Measuring and judging are separate: Measure (built on Dial, Bind,
+// Session.Activate and Handshake) talks to the network, within the
+// caller's Budget, and returns a typed Measurement; Judge is a pure
+// function from a Measurement and an Expect to findings, with typed
+// evidence (TCPEvidence, RPCEvidence) and their accessors. Check chains
+// the two. The package has no default timeout of its own.
 //
 // The package is a KMS client only. A probe sends one stable client machine
 // ID per probe host (LoadIdentity, MachineIdentity), so weekly runs count as
@@ -24,7 +24,7 @@
 // write is bounded by the caller's context, and nothing a peer sends makes
 // it allocate more than a few KiB.
 //
-// The activation threshold is Options.MinCount (kms.min_count) when set,
+// The activation threshold is Expect.MinCount (kms.min_count) when set,
 // else the product's own N (25 for Windows client editions, 5 for Office
 // and Windows Server). Evidence carries both min_count and
 // product_threshold, and a pass below the product's N says so.

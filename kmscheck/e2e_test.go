@@ -46,9 +46,8 @@ func TestProbeAgainstReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(stop)
-			opts := kmsreplay.ClientOptions(tt.vector)
-			opts.Timeout = 5 * time.Second
-			fs := kmscheck.Probe(ctx, addr, opts)
+			req := kmsreplay.ClientRequest(tt.vector)
+			fs := kmscheck.Check(ctx, addr, req, kmscheck.Budget{Handshake: 5 * time.Second}, kmscheck.Expect{})
 			if len(fs) != 2 {
 				t.Fatalf("Probe returned %d findings, want 2", len(fs))
 			}
@@ -67,7 +66,7 @@ func TestProbeAgainstReplay(t *testing.T) {
 					t.Errorf("message %q lacks %q", f.Message, c)
 				}
 			}
-			for k, v := range tt.evidence {
+			for k, v := range finding.NewEvidence(tt.evidence) {
 				if f.Evidence[k] != v {
 					t.Errorf("evidence[%s] = %#v, want %#v", k, f.Evidence[k], v)
 				}
@@ -87,10 +86,9 @@ func TestReplayAnswersOnlyTheRecordedRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	opts := kmsreplay.ClientOptions("v6-win10-ent")
-	opts.ClientID[0] ^= 1
-	opts.Timeout = 2 * time.Second
-	fs := kmscheck.Probe(context.Background(), addr, opts)
+	req := kmsreplay.ClientRequest("v6-win10-ent")
+	req.ClientID[0] ^= 1
+	fs := kmscheck.Check(context.Background(), addr, req, kmscheck.Budget{Handshake: 2 * time.Second}, kmscheck.Expect{})
 	if fs[1].Status != finding.Fail || !strings.Contains(fs[1].Message, "closed the connection after the activation request") {
 		t.Errorf("kms.rpc = %v %q, want a fail for a dropped request", fs[1].Status, fs[1].Message)
 	}
@@ -103,17 +101,18 @@ func TestProbeModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	opts := kmsreplay.ClientOptions("v6-win10-ent")
-	opts.Mode = kmscheck.ModeBind
-	fs := kmscheck.Probe(context.Background(), addr, opts)
+	req := kmsreplay.ClientRequest("v6-win10-ent")
+	req.Mode = kmscheck.ModeBind
+	b := kmscheck.Budget{Handshake: 5 * time.Second}
+	fs := kmscheck.Check(context.Background(), addr, req, b, kmscheck.Expect{})
 	if fs[1].Status != finding.Pass || !strings.Contains(fs[1].Message, "mode bind") {
 		t.Errorf("bind mode: %v %q", fs[1].Status, fs[1].Message)
 	}
 	if _, ok := fs[1].Evidence["count"]; ok {
 		t.Error("bind mode reports a count it never asked for")
 	}
-	opts.Mode = kmscheck.ModeTCP
-	fs = kmscheck.Probe(context.Background(), addr, opts)
+	req.Mode = kmscheck.ModeTCP
+	fs = kmscheck.Check(context.Background(), addr, req, b, kmscheck.Expect{})
 	if fs[0].Status != finding.Pass || fs[1].Status != finding.Skip {
 		t.Errorf("tcp mode: tcp %v, rpc %v; want pass, skip", fs[0].Status, fs[1].Status)
 	}
@@ -143,8 +142,8 @@ func TestSessionFullNegotiationTwoRequests(t *testing.T) {
 	if !s.Bind.NDR32 || !s.Bind.NDR64 || !s.Bind.BTFN || !s.Bind.AlterContext || s.Bind.SecondaryAddr != "1688" {
 		t.Errorf("bind = %+v", s.Bind)
 	}
-	opts := kmsreplay.ClientOptions(v)
-	req, _, err := opts.BuildRequest()
+	cr := kmsreplay.ClientRequest(v)
+	req, err := cr.Build(cr.Products[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +163,10 @@ func TestSessionFullNegotiationTwoRequests(t *testing.T) {
 	}
 }
 
-func TestClientOptionsCoverEveryVector(t *testing.T) {
+func TestClientRequestCoversEveryVector(t *testing.T) {
 	for _, v := range kmsreplay.Vectors() {
-		o := kmsreplay.ClientOptions(v)
-		if _, _, err := o.BuildRequest(); err != nil {
+		o := kmsreplay.ClientRequest(v)
+		if _, err := o.Build(o.Products[0]); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
 	}
@@ -247,10 +246,39 @@ func TestProbeFaults(t *testing.T) {
 		{"ssh banner", func(c net.Conn) {
 			c.Write([]byte("SSH-2.0-OpenSSH_9.6\r\n"))
 			drain(c, 4096)
-		}, "not DCE/RPC"},
+		}, "an SSH server answered on"},
 		{"http", func(c net.Conn) {
 			drain(c, 4096)
 			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+		}, "an HTTP server answered on"},
+		{"tls alert", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x16}) // fatal decode_error
+		}, "a TLS server answered on"},
+		{"tls handshake", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write(append([]byte{0x16, 0x03, 0x03, 0x00, 0x40, 0x02}, make([]byte, 0x3f)...))
+			time.Sleep(3 * time.Second)
+		}, "a TLS server answered on"},
+		{"smtp banner", func(c net.Conn) {
+			c.Write([]byte("220 mail.school.example ESMTP Postfix\r\n"))
+			drain(c, 4096)
+		}, "an SMTP (mail) server answered on"},
+		{"short smtp banner then silence", func(c net.Conn) {
+			c.Write([]byte("220 ESMTP\r\n"))
+			time.Sleep(3 * time.Second)
+		}, "an SMTP (mail) server answered on"},
+		{"ftp banner", func(c net.Conn) {
+			c.Write([]byte("220 (vsFTPd 3.0.3)\r\n"))
+			drain(c, 4096)
+		}, "an FTP server answered on"},
+		{"http 1.0", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+		}, "an HTTP server answered on"},
+		{"garbage", func(c net.Conn) {
+			drain(c, 4096)
+			c.Write([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"))
 		}, "not DCE/RPC"},
 		{"huge fragment length", func(c net.Conn) {
 			drain(c, 4096)
@@ -303,14 +331,15 @@ func TestProbeFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			addr := listenLoopback(t, tt.serve)
-			opts := kmsreplay.ClientOptions("v6-win10-ent")
-			opts.Negotiation = kmscheck.NegotiateNDR32
-			opts.Timeout = 1 * time.Second
+			req := kmsreplay.ClientRequest("v6-win10-ent")
+			req.Negotiation = kmscheck.NegotiateNDR32
+			b := kmscheck.Budget{Handshake: 1 * time.Second}
 			start := time.Now()
-			fs := kmscheck.Probe(context.Background(), addr, opts)
+			fs := kmscheck.Check(context.Background(), addr, req, b, kmscheck.Expect{})
 			el := time.Since(start)
-			if el > opts.Timeout+500*time.Millisecond {
-				t.Errorf("took %s with a %s timeout", el, opts.Timeout)
+			// Bounded, with room for a loaded CI machine.
+			if el > b.Handshake+2*time.Second {
+				t.Errorf("took %s with a %s budget", el, b.Handshake)
 			}
 			f := fs[1]
 			if f.Status != finding.Fail {
@@ -321,6 +350,18 @@ func TestProbeFaults(t *testing.T) {
 			}
 			if f.Remedy == "" {
 				t.Error("no remedy")
+			}
+			// Remedies name the port actually dialled (kms.port), never
+			// a hard-coded 1688.
+			_, port, _ := net.SplitHostPort(addr)
+			if strings.Contains(f.Remedy, "1688") || strings.Contains(f.Remedy, "TCP ") && !strings.Contains(f.Remedy, port) {
+				t.Errorf("remedy %q does not use the dialled port %s", f.Remedy, port)
+			}
+			if strings.Contains(tt.contains, "server answered on") && !strings.Contains(f.Message, addr) {
+				t.Errorf("message %q does not name %s", f.Message, addr)
+			}
+			if !kmscheck.HostFault(f) {
+				t.Errorf("%s (%s) is the KMS host's own fault", f.ID, f.Message)
 			}
 		})
 	}
@@ -333,7 +374,7 @@ func TestProbeRefusedPort(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	fs := kmscheck.Probe(context.Background(), addr, kmscheck.Options{Timeout: time.Second, ClientID: kmscheck.UUID{1}})
+	fs := kmscheck.Check(context.Background(), addr, kmscheck.Request{ClientID: kmscheck.UUID{1}}, kmscheck.Budget{Handshake: time.Second}, kmscheck.Expect{})
 	if fs[0].Status != finding.Fail || fs[0].Evidence["outcome"] != "refused" || !strings.Contains(fs[0].Remedy, "sc query sppsvc") {
 		t.Errorf("kms.tcp = %+v", fs[0])
 	}

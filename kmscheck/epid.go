@@ -22,12 +22,12 @@ func ParseEPID(epid string) (h HostInfo, ok bool) {
 	if len(f) != 8 {
 		return h, false
 	}
-	lcid, err1 := strconv.Atoi(f[5])
 	b, _, _ := strings.Cut(f[6], ".")
-	build, err2 := strconv.Atoi(b)
-	if err1 != nil || err2 != nil {
+	if !decimal(f[5], 5) || !decimal(b, 6) {
 		return h, false
 	}
+	lcid, _ := strconv.Atoi(f[5])
+	build, _ := strconv.Atoi(b)
 	return HostInfo{
 		Build:    build,
 		OS:       buildNames[build],
@@ -71,4 +71,18 @@ var lcidNames = map[int]string{
 	1041: "ja-JP", 1042: "ko-KR", 1043: "nl-NL", 1045: "pl-PL", 1046: "pt-BR",
 	1049: "ru-RU", 1053: "sv-SE", 1055: "tr-TR", 2052: "zh-CN", 2057: "en-GB",
 	2070: "pt-PT", 3076: "zh-HK", 3082: "es-ES", 4100: "zh-SG", 5124: "zh-MO",
+}
+
+// decimal reports whether s is a plain decimal number of at most n digits
+// as an ePID writes it: no sign, no leading zero, no overflow.
+func decimal(s string, n int) bool {
+	if s == "" || len(s) > n || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

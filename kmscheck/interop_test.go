@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +23,15 @@ import (
 // empty client table (vlmcsd -M1 -E1), so the count verdict must fail.
 // KMSCHECK_INTEROP_CLOCK_CHECK=1 expects a host that checks the request
 // time (vlmcsd -c1): a request 5 h in the past must be refused 0xC004F06C.
+var interopBudget = kmscheck.Budget{Handshake: 5 * time.Second}
+
 func TestInterop(t *testing.T) {
 	addr := os.Getenv("KMSCHECK_INTEROP_ADDR")
 	if addr == "" {
 		t.Skip("KMSCHECK_INTEROP_ADDR not set; start a KMS host implementation on 127.0.0.1 and point it there")
 	}
 	host, _, err := net.SplitHostPort(addr)
+	host = strings.Trim(host, "[]")
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		t.Fatalf("KMSCHECK_INTEROP_ADDR=%q: only loopback addresses are allowed in tests", addr)
 	}
@@ -49,13 +53,17 @@ func TestInterop(t *testing.T) {
 	for _, c := range cases {
 		name := c.product + "/v" + strconv.Itoa(c.proto) + "/" + c.neg.String()
 		t.Run(name, func(t *testing.T) {
-			opts := kmscheck.Options{
-				Timeout: 5 * time.Second, Product: c.product, Protocol: c.proto,
+			p, err := kmscheck.LookupProduct(c.product)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := kmscheck.Request{
+				Products: []kmscheck.Product{p}, Protocol: c.proto,
 				Negotiation: c.neg, Workstation: "kmsprobe-interop.test",
 			}
 			for _, m := range []kmscheck.Mode{kmscheck.ModeBind, kmscheck.ModeActivate} {
-				opts.Mode = m
-				fs := kmscheck.Probe(context.Background(), addr, opts)
+				req.Mode = m
+				fs := kmscheck.Check(context.Background(), addr, req, interopBudget, kmscheck.Expect{})
 				for _, f := range fs {
 					j, _ := json.Marshal(f)
 					t.Logf("%s", j)
@@ -72,9 +80,9 @@ func TestInterop(t *testing.T) {
 	}
 	if ok, _ := strconv.ParseBool(os.Getenv("KMSCHECK_INTEROP_CLOCK_CHECK")); ok {
 		t.Run("clock 5h behind", func(t *testing.T) {
-			opts := kmscheck.Options{Timeout: 5 * time.Second, Workstation: "kmsprobe-interop.test",
+			req := kmscheck.Request{Workstation: "kmsprobe-interop.test",
 				Now: func() time.Time { return time.Now().Add(-5 * time.Hour) }}
-			f := kmscheck.Probe(context.Background(), addr, opts)[1]
+			f := kmscheck.Check(context.Background(), addr, req, interopBudget, kmscheck.Expect{})[1]
 			j, _ := json.Marshal(f)
 			t.Logf("%s", j)
 			if f.Status != finding.Fail || f.Evidence["hresult"] != "0xC004F06C" {

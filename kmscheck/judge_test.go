@@ -33,6 +33,7 @@ func TestJudgeTCP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.r.Addr = "10.0.0.1:1688"
 			f := JudgeTCP(tt.r, 2*time.Second)
 			if f.Check != finding.KMSTCP || f.Status != tt.status || !strings.Contains(f.Message, tt.msg) || !strings.Contains(f.Remedy, tt.remedy) {
 				t.Errorf("got %v %q remedy %q; want %v, %q, %q", f.Status, f.Message, f.Remedy, tt.status, tt.msg, tt.remedy)
@@ -58,7 +59,7 @@ func TestClassifyDial(t *testing.T) {
 		{errors.New("missing port in address"), TCPError},
 	}
 	for _, tt := range tests {
-		if got := classifyDial(ctx, tt.err); got != tt.want {
+		if got := classifyDial(ctx, "192.0.2.1:1688", tt.err); got != tt.want {
 			t.Errorf("classifyDial(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
@@ -70,7 +71,7 @@ func TestJudgeRPC(t *testing.T) {
 	ok := func(count uint32) *Response {
 		return &Response{Version: Version{Major: 6}, EPID: "03612-00206-566-392475-03-1028-20348.0000-1002023", Count: count, ActivationInterval: 120, RenewalInterval: 10080, HwID: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
 	}
-	base := Exchange{Addr: "10.0.0.1:1688", Stage: StageDone, Mode: ModeActivate, Product: win, Request: Request{Version: Version{Major: 6}}}
+	base := Exchange{Addr: "10.0.0.1:1688", Stage: StageDone, Mode: ModeActivate, Product: win, Request: ActivationRequest{Version: Version{Major: 6}}}
 	with := func(edit func(*Exchange)) Exchange {
 		x := base
 		edit(&x)
@@ -103,14 +104,17 @@ func TestJudgeRPC(t *testing.T) {
 		{"refused unknown code", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{0xC0040000} }), 25, finding.Fail, []string{"0xC0040000", "slui"}, nil},
 		{"fault", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &FaultError{0x1c010003} }), 25, finding.Fail, []string{"RPC fault 0x1c010003", "nca_unk_if"}, finding.Evidence{"rpc_fault": "0x1c010003"}},
 		{"verification", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &VerifyError{"hmac", "V6 HMAC does not match"} }), 25, finding.Fail, []string{"failed verification (hmac)"}, finding.Evidence{"failed_check": "hmac"}},
-		{"garbage", with(func(x *Exchange) { x.Stage = StageBind; x.Err = &ProtocolError{"the service answered 48 54 54 50…"} }), 25, finding.Fail, []string{"port open but not KMS"}, nil},
+		{"garbage", with(func(x *Exchange) {
+			x.Stage = StageBind
+			x.Err = &ProtocolError{Detail: "the service answered 00 00 00 00…"}
+		}), 25, finding.Fail, []string{"port open but not KMS"}, nil},
 		{"eof at bind", with(func(x *Exchange) { x.Stage = StageBind; x.Err = io.EOF }), 25, finding.Fail, []string{"not KMS", "closed the connection"}, nil},
 		{"timeout", with(func(x *Exchange) { x.Stage = StageBind; x.Err = context.DeadlineExceeded }), 25, finding.Fail, []string{"no complete answer to the RPC bind within 5s"}, nil},
 		{"bind mode", with(func(x *Exchange) { x.Mode = ModeBind; x.Bind.NDR32 = true }), 25, finding.Pass, []string{"mode bind", "no activation request"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := JudgeRPC(tt.x, Expect{MinCount: tt.minCount, Timeout: 5 * time.Second})
+			f := JudgeRPC(tt.x, Expect{MinCount: tt.minCount}, 5*time.Second)
 			if f.Check != finding.KMSRPC || f.Server != "10.0.0.1:1688" {
 				t.Errorf("check %s server %s", f.Check, f.Server)
 			}
@@ -122,7 +126,8 @@ func TestJudgeRPC(t *testing.T) {
 					t.Errorf("message %q lacks %q", f.Message, m)
 				}
 			}
-			for k, v := range tt.evidence {
+			want := finding.NewEvidence(tt.evidence)
+			for k, v := range want {
 				if diff := cmp.Diff(v, f.Evidence[k]); diff != "" {
 					t.Errorf("evidence[%s] (-want +got):\n%s", k, diff)
 				}
@@ -198,18 +203,19 @@ func TestIdentity(t *testing.T) {
 }
 
 func TestBuildRequestDefaults(t *testing.T) {
-	o := Options{ClientID: UUID{1}, Workstation: "probe", Now: func() time.Time { return time.Unix(1700000000, 0) }}
-	r, p, err := o.BuildRequest()
+	o := Request{ClientID: UUID{1}, Workstation: "probe", Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	p := o.products()[0]
+	r, err := o.Build(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Key != DefaultProduct || r.Version.Major != 6 || r.RequiredCount != 25 || r.Salt == [16]byte{} {
 		t.Errorf("defaults: %+v %s", r, p.Key)
 	}
-	if _, _, err := (Options{ClientID: UUID{1}, Protocol: 7}).BuildRequest(); err == nil {
+	if _, err := (Request{ClientID: UUID{1}, Protocol: 7}).Build(p); err == nil {
 		t.Error("protocol 7 accepted")
 	}
-	if _, _, err := (Options{ClientID: UUID{1}, Workstation: strings.Repeat("x", 64)}).BuildRequest(); err == nil {
+	if _, err := (Request{ClientID: UUID{1}, Workstation: strings.Repeat("x", 64)}).Build(p); err == nil {
 		t.Error("64-character workstation accepted")
 	}
 }
@@ -230,5 +236,100 @@ func TestThresholdIsMinCount(t *testing.T) {
 		if got := Threshold(tc.min, tc.p); got != tc.want {
 			t.Errorf("Threshold(%d, %s) = %d, want %d", tc.min, tc.p.Key, got, tc.want)
 		}
+	}
+}
+
+func TestRemediesUseTheDialledPort(t *testing.T) {
+	for _, o := range []TCPOutcome{TCPRefused, TCPTimeout} {
+		f := JudgeTCP(TCPResult{Addr: "[2001:db8::1]:18688", Outcome: o, Err: errors.New("x")}, 2*time.Second)
+		if !strings.Contains(f.Remedy, "TCP 18688") || strings.Contains(f.Remedy, "1688 ") {
+			t.Errorf("%v: remedy %q", o, f.Remedy)
+		}
+	}
+	x := Exchange{Addr: "203.0.113.5:18688", Stage: StageBind, Err: &ProtocolError{Detail: "x", Service: "http"}}
+	f := JudgeRPC(x, Expect{}, time.Second)
+	if f.Message != "an HTTP server answered on 203.0.113.5:18688 (not KMS)" || !strings.Contains(f.Remedy, "findstr 18688") {
+		t.Errorf("got %q / %q", f.Message, f.Remedy)
+	}
+}
+
+func TestIdentifyService(t *testing.T) {
+	for in, want := range map[string]string{
+		"HTTP/1.0 400 Bad":         "http",
+		"\x16\x03\x01\x00\x05":     "tls",
+		"\x15\x03\x03\x00\x02":     "tls",
+		"SSH-2.0-OpenSSH_9.6":      "ssh",
+		"220 mx ESMTP Postfix":     "smtp",
+		"220-FileZilla FTP":        "ftp",
+		"220 ready":                "smtp_or_ftp",
+		"\x05\x00\x0c\x03\x10\x00": "",
+		"2200 not a banner":        "",
+	} {
+		if got := identifyService([]byte(in)); got != want {
+			t.Errorf("identifyService(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHostFault(t *testing.T) {
+	win, _ := LookupProduct("win10-ent")
+	base := Exchange{Addr: "10.0.0.1:1688", Mode: ModeActivate, Product: win, Stage: StageActivate}
+	with := func(err error) Exchange { x := base; x.Err = err; return x }
+	cases := []struct {
+		f    finding.Finding
+		want bool
+	}{
+		{JudgeTCP(TCPResult{Addr: "10.0.0.1:1688", Outcome: TCPRefused}, time.Second), true},
+		{JudgeTCP(TCPResult{Addr: "[2001:db8::1]:1688", Outcome: TCPNoIPv6}, time.Second), false},
+		{JudgeTCP(TCPResult{Addr: "10.0.0.1:1688", Outcome: TCPConnected}, time.Second), false},
+		{JudgeRPC(with(&RefusalError{HRUnknownProduct}), Expect{}, time.Second), true},
+		{JudgeRPC(with(&FaultError{0x1c010003}), Expect{}, time.Second), true},
+		{JudgeRPC(with(&VerifyError{"hmac", "x"}), Expect{}, time.Second), false},
+		{JudgeRPC(with(&RefusalError{HRTimeSkew}), Expect{}, time.Second), false},
+		{JudgeRPC(Exchange{Addr: "10.0.0.1:1688", Err: errors.New("no identity")}, Expect{}, time.Second), false},
+	}
+	for _, c := range cases {
+		if got := HostFault(c.f); got != c.want {
+			t.Errorf("HostFault(%s %v %q) = %v, want %v", c.f.ID, c.f.Status, c.f.Message, got, c.want)
+		}
+	}
+}
+
+// The product table: every stable name resolves, names are unique, each
+// count pool has one threshold and one application, and the families have
+// Microsoft's N.
+func TestProductTable(t *testing.T) {
+	seen := map[string]string{}
+	pools := map[UUID]Product{}
+	for _, p := range Products() {
+		for _, n := range append([]string{p.Key}, p.Aliases...) {
+			if other, dup := seen[n]; dup {
+				t.Errorf("name %q used by %s and %s", n, other, p.Key)
+			}
+			seen[n] = p.Key
+			if q, err := LookupProduct(n); err != nil || q.Key != p.Key {
+				t.Errorf("LookupProduct(%q) = %s, %v", n, q.Key, err)
+			}
+		}
+		if q, ok := pools[p.KMSID]; ok && (q.N != p.N || q.AppID != p.AppID) {
+			t.Errorf("pool %s: %s (N %d) and %s (N %d) disagree", p.KMSID, q.Key, q.N, p.Key, p.N)
+		}
+		pools[p.KMSID] = p
+		want := 25
+		if p.AppID != AppWindows || strings.HasPrefix(p.Key, "ws") {
+			want = 5
+		}
+		if p.N != want {
+			t.Errorf("%s: N %d, want %d", p.Key, p.N, want)
+		}
+	}
+	for _, n := range []string{"win10-ent", "win11-ent", "win10-edu", "win11-edu", "win11-ent-ltsc2024", "office2021-proplus", "office2021-std", "office2024-proplus", "office2024-std", "ws2022", "ws2025"} {
+		if _, err := LookupProduct(n); err != nil {
+			t.Errorf("stable name %q: %v", n, err)
+		}
+	}
+	ps, err := LookupProducts([]string{"win11-ent", " ", "win10-ent", "office2024-proplus"})
+	if err != nil || len(ps) != 2 || ps[0].Key != "win10-ent" || ps[1].Key != "office2024-proplus" {
+		t.Errorf("LookupProducts = %v, %v", ps, err)
 	}
 }

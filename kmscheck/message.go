@@ -28,10 +28,10 @@ const (
 	maxKMSMessage = 512
 )
 
-// Request is one KMS activation request before encryption. Every field that
+// ActivationRequest is one KMS activation request before encryption. Every field that
 // varies between runs (CMID, time, salt) is explicit so that tests can
 // rebuild captured requests byte for byte.
-type Request struct {
+type ActivationRequest struct {
 	Version       Version
 	VM            bool
 	LicenseStatus uint32 // 2 = out-of-box grace, as a fresh client
@@ -62,7 +62,7 @@ func TimeFromFileTime(ft uint64) time.Time {
 }
 
 // encodeBase lays out the 236-byte base request (PROTOCOL.md §4).
-func (r Request) encodeBase() ([]byte, error) {
+func (r ActivationRequest) encodeBase() ([]byte, error) {
 	b := make([]byte, baseRequestLen)
 	le := binary.LittleEndian
 	le.PutUint16(b[0:], r.Version.Minor)
@@ -102,7 +102,7 @@ type sentRequest struct {
 // marshal builds the KMS request message (the opaque byte array inside the
 // RPC stub): V4 is the base request plus a MAC; V5 and V6 are the clear
 // version, the salt and the encrypted base request (PROTOCOL.md §6).
-func (r Request) marshal() ([]byte, sentRequest, error) {
+func (r ActivationRequest) marshal() ([]byte, sentRequest, error) {
 	base, err := r.encodeBase()
 	if err != nil {
 		return nil, sentRequest{}, err

@@ -154,7 +154,7 @@ func TestDecodeNegative(t *testing.T) {
 		n := int(p[24]) | int(p[25])<<8
 		return bytes.Clone(p[36 : 36+n])
 	}
-	stOf := func(v vector, edit func(*Request)) sentRequest {
+	stOf := func(v vector, edit func(*ActivationRequest)) sentRequest {
 		r := v.request(t, 0)
 		if edit != nil {
 			edit(&r)
@@ -171,16 +171,16 @@ func TestDecodeNegative(t *testing.T) {
 		st    sentRequest
 		check string
 	}{
-		{"other CMID", msgOf(v6), stOf(v6, func(r *Request) { r.CMID[0] ^= 1 }), "cmid"},
-		{"other time", msgOf(v6), stOf(v6, func(r *Request) { r.Time++ }), "time"},
-		{"other salt", msgOf(v6), stOf(v6, func(r *Request) { r.Salt[3] ^= 1 }), "random hash"},
+		{"other CMID", msgOf(v6), stOf(v6, func(r *ActivationRequest) { r.CMID[0] ^= 1 }), "cmid"},
+		{"other time", msgOf(v6), stOf(v6, func(r *ActivationRequest) { r.Time++ }), "time"},
+		{"other salt", msgOf(v6), stOf(v6, func(r *ActivationRequest) { r.Salt[3] ^= 1 }), "random hash"},
 		{"truncated", msgOf(v6)[:len(msgOf(v6))-16], stOf(v6, nil), "padding"},
 		{"lengthened", append(msgOf(v6), make([]byte, 16)...), stOf(v6, nil), "padding"},
 		{"V6 answer read with V5 key", msgOf(v6), func() sentRequest { s := stOf(v6, nil); s.version.Major = 5; return s }(), "version"},
-		{"V5 other salt", msgOf(v5), stOf(v5, func(r *Request) { r.Salt[0] ^= 1 }), "random hash"},
+		{"V5 other salt", msgOf(v5), stOf(v5, func(r *ActivationRequest) { r.Salt[0] ^= 1 }), "random hash"},
 		{"V4 MAC changed", func() []byte { m := msgOf(v4); m[len(m)-1] ^= 0x80; return m }(), stOf(v4, nil), "v4 mac"},
 		{"V4 truncated", msgOf(v4)[:100], stOf(v4, nil), "length"},
-		{"V4 other CMID", msgOf(v4), stOf(v4, func(r *Request) { r.CMID[15] ^= 1 }), "cmid"},
+		{"V4 other CMID", msgOf(v4), stOf(v4, func(r *ActivationRequest) { r.CMID[15] ^= 1 }), "cmid"},
 		{"empty", nil, stOf(v6, nil), "length"},
 	}
 	for _, tt := range tests {

@@ -1,10 +1,13 @@
 package kmscheck
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"time"
 )
 
 // DCE/RPC packet types used by KMS (PROTOCOL.md §2).
@@ -64,7 +67,12 @@ func (s Syntax) String() string {
 // ProtocolError means the peer spoke something that is not well-formed
 // DCE/RPC for KMS: the port is open but whatever listens is not a KMS host
 // (or is broken).
-type ProtocolError struct{ Detail string }
+type ProtocolError struct {
+	Detail string
+	// Service names what answered instead, when its first bytes say so:
+	// "http", "tls", "ssh", "smtp", "ftp" or "smtp_or_ftp"; "" otherwise.
+	Service string
+}
 
 func (e *ProtocolError) Error() string { return "kmscheck: not a KMS (DCE/RPC) answer: " + e.Detail }
 
@@ -125,12 +133,19 @@ func readPDU(r io.Reader) ([]byte, error) {
 	var hdr [rpcHeaderLen]byte
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
 		if n > 0 && errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, perr("the service sent %d bytes (% x) and closed the connection", n, hdr[:n])
+			return nil, notRPC(r, hdr[:n], perr("the service sent %d bytes (% x) and closed the connection", n, hdr[:n]))
+		}
+		if n > 0 {
+			// A short banner and then silence (a mail or file server
+			// waiting for its command): name it if it says who it is.
+			if pe := notRPC(r, hdr[:n], perr("the service sent %d bytes (% x) and then nothing more", n, hdr[:n])); pe.(*ProtocolError).Service != "" {
+				return nil, pe
+			}
 		}
 		return nil, err
 	}
 	if hdr[0] != 5 || hdr[1] != 0 || hdr[4] != 0x10 {
-		return nil, perr("the service answered % x…, which is not DCE/RPC 5.0", hdr[:8])
+		return nil, notRPC(r, hdr[:], perr("the service answered % x…, which is not DCE/RPC 5.0", hdr[:8]))
 	}
 	fl := int(binary.LittleEndian.Uint16(hdr[8:]))
 	if fl < rpcHeaderLen || fl > maxPDU {
@@ -145,6 +160,50 @@ func readPDU(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// bannerWait is how long the probe waits for the rest of a "220" banner
+// that the first bytes did not tell apart (SMTP or FTP); the banner is
+// sent in one write, so it is normally there already.
+const bannerWait = 200 * time.Millisecond
+
+// notRPC names the service behind first, when its first bytes say who it
+// is, and returns pe with Service set.
+func notRPC(r io.Reader, first []byte, err error) error {
+	pe := err.(*ProtocolError)
+	pe.Service = identifyService(first)
+	if pe.Service == "smtp_or_ftp" {
+		if c, ok := r.(net.Conn); ok {
+			more := make([]byte, 240)
+			c.SetReadDeadline(time.Now().Add(bannerWait))
+			n, _ := c.Read(more)
+			pe.Service = identifyService(append(append([]byte(nil), first...), more[:n]...))
+		}
+	}
+	return pe
+}
+
+// identifyService recognises the greeting or error of common services
+// that end up on a KMS port by mistake.
+func identifyService(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte("HTTP/")):
+		return "http"
+	case len(b) >= 3 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 3 && b[2] <= 4:
+		return "tls" // a TLS alert or handshake record
+	case bytes.HasPrefix(b, []byte("SSH-")):
+		return "ssh"
+	case len(b) >= 4 && bytes.HasPrefix(b, []byte("220")) && (b[3] == ' ' || b[3] == '-'):
+		u := bytes.ToUpper(b)
+		switch {
+		case bytes.Contains(u, []byte("FTP")):
+			return "ftp"
+		case bytes.Contains(u, []byte("SMTP")), bytes.Contains(u, []byte("MAIL")):
+			return "smtp"
+		}
+		return "smtp_or_ftp"
+	}
+	return ""
 }
 
 // contextItem is one presentation context offered in a bind.

@@ -121,7 +121,7 @@ func mustHex(t testing.TB, s string) []byte {
 }
 
 // request rebuilds summary[i]'s request from the manifest values.
-func (v vector) request(t testing.TB, i int) Request {
+func (v vector) request(t testing.TB, i int) ActivationRequest {
 	t.Helper()
 	m := v.manifest.Summary[i].Request
 	if m == nil {
@@ -137,7 +137,7 @@ func (v vector) request(t testing.TB, i int) Request {
 		}
 		return x
 	}
-	r := Request{
+	r := ActivationRequest{
 		Version:       Version{Major: uint16(ma), Minor: uint16(mi)},
 		VM:            m.VM,
 		LicenseStatus: m.LicenseStatus,

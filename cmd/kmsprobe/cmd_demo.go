@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
-	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/clockcheck"
+	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/sim"
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/kmscheck/kmsreplay"
+	"github.com/kh-edu/kmsprobe/legs"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -52,7 +53,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 		city.Config.Report, city.Config.Mail = base.Report, base.Mail
 	}
 
-	opts := probe.Options{Version: version, Simulate: true, Hostname: "demo", Legs: probe.Legs{KMS: kms.leg, Clock: kms.clock}}
+	opts := probe.Options{Version: version, Simulate: true, Hostname: "demo", Legs: kms.legs(city.Config)}
 	code = audit(ctx, e, city.Config, &f, opts)
 	if code == exitUnknown {
 		return code
@@ -88,9 +89,19 @@ func exitMeaning(code int) string {
 type demoKMS struct {
 	port  int
 	stop  func()
-	leg   probe.Leg
-	clock probe.Leg
+	req   kmscheck.Request
+	ntp   string
 	notes []string
+}
+
+// legs are the demo's KMS and clock legs with the budgets of cfg: the
+// same table every command uses.
+func (d *demoKMS) legs(cfg *config.Config) probe.Legs {
+	b := legs.BudgetsOf(cfg)
+	return probe.Legs{
+		KMS:   legs.KMS{Request: d.req, Budget: kmscheck.Budget{Handshake: b.KMSHandshake}, Expect: kmscheck.Expect{MinCount: 25}},
+		Clock: legs.Clock{Servers: []string{d.ntp}, Budget: clockcheck.Budget{NTP: b.NTP}},
+	}
 }
 
 // demoVector is the captured exchange the demo's KMS host replays: a
@@ -113,19 +124,13 @@ func startDemoKMS(ctx context.Context) (*demoKMS, error) {
 		stopReplay()
 		return nil, err
 	}
-	opts := kmsreplay.ClientOptions(demoVector)
-	opts.Timeout = 2 * time.Second
-	opts.MinCount = 25
-	cmid := opts.ClientID.String()
+	req := kmsreplay.ClientRequest(demoVector)
+	cmid := req.ClientID.String()
 	return &demoKMS{
 		port: port,
 		stop: func() { stopReplay(); ntp.Close() },
-		leg: probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding {
-			return kmscheck.Probe(ctx, addr, opts)
-		}),
-		clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding {
-			return []finding.Finding{kmscheck.CheckClock(ctx, []string{ntp.Addr}, kmscheck.ClockOptions{Timeout: time.Second})}
-		}),
+		req:  req,
+		ntp:  ntp.Addr,
 		notes: []string{
 			"The KMS host at " + addr + " replayed a captured exchange (" + string(demoVector) + ", vlmcs <-> vlmcsd): it can answer only that",
 			"recorded request, so the demo's client used the capture's identity (CMID " + cmid + "), clock and salt.",

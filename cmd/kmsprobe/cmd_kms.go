@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/kmscheck"
+	"github.com/kh-edu/kmsprobe/legs"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -31,7 +33,7 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	var o outputFlags
 	o.register(fs)
 	mode := fs.String("kms-mode", "", "how far to go: tcp, bind or activate (default from schools.yaml, else activate)")
-	product := fs.String("product", "", "product the activation request claims to be: "+strings.Join(kmscheck.ProductKeys(), ", ")+" (default win10-ent)")
+	product := fs.String("product", "", "products the activation requests claim to be, comma-separated, one request each: "+strings.Join(kmscheck.ProductNames(), ", ")+" (default win10-ent)")
 	protocol := fs.Int("protocol", 0, "KMS protocol version 4, 5 or 6 (default: the product's, 6 for current products)")
 	discover := fs.String("discover", "", "find the KMS host through _vlmcs._tcp.SUFFIX SRV first, as a Windows client does")
 	var servers listFlag
@@ -63,20 +65,21 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 			return fail(e, err)
 		}
 	}
-	opts, ntp, stateDir, err := kmsOptions(cfg, *mode, *product, *protocol, *minCount)
+	k, ntp, stateDir, err := kmsOptions(cfg, *mode, *product, *protocol, *minCount)
 	if err != nil {
 		return fail(e, err)
 	}
-	if opts.Mode == kmscheck.ModeActivate {
+	if k.Request.Mode == kmscheck.ModeActivate {
 		if stateDir == "" && cfg != nil {
 			stateDir = cfgStateDir(cfg)
 		}
-		if opts.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
+		if k.Request.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
 			return fail(e, err)
 		}
 	}
+	clock := clockcheck.Budget{NTP: budgetsOf(cfg).NTP}
 	if *discover != "" {
-		return runDiscover(ctx, e, &o, cfg, opts, ntp, *discover, servers)
+		return runDiscover(ctx, e, &o, cfg, k, ntp, clock, *discover, servers)
 	}
 	host, port := pos[0], kmscheck.DefaultPort
 	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
@@ -87,7 +90,7 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return fail(e, fmt.Errorf("%q: port %q is not a number from 1 to 65535", pos[0], port))
 	}
-	rctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	rctx, cancel := context.WithTimeout(ctx, k.Budget.Handshake)
 	ips, err := net.DefaultResolver.LookupIPAddr(rctx, host)
 	cancel()
 	if err != nil {
@@ -97,10 +100,10 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	var findings []finding.Finding
 	for _, ip := range ips {
 		addr := net.JoinHostPort(ip.IP.String(), port)
-		findings = append(findings, kmscheck.Probe(ctx, addr, opts)...)
+		findings = append(findings, k.Check(ctx, addr)...)
 	}
 	if len(ntp) > 0 {
-		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
+		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
@@ -113,51 +116,49 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	return rep.ExitCode()
 }
 
-// kmsOptions merges schools.yaml (when there is one) and the flags; flags win.
-func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int) (kmscheck.Options, []string, string, error) {
-	var o kmscheck.Options
+// kmsOptions merges schools.yaml (when there is one) and the flags; flags
+// win. product may name several products, comma-separated.
+func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int) (legs.KMS, []string, string, error) {
+	var k legs.KMS
 	var ntp []string
 	var stateDir string
-	cfgMin := 0
+	names := ""
+	k.Budget.Handshake = budgetsOf(cfg).KMSHandshake
 	if cfg != nil {
-		o.Timeout = cfg.Probe.Timeout.Duration
-		o.Product, o.Protocol = cfg.KMS.Product, cfg.KMS.Protocol
-		cfgMin = cfg.KMS.MinCount
+		names, k.Request.Protocol = cfg.KMS.Product, cfg.KMS.Protocol
+		if cfg.KMS.MinCountSet {
+			// A written min_count applies to every product; unwritten,
+			// each count pool is held to its own product's N.
+			k.Expect.MinCount = cfg.KMS.MinCount
+		}
 		if mode == "" {
 			mode = cfg.KMS.Mode
 		}
 		ntp, stateDir = cfg.NTP, cfg.Probe.StateDir
 	}
 	if product != "" {
-		o.Product = product
+		names = product
 	}
 	if protocol != 0 {
-		o.Protocol = protocol
+		k.Request.Protocol = protocol
 	}
-	if o.Protocol != 0 && (o.Protocol < 4 || o.Protocol > 6) {
-		return o, nil, "", fmt.Errorf("protocol %d: KMS clients speak protocol 4, 5 or 6", o.Protocol)
+	if minCount > 0 {
+		k.Expect.MinCount = minCount
+	}
+	if k.Request.Protocol != 0 && (k.Request.Protocol < 4 || k.Request.Protocol > 6) {
+		return k, nil, "", fmt.Errorf("protocol %d: KMS clients speak protocol 4, 5 or 6", k.Request.Protocol)
 	}
 	m, err := kmscheck.ParseMode(mode)
 	if err != nil {
-		return o, nil, "", err
+		return k, nil, "", err
 	}
-	o.Mode = m
-	p, err := kmscheck.LookupProduct(o.Product)
+	k.Request.Mode = m
+	ps, err := kmscheck.LookupProducts(strings.Split(names, ","))
 	if err != nil {
-		return o, nil, "", err
+		return k, nil, "", err
 	}
-	// kms.min_count (default 25) is about the Windows client pool; applying
-	// it to an Office or server product would fail hosts that activate them.
-	switch {
-	case minCount > 0:
-		o.MinCount = minCount
-	case cfg != nil && cfg.KMS.MinCountSet, p.N == 25:
-		o.MinCount = cfgMin
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = kmscheck.DefaultTimeout
-	}
-	return o, ntp, stateDir, nil
+	k.Request.Products = ps
+	return k, ntp, stateDir, nil
 }
 
 // printKMS shows what a vlmcs user expects, then the verdicts.
@@ -198,7 +199,7 @@ func printKMS(e *env, fs []finding.Finding) {
 
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
-func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config, opts kmscheck.Options, ntp []string, suffix string, servers []string) int {
+func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
 	pc, err := pseudoConfig(o.config, "discover", suffix, servers)
 	if err != nil {
 		return fail(e, err)
@@ -215,10 +216,10 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		Reference:  addressesOf(pc.KMS.Addresses),
 		Witnesses:  pc.Resolvers,
 		LookupHost: hostLookup,
-		KMS:        probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, opts) }),
+		KMS:        k,
 	})
 	if len(ntp) > 0 {
-		findings = append(findings, kmscheck.CheckClock(ctx, ntp, kmscheck.ClockOptions{}))
+		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
@@ -236,4 +237,13 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		return fail(e, err)
 	}
 	return rep.ExitCode()
+}
+
+// budgetsOf is the one budget table (legs.BudgetsOf) for cfg, or for the
+// defaults when `kmsprobe kms HOST` runs without a schools.yaml.
+func budgetsOf(cfg *config.Config) legs.Budgets {
+	if cfg == nil {
+		return legs.DefaultBudgets()
+	}
+	return legs.BudgetsOf(cfg)
 }

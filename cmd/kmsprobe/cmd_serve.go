@@ -12,7 +12,6 @@ import (
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/exporter"
 	"github.com/kh-edu/kmsprobe/internal/sim"
-	"github.com/kh-edu/kmsprobe/probe"
 )
 
 func init() {
@@ -73,7 +72,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		defer city.Close()
 		cfg = city.Config
 		opts.Simulate, opts.Hostname = true, "demo"
-		opts.Legs = probe.Legs{KMS: kms.leg, Clock: kms.clock}
+		opts.Legs = kms.legs(cfg)
 	} else {
 		var err error
 		if cfg, err = loadConfig(cfgPath); err != nil {

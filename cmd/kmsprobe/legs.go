@@ -2,17 +2,17 @@ package main
 
 import (
 	"context"
+	"net"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
-	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/kmscheck"
+	"github.com/kh-edu/kmsprobe/legs"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -41,25 +41,25 @@ func (l *legFlags) register(fs *flag.FlagSet) {
 }
 
 // auditKMSOptions merges schools.yaml and the flags into the KMS leg's
-// options (the same rules as kmsprobe kms). The client identity is
-// resolved here, once, so a machine without a stable identity is told
-// before any packet is sent.
-func (l *legFlags) auditKMSOptions(cfg *config.Config) (kmscheck.Options, error) {
-	o, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
+// request, budget and expectation (the same rules as kmsprobe kms). The
+// client identity is resolved here, once, so a machine without a stable
+// identity is told before any packet is sent.
+func (l *legFlags) auditKMSOptions(cfg *config.Config) (legs.KMS, error) {
+	k, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
 	if err != nil {
-		return o, err
+		return k, err
 	}
 	// One deadline covers connect, bind and the activation request; it
 	// gets the budget a DNS question gets in all its attempts.
-	o.Timeout = cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts)
-	if o.Mode == kmscheck.ModeActivate {
+	k.Budget.Handshake = legs.BudgetsOf(cfg).KMSHandshake
+	if k.Request.Mode == kmscheck.ModeActivate {
 		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
 		if err != nil {
-			return o, fmt.Errorf("%w (or use --kms-mode bind, which sends no activation request)", err)
+			return k, fmt.Errorf("%w (or use --kms-mode bind, which sends no activation request)", err)
 		}
-		o.ClientID = id
+		k.Request.ClientID = id
 	}
-	return o, nil
+	return k, nil
 }
 
 // cfgStateDir is where the probe keeps its KMS client id when the machine has
@@ -77,38 +77,21 @@ func cfgStateDir(cfg *config.Config) string {
 	return ""
 }
 
-// clockLeg checks the local clock against the configured NTP servers.
-func clockLeg(cfg *config.Config) probe.Leg {
-	return probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding {
-		if len(cfg.NTP) == 0 {
-			return []finding.Finding{{
-				Check: finding.ClockOffset, Status: finding.Skip, Short: "no ntp",
-				Message: "no NTP server configured, so the clock was not checked",
-				Remedy:  "add the time servers the PCs use under ntp: in schools.yaml, e.g. ntp: [time.stdtime.gov.tw]",
-			}}
-		}
-		return []finding.Finding{kmscheck.CheckClock(ctx, cfg.NTP, kmscheck.ClockOptions{Timeout: cfg.Probe.Timeout.Duration})}
-	})
-}
-
 // build makes the legs from the configuration and flags.
 func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, error) {
-	o, err := l.auditKMSOptions(cfg)
+	k, err := l.auditKMSOptions(cfg)
 	if err != nil {
 		return probe.Legs{}, err
 	}
-	legs := probe.Legs{
-		KMS:   probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { return kmscheck.Probe(ctx, addr, o) }),
-		Clock: clockLeg(cfg),
-	}
+	built := probe.Legs{KMS: k, Clock: legs.ClockOf(cfg)}
 	if l.dhcpIface != "" {
 		campus, err := l.campusLeg(cfg, schools)
 		if err != nil {
 			return probe.Legs{}, err
 		}
-		legs.Campus = campus
+		built.Campus = campus
 	}
-	return legs, nil
+	return built, nil
 }
 
 // hostLookup asks this machine's own resolver for the KMS host's

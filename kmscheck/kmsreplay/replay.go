@@ -236,43 +236,34 @@ func Capture(v Vector) (Request, error) {
 	return *m.Summary[0].Request, nil
 }
 
-// ClientOptions returns options that make kmscheck send exactly the
+// ClientRequest returns the request that makes kmscheck send exactly the
 // recorded request of v (identity, clock, salt, product, protocol, bind
 // style), so that the replay answers and the answer verifies. It panics on
 // an unknown vector name, which is a programming error.
-func ClientOptions(v Vector) kmscheck.Options {
-	o, err := clientOptions(v)
+func ClientRequest(v Vector) kmscheck.Request {
+	o, err := clientRequest(v)
 	if err != nil {
 		panic(err)
 	}
 	return o
 }
 
-func clientOptions(v Vector) (kmscheck.Options, error) {
+func clientRequest(v Vector) (kmscheck.Request, error) {
 	r, err := Capture(v)
 	if err != nil {
-		return kmscheck.Options{}, err
+		return kmscheck.Request{}, err
 	}
-	sku, err := kmscheck.ParseUUID(r.SKUID)
+	prod, err := productOf(v, r)
 	if err != nil {
-		return kmscheck.Options{}, err
-	}
-	var prod kmscheck.Product
-	for _, p := range kmscheck.Products() {
-		if p.SKUID == sku {
-			prod = p
-		}
-	}
-	if prod.Key == "" {
-		return kmscheck.Options{}, fmt.Errorf("kmsreplay: %s: SKU %s is not in kmscheck's product table", v, r.SKUID)
+		return kmscheck.Request{}, err
 	}
 	cmid, err := kmscheck.ParseUUID(r.CMID)
 	if err != nil {
-		return kmscheck.Options{}, err
+		return kmscheck.Request{}, err
 	}
 	salt, err := hex.DecodeString(r.Salt)
 	if err != nil {
-		return kmscheck.Options{}, err
+		return kmscheck.Request{}, err
 	}
 	maj, mi, _ := strings.Cut(r.Protocol, ".")
 	major, _ := strconv.Atoi(maj)
@@ -283,22 +274,49 @@ func clientOptions(v Vector) (kmscheck.Options, error) {
 		neg = kmscheck.NegotiateWindows
 	}
 	ft := r.FileTime
-	edit := func(q *kmscheck.Request) {
+	edit := func(q *kmscheck.ActivationRequest) {
 		// Protocol 7.0 is not an option a probe offers; set it here.
 		q.Version = kmscheck.Version{Major: uint16(major), Minor: uint16(minor)}
 		q.LicenseStatus, q.GraceMinutes, q.VM = r.LicenseStatus, r.Grace, r.VM
 		q.RequiredCount = r.Required
 	}
-	return kmscheck.Options{
-		Product:     prod.Key,
+	return kmscheck.Request{
+		Products:    []kmscheck.Product{prod},
 		Protocol:    proto,
 		Negotiation: neg,
 		ClientID:    cmid,
 		Workstation: r.Workstation,
 		Now:         func() time.Time { return kmscheck.TimeFromFileTime(ft) },
 		Rand:        &repeatReader{b: salt},
-		EditRequest: edit,
+		Edit:        edit,
 	}, nil
+}
+
+// productOf finds the table product a capture asked for, by SKU. Should a
+// capture's KMS counted ID differ from the table's, the capture's wins, so
+// the request is still rebuilt byte for byte.
+func productOf(v Vector, r Request) (kmscheck.Product, error) {
+	sku, err := kmscheck.ParseUUID(r.SKUID)
+	if err != nil {
+		return kmscheck.Product{}, err
+	}
+	kmsID, err := kmscheck.ParseUUID(r.KMSID)
+	if err != nil {
+		return kmscheck.Product{}, err
+	}
+	var prod kmscheck.Product
+	for _, p := range kmscheck.Products() {
+		if p.SKUID == sku && (prod.Key == "" || p.KMSID == kmsID) {
+			prod = p
+		}
+	}
+	if prod.Key == "" {
+		return kmscheck.Product{}, fmt.Errorf("kmsreplay: %s: SKU %s is not in kmscheck's product table", v, r.SKUID)
+	}
+	if prod.KMSID != kmsID {
+		prod.KMSID = kmsID
+	}
+	return prod, nil
 }
 
 // repeatReader yields the recorded salt over and over, so one Options value

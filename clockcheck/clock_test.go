@@ -1,4 +1,4 @@
-package kmscheck
+package clockcheck
 
 import (
 	"context"
@@ -14,28 +14,29 @@ import (
 	"time"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/testenv"
 )
 
 func TestJudgeClock(t *testing.T) {
 	tests := []struct {
 		name   string
-		rs     []NTPResult
+		rs     []Result
 		status finding.Status
 		msg    string
 	}{
 		{"none configured", nil, finding.Skip, "no NTP server configured"},
-		{"in sync", []NTPResult{{Server: "a", Offset: 3 * time.Millisecond, Stratum: 2}}, finding.Pass, "within 3ms"},
-		{"59s", []NTPResult{{Server: "a", Offset: 59 * time.Second}}, finding.Pass, "within"},
-		{"60s ahead", []NTPResult{{Server: "a", Offset: 60 * time.Second}}, finding.Warn, "1m0s ahead of"},
-		{"3h behind", []NTPResult{{Server: "a", Offset: -3 * time.Hour}}, finding.Warn, "3h0m0s behind"},
-		{"exactly 4h", []NTPResult{{Server: "a", Offset: 4 * time.Hour}}, finding.Warn, "within KMS's 4 h"},
-		{"5h", []NTPResult{{Server: "a", Offset: 5 * time.Hour}}, finding.Fail, "0xC004F06C"},
-		{"no answer", []NTPResult{{Server: "a", Err: errors.New("i/o timeout")}}, finding.Fail, "no NTP answer: a: i/o timeout"},
-		{"second answers", []NTPResult{{Server: "a", Err: errors.New("timeout")}, {Server: "b", Offset: time.Second}}, finding.Pass, "within 1s"},
+		{"in sync", []Result{{Server: "a", Offset: 3 * time.Millisecond, Stratum: 2}}, finding.Pass, "within 3ms"},
+		{"59s", []Result{{Server: "a", Offset: 59 * time.Second}}, finding.Pass, "within"},
+		{"60s ahead", []Result{{Server: "a", Offset: 60 * time.Second}}, finding.Warn, "1m0s ahead of"},
+		{"3h behind", []Result{{Server: "a", Offset: -3 * time.Hour}}, finding.Warn, "3h0m0s behind"},
+		{"exactly 4h", []Result{{Server: "a", Offset: 4 * time.Hour}}, finding.Warn, "within KMS's 4 h"},
+		{"5h", []Result{{Server: "a", Offset: 5 * time.Hour}}, finding.Fail, "0xC004F06C"},
+		{"no answer", []Result{{Server: "a", Err: errors.New("i/o timeout")}}, finding.Fail, "no NTP answer: a: i/o timeout"},
+		{"second answers", []Result{{Server: "a", Err: errors.New("timeout")}, {Server: "b", Offset: time.Second}}, finding.Pass, "within 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := JudgeClock(tt.rs)
+			f := Judge(Measurement{Results: tt.rs})[0]
 			if f.Check != finding.ClockOffset || f.Status != tt.status || !strings.Contains(f.Message, tt.msg) {
 				t.Errorf("got %v %q, want %v containing %q", f.Status, f.Message, tt.status, tt.msg)
 			}
@@ -60,7 +61,7 @@ func startChrony(t *testing.T) string {
 		}
 	}
 	if err != nil {
-		t.Skip("chronyd not installed (apt-get install chrony); skipping the real-NTP test")
+		testenv.Missing(t, "chronyd is not installed (Debian: apt-get install -y chrony)")
 	}
 	port := freeUDPPort(t)
 	dir := t.TempDir()
@@ -78,7 +79,7 @@ func startChrony(t *testing.T) string {
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot start chronyd: %v", err)
+		testenv.Missing(t, fmt.Sprintf("cannot start chronyd: %v", err))
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -88,13 +89,13 @@ func startChrony(t *testing.T) string {
 	// Wait until it answers.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		r := QueryNTP(context.Background(), addr, ClockOptions{Timeout: 200 * time.Millisecond})
+		r := Clock{}.Query(context.Background(), addr, Budget{NTP: 200 * time.Millisecond})
 		if r.Err == nil {
 			return addr
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Skipf("chronyd did not start serving on %s (not permitted here?): %s", addr, out.String())
+	testenv.Missing(t, fmt.Sprintf("chronyd did not start serving on %s (not permitted here?): %s", addr, out.String()))
 	return ""
 }
 
@@ -123,16 +124,17 @@ func TestClockAgainstChrony(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// chronyd serves the real clock; faking ours gives the offset.
 			now := func() time.Time { return time.Now().Add(tt.skew) }
-			f := CheckClock(context.Background(), []string{addr}, ClockOptions{Now: now})
+			f := Judge(Clock{Now: now}.Measure(context.Background(), []string{addr}, Budget{NTP: 2 * time.Second}))[0]
 			if f.Status != tt.status {
 				t.Fatalf("status %v, want %v: %s", f.Status, tt.status, f.Message)
 			}
-			off := f.Evidence["offset_s"].(float64)
-			if d := off - tt.skew.Seconds(); d > 1 || d < -1 {
-				t.Errorf("offset %.3fs, want about %.0fs", off, tt.skew.Seconds())
+			off, ok := Offset(f)
+			if d := off - tt.skew; !ok || d > time.Second || d < -time.Second {
+				t.Errorf("offset %s (%v), want about %s", off, ok, tt.skew)
 			}
-			if f.Evidence["stratum"] != 2 && f.Evidence["stratum"] != 1 {
-				t.Errorf("stratum %v, want chrony's local stratum + 1", f.Evidence["stratum"])
+			ev, _ := EvidenceOf(f)
+			if ev.Stratum == nil || *ev.Stratum != 2 && *ev.Stratum != 1 {
+				t.Errorf("stratum %v, want chrony's local stratum + 1", ev.Stratum)
 			}
 			if f.Server != addr {
 				t.Errorf("server %q, want %q", f.Server, addr)
@@ -173,11 +175,11 @@ func TestClockAgainstFixedOffsetResponder(t *testing.T) {
 			pc.WriteTo(resp, from)
 		}
 	}()
-	f := CheckClock(context.Background(), []string{pc.LocalAddr().String()}, ClockOptions{})
+	f := Judge(Measure(context.Background(), []string{pc.LocalAddr().String()}, Budget{NTP: 2 * time.Second}))[0]
 	if f.Status != finding.Fail || !strings.Contains(f.Message, "ahead of") {
 		t.Fatalf("got %v %q, want fail, ahead", f.Status, f.Message)
 	}
-	if off := f.Evidence["offset_s"].(float64); off < 6*3600-2 || off > 6*3600+2 {
+	if off, ok := Offset(f); !ok || off < 6*time.Hour-2*time.Second || off > 6*time.Hour+2*time.Second {
 		t.Errorf("offset %v s, want about +21600", off)
 	}
 }
@@ -197,8 +199,54 @@ func TestClockNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	f := CheckClock(context.Background(), []string{pc.LocalAddr().String()}, ClockOptions{Timeout: 300 * time.Millisecond})
+	f := Judge(Measure(context.Background(), []string{pc.LocalAddr().String()}, Budget{NTP: 300 * time.Millisecond}))[0]
 	if f.Status != finding.Fail || !strings.Contains(f.Message, "no NTP answer") {
 		t.Errorf("got %v %q", f.Status, f.Message)
+	}
+}
+
+// A stopped audit never blames the NTP servers; without MarkStopped this
+// is the "no NTP answer" fail.
+func TestJudgeStoppedNeverBlamesNTP(t *testing.T) {
+	m := Measurement{Results: []Result{{Server: "192.0.2.123", Err: context.Canceled}}}
+	if f := Judge(m)[0]; f.Status != finding.Fail {
+		t.Fatalf("precondition: %v", f.Status)
+	}
+	m.Stopped = true
+	f := Judge(m)[0]
+	if f.Status != finding.Unknown || f.ID != "clock.offset.stopped" || f.Remedy != "" {
+		t.Errorf("stopped: %v %q id %q remedy %q", f.Status, f.Message, f.ID, f.Remedy)
+	}
+	if _, ok := ServerFault(f); ok {
+		t.Error("a stopped query is the NTP server's fault")
+	}
+}
+
+func TestMeasureStoppedByCaller(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	m := Measure(ctx, []string{pc.LocalAddr().String()}, Budget{NTP: 10 * time.Second})
+	if !m.Stopped {
+		t.Fatal("Measure did not record the stop")
+	}
+	if f := Judge(m)[0]; f.Status == finding.Fail {
+		t.Errorf("blames NTP after Ctrl-C: %q", f.Message)
+	}
+}
+
+func TestServerFault(t *testing.T) {
+	f := Judge(Measurement{Results: []Result{{Server: "ntp.example:123", Err: errors.New("i/o timeout")}}})[0]
+	g, ok := ServerFault(f)
+	if !ok || g.RemedyID != "clock.fix.operators" || !strings.Contains(g.Remedy, "ntp.example:123") || !strings.Contains(g.Remedy, "operators") {
+		t.Errorf("no answer: %v %q", ok, g.Remedy)
+	}
+	f = Judge(Measurement{Results: []Result{{Server: "a", Offset: 5 * time.Hour}}})[0]
+	if _, ok := ServerFault(f); ok {
+		t.Error("this machine's skewed clock is not the NTP server's fault")
 	}
 }

@@ -1,0 +1,112 @@
+// Package legs builds the audit's legs beyond DNS — KMS, clock — from a
+// schools.yaml, with one table of named budgets that every command
+// shares (audit, demo, serve, kms), so the same configuration always gives
+// the same time to the same exchange.
+//
+// It owns: the budgets, and the adapters that put kmscheck and clockcheck
+// behind probe's one Measure/Judge contract. It must not know about
+// commands, flags, rendering or how an audit is orchestrated.
+package legs
+
+import (
+	"context"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/clockcheck"
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/kmscheck"
+	"github.com/kh-edu/kmsprobe/probe"
+)
+
+// Budgets are the named time budgets of one audit, all derived from
+// schools.yaml in one place.
+type Budgets struct {
+	// PerAttempt and Attempts bound every DNS question (probe.timeout,
+	// probe.attempts).
+	PerAttempt time.Duration
+	Attempts   int
+	// KMSHandshake covers connect, RPC bind and one activation request:
+	// the time a DNS question gets in all its attempts.
+	KMSHandshake time.Duration
+	// NTP bounds one NTP exchange: a per-attempt budget.
+	NTP time.Duration
+	// DHCPWindow is how long offers and adverts are collected (dhcp.window).
+	DHCPWindow time.Duration
+}
+
+// BudgetsOf is the one table of budgets. cfg has its defaults applied
+// (config.Load and config.Parse do that), so nothing here invents a
+// timeout of its own.
+func BudgetsOf(cfg *config.Config) Budgets {
+	return Budgets{
+		PerAttempt:   cfg.Probe.Timeout.Duration,
+		Attempts:     cfg.Probe.Attempts,
+		KMSHandshake: cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts),
+		NTP:          cfg.Probe.Timeout.Duration,
+		DHCPWindow:   cfg.DHCP.Window.Duration,
+	}
+}
+
+// DefaultBudgets are the budgets of a schools.yaml that sets none.
+func DefaultBudgets() Budgets {
+	return BudgetsOf(&config.Config{
+		Probe: config.Probe{Timeout: config.Duration{Duration: config.DefaultTimeout}, Attempts: config.DefaultAttempts},
+		DHCP:  config.DHCP{Window: config.Duration{Duration: config.DefaultDHCPWindow}},
+	})
+}
+
+// KMS is the KMS leg: what to ask, the time it may take and what the host
+// is held to.
+type KMS struct {
+	Request kmscheck.Request
+	Budget  kmscheck.Budget
+	Expect  kmscheck.Expect
+}
+
+// Measure talks to one KMS address.
+func (k KMS) Measure(ctx context.Context, addr string) probe.Measurement {
+	return kmsMeasurement{m: kmscheck.Measure(ctx, addr, k.Request, k.Budget), exp: k.Expect}
+}
+
+// Check measures and judges one address (kmsprobe kms, Discover).
+func (k KMS) Check(ctx context.Context, addr string) []finding.Finding {
+	return k.Measure(ctx, addr).Judge()
+}
+
+type kmsMeasurement struct {
+	m   kmscheck.Measurement
+	exp kmscheck.Expect
+}
+
+func (m kmsMeasurement) Judge() []finding.Finding { return kmscheck.Judge(m.m, m.exp) }
+
+// Clock is the clock leg: the local clock against the configured NTP
+// servers.
+type Clock struct {
+	Servers []string
+	Budget  clockcheck.Budget
+}
+
+// ClockOf builds the clock leg of cfg.
+func ClockOf(cfg *config.Config) Clock {
+	return Clock{Servers: cfg.NTP, Budget: clockcheck.Budget{NTP: BudgetsOf(cfg).NTP}}
+}
+
+// Measure asks the NTP servers; without any, the clock is not checked,
+// and says so (never a pass).
+func (c Clock) Measure(ctx context.Context, _ string) probe.Measurement {
+	if len(c.Servers) == 0 {
+		return probe.Judged{{
+			Check: finding.ClockOffset, Status: finding.Skip, Short: "no ntp",
+			ID: "clock.no_ntp", RemedyID: "clock.no_ntp.fix",
+			Message: "no NTP server configured, so the clock was not checked",
+			Remedy:  "add the time servers the PCs use under ntp: in schools.yaml, e.g. ntp: [time.stdtime.gov.tw]",
+		}}
+	}
+	return clockMeasurement(clockcheck.Measure(ctx, c.Servers, c.Budget))
+}
+
+type clockMeasurement clockcheck.Measurement
+
+func (m clockMeasurement) Judge() []finding.Finding { return clockcheck.Judge(clockcheck.Measurement(m)) }
