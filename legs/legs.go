@@ -81,6 +81,13 @@ type kmsMeasurement struct {
 
 func (m kmsMeasurement) Judge() []finding.Finding { return kmscheck.Judge(m.m, m.exp) }
 
+// SharedFault: down, refused, not KMS, an RPC fault, no key for a product
+// or a count too low are the KMS host's own (its remedy already speaks to
+// its operators); a skip, an unknown or the probe's own trouble never is.
+func (m kmsMeasurement) SharedFault(f finding.Finding) (finding.Finding, bool) {
+	return f, kmscheck.HostFault(f)
+}
+
 // Clock is the clock leg: the local clock against the configured NTP
 // servers.
 type Clock struct {
@@ -110,3 +117,9 @@ func (c Clock) Measure(ctx context.Context, _ string) probe.Measurement {
 type clockMeasurement clockcheck.Measurement
 
 func (m clockMeasurement) Judge() []finding.Finding { return clockcheck.Judge(clockcheck.Measurement(m)) }
+
+// SharedFault: NTP servers that do not answer are their operators'
+// problem; a wrong local clock is this machine's.
+func (m clockMeasurement) SharedFault(f finding.Finding) (finding.Finding, bool) {
+	return clockcheck.ServerFault(f)
+}

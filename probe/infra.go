@@ -35,7 +35,8 @@ func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
 	sort.Strings(kmsAddrs)
 	for _, a := range kmsAddrs {
 		for _, f := range judged(m.KMS[a]) {
-			if f.Status != finding.Fail && f.Status != finding.Warn {
+			f, ok := sharedFault(m.KMS[a], f)
+			if !ok {
 				continue
 			}
 			check := f.Check
@@ -46,7 +47,8 @@ func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
 	}
 	if m.Clock != nil {
 		for _, f := range judged(*m.Clock) {
-			if f.Status != finding.Fail && f.Status != finding.Warn {
+			f, ok := sharedFault(*m.Clock, f)
+			if !ok {
 				continue
 			}
 			// The clock finding is the probe's view of NTP: the same for
@@ -159,4 +161,16 @@ func serverFault(a dnscheck.Answer) (string, bool) {
 		return "SERVFAIL", true
 	}
 	return "", false
+}
+
+// sharedFault asks the measurement whether f is its shared server's own
+// fault; a stopped measurement never is.
+func sharedFault(ms Measured, f finding.Finding) (finding.Finding, bool) {
+	if ms.Stopped || (f.Status != finding.Fail && f.Status != finding.Warn) {
+		return f, false
+	}
+	if c, ok := ms.Measurement.(SharedFaults); ok {
+		return c.SharedFault(f)
+	}
+	return f, true
 }

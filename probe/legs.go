@@ -20,6 +20,16 @@ type Measurement interface {
 	Judge() []finding.Finding
 }
 
+// SharedFaults is implemented by measurements of shared servers (the KMS
+// host, NTP) that can tell the server's own fault from anything else. For
+// a finding that is the server's own fault, SharedFault returns it
+// addressed to the server's operators, for the report's infrastructure
+// list (DESIGN §4.2). Measurements without it count every fail or warn
+// as the shared server's.
+type SharedFaults interface {
+	SharedFault(f finding.Finding) (finding.Finding, bool)
+}
+
 // Leg measures one target: "ip:port" for the KMS leg, "" for the clock.
 type Leg interface {
 	Measure(ctx context.Context, target string) Measurement
