@@ -1,10 +1,3 @@
-// Package finding holds the one result type every leg of kmsprobe returns.
-//
-// A Finding is a verdict on one check against one server, with the evidence
-// that led to it and the remedy an admin can apply. Legs (dnscheck, kmscheck,
-// dhcpcheck) produce findings; probe collects them per school; renderers and
-// exporters read them. Keeping the type here, below every leg, lets the legs
-// stay independent of each other and of the orchestration.
 package finding
 
 import (

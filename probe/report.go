@@ -1,11 +1,3 @@
-// Package probe plans and runs an audit and holds its result, the Report.
-//
-// Run takes a loaded configuration, plans every distinct network question
-// first (the city resolvers serve hundreds of schools, so each question is
-// asked once), runs the plan with bounded concurrency, and judges the
-// answers per school through the legs (dnscheck, kmscheck, dhcpcheck).
-// Rendering, history, mail and metrics read the Report; none of them lives
-// here.
 package probe
 
 import (
