@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -16,29 +17,6 @@ import (
 // them), layout is tables, there is no script and nothing is loaded from
 // outside. Colour only repeats what the symbols ✓ ! ✗ ? – already say, so
 // it survives grayscale printing and colour-blind readers.
-
-func init() {
-	Formats["html"] = func(w io.Writer, r *probe.Report) error { return HTML(w, r, Options{}) }
-	localized["html"] = HTML
-	localized["table"] = TableLang
-	localized["text"] = Text
-	Formats["text"] = func(w io.Writer, r *probe.Report) error { return Text(w, r, Options{}) }
-}
-
-// localized are the formats that honour Options; the others ignore them.
-var localized = map[string]func(io.Writer, *probe.Report, Options) error{}
-
-// Render writes r in format, passing o to the formats that use it.
-func Render(format string, w io.Writer, r *probe.Report, o Options) error {
-	if fn, ok := localized[format]; ok {
-		return fn(w, r, o)
-	}
-	fn, ok := Formats[format]
-	if !ok {
-		return fmt.Errorf("render: unknown format %q; use one of %s", format, FormatNames())
-	}
-	return fn(w, r)
-}
 
 // ChartCID is the Content-ID of the trend image in a mail.
 const ChartCID = "trend.png"
@@ -64,9 +42,9 @@ func esc(s string) string { return html.EscapeString(s) }
 // report read in another zone is not misread.
 func stamp(t time.Time) string { return t.Format("2006-01-02 15:04 -07:00") }
 
-// HTML writes the report as one email-safe HTML document.
-func HTML(w io.Writer, r *probe.Report, o Options) error {
-	lang := o.Lang
+// writeHTML writes the report as one email-safe HTML document.
+func writeHTML(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.lang()
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	htmlLang := "en"
@@ -79,7 +57,7 @@ func HTML(w io.Writer, r *probe.Report, o Options) error {
 	p("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:1100px;width:100%%;background:#ffffff;border:1px solid #dcdfe4;font-family:%s;font-size:14px;line-height:1.45;color:#1f2328;\"><tr><td style=\"padding:20px 24px;\">\n", fontFamily)
 
 	// Header: title, the counts as badges, the summary sentence.
-	p("<h1 style=\"margin:0 0 8px 0;font-size:22px;font-weight:bold;\">%s</h1>\n", esc(tr(lang, "KMS activation audit")))
+	p("<h1 style=\"margin:0 0 8px 0;font-size:22px;font-weight:bold;\">%s</h1>\n", esc(t(lang, "render.title", nil)))
 	p("<p style=\"margin:0 0 8px 0;\">")
 	for _, c := range []struct {
 		st finding.Status
@@ -91,13 +69,13 @@ func HTML(w io.Writer, r *probe.Report, o Options) error {
 		p("%s ", badge(c.st, fmt.Sprintf("%s %d %s", Symbol(c.st), c.n, StatusWord(lang, c.st))))
 	}
 	p("</p>\n")
-	p("<p style=\"margin:0 0 4px 0;font-size:15px;\"><b>%s</b></p>\n", esc(SummaryLineLang(r, lang)))
-	p("<p style=\"margin:0 0 12px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Generated %s on %s, kmsprobe %s", stamp(r.GeneratedAt), r.Probe.Hostname, r.Probe.Version)))
+	p("<p style=\"margin:0 0 4px 0;font-size:15px;\"><b>%s</b></p>\n", esc(SummaryLine(r, lang)))
+	p("<p style=\"margin:0 0 12px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(t(lang, "render.generated", i18n.Args{"At": stamp(r.GeneratedAt), "Host": r.Probe.Hostname, "Version": r.Probe.Version})))
 	if r.Probe.Simulation {
-		p("%s\n", notice(finding.Unknown, tr(lang, "This report comes from a simulation (kmsprobe demo), not the real network.")))
+		p("%s\n", notice(finding.Unknown, t(lang, "render.simulation_notice", nil)))
 	}
 	if r.Incomplete {
-		p("%s\n", notice(finding.Fail, tr(lang, "INCOMPLETE")+": "+r.Reason))
+		p("%s\n", notice(finding.Fail, t(lang, "render.incomplete", nil)+": "+r.Reason))
 	}
 
 	// What changed comes first: a weekly reader has seen the rest before.
@@ -105,8 +83,8 @@ func HTML(w io.Writer, r *probe.Report, o Options) error {
 	htmlTrend(&b, o, lang)
 
 	// The compliance table.
-	p("<h2 style=\"margin:20px 0 8px 0;font-size:17px;border-bottom:2px solid #1f2328;padding-bottom:4px;\">%s</h2>\n", esc(tr(lang, "Compliance")))
-	cols := LayoutLang(r, lang)
+	p("<h2 style=\"margin:20px 0 8px 0;font-size:17px;border-bottom:2px solid #1f2328;padding-bottom:4px;\">%s</h2>\n", esc(t(lang, "render.compliance", nil)))
+	cols := layout(r, lang)
 	p("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%%;font-size:13px;\">\n<tr>")
 	for _, c := range cols {
 		p("<th align=\"left\" style=\"padding:5px 8px;border:1px solid #8c959f;background:#eaeef2;white-space:nowrap;\">%s</th>", esc(c.Title))
@@ -134,12 +112,12 @@ func HTML(w io.Writer, r *probe.Report, o Options) error {
 		p("</tr>\n")
 	}
 	p("</table>\n")
-	p("<p style=\"margin:6px 0 0 0;color:#57606a;font-size:12px;\">%s: %s</p>\n", esc(tr(lang, "Legend")), esc(tr(lang, "✓ pass, ! warn, ✗ fail, ? unknown, – skipped")))
+	p("<p style=\"margin:6px 0 0 0;color:#57606a;font-size:12px;\">%s: %s</p>\n", esc(t(lang, "render.legend.title", nil)), esc(t(lang, "render.legend.text", nil)))
 
 	htmlFixes(&b, r, lang)
 
 	if o.ResendPath != "" {
-		p("<p style=\"margin:24px 0 0 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Sent by kmsprobe. Resend with: kmsprobe mail %s", o.ResendPath)))
+		p("<p style=\"margin:24px 0 0 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(t(lang, "render.resend", i18n.Args{"Path": o.ResendPath})))
 	}
 	p("</td></tr></table>\n</td></tr></table>\n</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
@@ -163,13 +141,13 @@ func h2(b *strings.Builder, title string) {
 func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 	ch := r.Changes
 	if ch == nil {
-		h2(b, tr(lang, "Changes since the last report"))
-		fmt.Fprintf(b, "<p style=\"margin:0;color:#57606a;\">%s</p>\n", esc(tr(lang, "No earlier report to compare with.")))
+		h2(b, t(lang, "render.changes.title_first", nil))
+		fmt.Fprintf(b, "<p style=\"margin:0;color:#57606a;\">%s</p>\n", esc(t(lang, "render.changes.noprevious", nil)))
 		return
 	}
-	h2(b, tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
+	h2(b, t(lang, "render.changes.title", i18n.Args{"Previous": stamp(ch.Previous)}))
 	if len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0 {
-		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(tr(lang, "No change since the last report.")))
+		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(t(lang, "render.changes.nochange", nil)))
 		return
 	}
 	names := map[string]string{}
@@ -194,7 +172,7 @@ func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 		}
 		s += fmt.Sprintf(": %s %s → %s %s", Symbol(c.From), esc(StatusWord(lang, c.From)), Symbol(c.To), esc(StatusWord(lang, c.To)))
 		if len(c.Checks) > 0 {
-			s += " <span style=\"color:#57606a;\">(" + esc(tr(lang, "checks: %s", strings.Join(c.Checks, ", "))) + ")</span>"
+			s += " <span style=\"color:#57606a;\">(" + esc(t(lang, "render.changes.checks", i18n.Args{"Checks": strings.Join(c.Checks, ", ")})) + ")</span>"
 		}
 		return s
 	}
@@ -211,10 +189,10 @@ func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 	for _, id := range ch.Removed {
 		rm = append(rm, "<b>"+esc(id)+"</b>")
 	}
-	list("✗ "+tr(lang, "Regressions"), finding.Fail, reg)
-	list("✓ "+tr(lang, "Fixed"), finding.Pass, fix)
-	list("+ "+tr(lang, "New schools"), finding.Unknown, nw)
-	list("− "+tr(lang, "Removed schools"), finding.Unknown, rm)
+	list("✗ "+t(lang, "render.changes.regressions", nil), finding.Fail, reg)
+	list("✓ "+t(lang, "render.changes.fixes", nil), finding.Pass, fix)
+	list("+ "+t(lang, "render.changes.new", nil), finding.Unknown, nw)
+	list("− "+t(lang, "render.changes.removed", nil), finding.Unknown, rm)
 }
 
 func htmlTrend(b *strings.Builder, o Options, lang string) {
@@ -227,20 +205,20 @@ func htmlTrend(b *strings.Builder, o Options, lang string) {
 		pts = pts[len(pts)-maxPoints:]
 	}
 	first, last := pts[0], pts[len(pts)-1]
-	h2(b, tr(lang, "Compliance over time"))
+	h2(b, t(lang, "render.trend.title", nil))
 	src := o.ChartSrc
 	if src == "" {
 		src = ChartDataURI(img)
 	}
-	alt := tr(lang, "%s: %d%% pass (%d of %d)", first.At.Format("2006-01-02"), passPercent(first.Summary), first.Summary.Pass, first.Summary.Schools) +
-		" → " + tr(lang, "%s: %d%% pass (%d of %d)", last.At.Format("2006-01-02"), passPercent(last.Summary), last.Summary.Pass, last.Summary.Schools)
-	fmt.Fprintf(b, "<p style=\"margin:0 0 4px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(tr(lang, "Share of schools that pass, per report")))
+	alt := trendPoint(lang, first) +
+		" → " + trendPoint(lang, last)
+	fmt.Fprintf(b, "<p style=\"margin:0 0 4px 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(t(lang, "render.trend.caption", nil)))
 	fmt.Fprintf(b, "<img src=\"%s\" width=\"%d\" height=\"%d\" alt=\"%s\" style=\"display:block;max-width:100%%;height:auto;border:1px solid #dcdfe4;\">\n", esc(src), chartW, chartH, esc(alt))
 	fmt.Fprintf(b, "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:%dpx;max-width:100%%;font-size:12px;color:#57606a;\"><tr><td align=\"left\">%s</td><td align=\"right\">%s</td></tr></table>\n",
-		chartW, esc(tr(lang, "%s: %d%% pass (%d of %d)", first.At.Format("2006-01-02"), passPercent(first.Summary), first.Summary.Pass, first.Summary.Schools)),
-		esc(tr(lang, "%s: %d%% pass (%d of %d)", last.At.Format("2006-01-02"), passPercent(last.Summary), last.Summary.Pass, last.Summary.Schools)))
+		chartW, esc(trendPoint(lang, first)),
+		esc(trendPoint(lang, last)))
 	fmt.Fprintf(b, "<p style=\"margin:4px 0 0 0;font-size:12px;\">%s %s %s %s</p>\n",
-		swatch(barPass, tr(lang, "pass")), swatch(barWarn, tr(lang, "warn")), swatch(barUnk, tr(lang, "unknown")), swatch(barFail, tr(lang, "fail")+" (////)"))
+		swatch(barPass, t(lang, "render.status.pass", nil)), swatch(barWarn, t(lang, "render.status.warn", nil)), swatch(barUnk, t(lang, "render.status.unknown", nil)), swatch(barFail, t(lang, "render.status.fail", nil)+" (////)"))
 }
 
 func swatch(c interface{ RGBA() (r, g, b, a uint32) }, label string) string {
@@ -249,7 +227,7 @@ func swatch(c interface{ RGBA() (r, g, b, a uint32) }, label string) string {
 }
 
 func htmlFixes(b *strings.Builder, r *probe.Report, lang string) {
-	h2(b, tr(lang, "What to fix"))
+	h2(b, t(lang, "render.fixes.heading", nil))
 	any := false
 	for _, s := range r.Schools {
 		if len(ProblemFindings(s)) == 0 {
@@ -260,7 +238,7 @@ func htmlFixes(b *strings.Builder, r *probe.Report, lang string) {
 		fmt.Fprintf(b, "<h3 style=\"margin:16px 0 6px 0;font-size:15px;padding:4px 8px;background:%s;color:%s;border-left:4px solid %s;\">%s %s <span style=\"font-weight:normal;\">%s · %s</span></h3>\n",
 			ss.bg, ss.fg, ss.fg, Symbol(s.Status), esc(s.ID), esc(s.Name), esc(s.Suffix))
 		b.WriteString("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
-		for _, g := range GroupProblems(s) {
+		for _, g := range GroupProblems(s, lang) {
 			fs := statusStyle[g.Status]
 			fmt.Fprintf(b, "<tr><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", fs.fg, Symbol(g.Status))
 			fmt.Fprintf(b, "<b>%s</b> <span style=\"color:#57606a;\">%s", esc(CheckTitle(lang, g.Check)), esc(g.Check))
@@ -269,13 +247,13 @@ func htmlFixes(b *strings.Builder, r *probe.Report, lang string) {
 			}
 			fmt.Fprintf(b, "</span><br>%s", esc(g.Message))
 			for _, rem := range g.Remedies {
-				fmt.Fprintf(b, "<br><span style=\"color:#57606a;\">%s</span> <code style=\"font-family:%s;font-size:12px;background:#f6f8fa;border:1px solid #dcdfe4;padding:1px 4px;word-break:break-all;\">%s</code>", esc(tr(lang, "fix:")), monoFamily, esc(rem))
+				fmt.Fprintf(b, "<br><span style=\"color:#57606a;\">%s</span> <code style=\"font-family:%s;font-size:12px;background:#f6f8fa;border:1px solid #dcdfe4;padding:1px 4px;word-break:break-all;\">%s</code>", esc(t(lang, "render.fix", nil)), monoFamily, esc(rem))
 			}
 			b.WriteString("</td></tr>\n")
 		}
 		b.WriteString("</table>\n")
 	}
 	if !any {
-		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(tr(lang, "Every school passes. Nothing to fix.")))
+		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(t(lang, "render.fixes.none", nil)))
 	}
 }

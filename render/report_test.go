@@ -84,6 +84,11 @@ func fixture() (*probe.Report, []TrendPoint) {
 	return r, trend
 }
 
+func with(o Options, format string) Options {
+	o.Format = format
+	return o
+}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -108,10 +113,10 @@ func TestGolden(t *testing.T) {
 		o := Options{Lang: lang, Trend: trend, ChartSrc: "cid:" + ChartCID, ResendPath: "/var/lib/kmsprobe/reports/report-20261122T230012.000Z.json"}
 		t.Run(lang, func(t *testing.T) {
 			var h, x bytes.Buffer
-			if err := HTML(&h, r, o); err != nil {
+			if err := Write(&h, r, with(o, "html")); err != nil {
 				t.Fatal(err)
 			}
-			if err := Text(&x, r, o); err != nil {
+			if err := Write(&x, r, with(o, "text")); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "report."+lang+".html", h.Bytes())
@@ -126,7 +131,7 @@ func TestHTMLEmailSafe(t *testing.T) {
 	r, trend := fixture()
 	for _, lang := range Langs {
 		var b bytes.Buffer
-		if err := HTML(&b, r, Options{Lang: lang, Trend: trend}); err != nil {
+		if err := Write(&b, r, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
 			t.Fatal(err)
 		}
 		s := strings.ToLower(b.String())
@@ -154,7 +159,7 @@ func TestTranslatedStrings(t *testing.T) {
 		{Chinese, []string{"KMS 稽核：2 失敗、1 警告、1 通過 — 1 項退步", "4 所學校：1 通過、1 警告、2 失敗、0 未知"}},
 	}
 	for _, tc := range tests {
-		got := []string{Subject(tc.lang, r), SummaryLineLang(r, tc.lang)}
+		got := []string{Subject(tc.lang, r), SummaryLine(r, tc.lang)}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.lang, diff)
 		}
@@ -162,7 +167,7 @@ func TestTranslatedStrings(t *testing.T) {
 	// Every fixed string the renderers use has a translation.
 	for _, lang := range []string{Chinese} {
 		var b bytes.Buffer
-		_ = TableLang(&b, r, Options{Lang: lang})
+		_ = Write(&b, r, Options{Lang: lang})
 		for _, en := range []string{"What to fix:", "school", "suffix", " fix: "} {
 			if strings.Contains(b.String(), en) {
 				t.Errorf("%s table still contains English %q", lang, en)
@@ -171,19 +176,18 @@ func TestTranslatedStrings(t *testing.T) {
 	}
 }
 
-// TestTableEnglishUnchanged keeps render.Table(w, r) English for callers
-// that know nothing of languages.
-func TestTableEnglishUnchanged(t *testing.T) {
+// TestDefaultIsEnglishTable keeps the zero Options the English table.
+func TestDefaultIsEnglishTable(t *testing.T) {
 	r, _ := fixture()
 	var a, b bytes.Buffer
-	if err := Table(&a, r); err != nil {
+	if err := Write(&a, r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := TableLang(&b, r, Options{Lang: English}); err != nil {
+	if err := Write(&b, r, Options{Format: "table", Lang: English}); err != nil {
 		t.Fatal(err)
 	}
 	if a.String() != b.String() || !strings.Contains(a.String(), "What to fix:") {
-		t.Errorf("Table is not the English TableLang:\n%s", a.String())
+		t.Errorf("the zero Options are not the English table:\n%s", a.String())
 	}
 }
 
@@ -226,7 +230,7 @@ func TestChromiumRenders(t *testing.T) {
 		htmlPath := filepath.Join(out, "report."+lang+".html")
 		pngPath := filepath.Join(out, "report."+lang+".png")
 		var b bytes.Buffer
-		if err := HTML(&b, r, Options{Lang: lang, Trend: trend}); err != nil {
+		if err := Write(&b, r, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {

@@ -1,6 +1,3 @@
-// Package render turns a probe.Report into what people and programs read:
-// the compliance table with its "what to fix" list, JSON (DESIGN.md §6),
-// CSV and Markdown. Renderers only read the report; they never judge.
 package render
 
 import (
@@ -15,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -41,27 +39,9 @@ type Column struct {
 	status func(probe.School) (finding.Status, bool)
 }
 
-// Options are what a renderer may be asked beyond the report itself.
-type Options struct {
-	// Lang is English (default) or Chinese (zh-TW) for the fixed strings.
-	Lang string
-	// Trend is the compliance of earlier saved reports, oldest first,
-	// for the HTML and text reports' trend.
-	Trend []TrendPoint
-	// ChartSrc is the src of the trend image in HTML: "cid:..." in a
-	// mail, empty to inline it as a data: URI in a standalone file.
-	ChartSrc string
-	// ResendPath, when set, is the saved report a footer tells the admin
-	// to resend with `kmsprobe mail`.
-	ResendPath string
-}
-
-// Layout is the set of columns a report needs: one per city resolver that
-// appears in it, DHCP only on a campus report. Titles are English.
-func Layout(r *probe.Report) []Column { return LayoutLang(r, English) }
-
-// LayoutLang is Layout with the titles in lang.
-func LayoutLang(r *probe.Report, lang string) []Column {
+// layout is the set of columns a report needs: one per city resolver that
+// appears in it, DHCP only on a campus report, titles in lang.
+func layout(r *probe.Report, lang string) []Column {
 	findings := func(title string, keep func(finding.Finding) bool) Column {
 		return Column{
 			Title: title,
@@ -74,15 +54,15 @@ func LayoutLang(r *probe.Report, lang string) []Column {
 	}
 	none := func(probe.School) (finding.Status, bool) { return finding.Pass, false }
 	cols := []Column{
-		{Title: tr(lang, "school"), cell: func(s probe.School) string { return s.ID }, status: none},
-		{Title: tr(lang, "suffix"), cell: func(s probe.School) string { return s.Suffix }, status: none},
+		{Title: t(lang, "render.col.school", nil), cell: func(s probe.School) string { return s.ID }, status: none},
+		{Title: t(lang, "render.col.suffix", nil), cell: func(s probe.School) string { return s.Suffix }, status: none},
 	}
 	if hasCheck(r, "dhcp.") {
-		cols = append(cols, findings(tr(lang, "dhcp"), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
+		cols = append(cols, findings(t(lang, "render.col.dhcp", nil), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
 	}
 	ownDNS := func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }
 	if has(r, ownDNS) {
-		cols = append(cols, findings(tr(lang, "own dns"), ownDNS))
+		cols = append(cols, findings(t(lang, "render.col.own_dns", nil), ownDNS))
 	}
 	for _, res := range resolvers(r) {
 		res := res
@@ -94,21 +74,21 @@ func LayoutLang(r *probe.Report, lang string) []Column {
 		title string
 		keep  func(finding.Finding) bool
 	}{
-		{"target", func(f finding.Finding) bool { return f.Check == finding.DNSTarget || f.Check == finding.DNSSRV }},
-		{"kms", func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }},
-		{"clock", func(f finding.Finding) bool { return f.Check == finding.ClockOffset }},
+		{"render.col.target", func(f finding.Finding) bool { return f.Check == finding.DNSTarget || f.Check == finding.DNSSRV }},
+		{"render.col.kms", func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }},
+		{"render.col.clock", func(f finding.Finding) bool { return f.Check == finding.ClockOffset }},
 	} {
 		if has(r, c.keep) {
 			keep := c.keep
-			if c.title == "target" {
+			if c.title == "render.col.target" {
 				keep = func(f finding.Finding) bool { return f.Check == finding.DNSTarget }
 			}
-			cols = append(cols, findings(tr(lang, c.title), keep))
+			cols = append(cols, findings(t(lang, c.title, nil), keep))
 		}
 	}
 	cols = append(cols,
 		Column{
-			Title: tr(lang, "status"),
+			Title: t(lang, "render.col.status", nil),
 			cell: func(s probe.School) string {
 				return Symbol(s.Status) + " " + strings.ToUpper(StatusWord(lang, s.Status))
 			},
@@ -212,25 +192,23 @@ func Cell(fs []finding.Finding) string {
 
 func informative(short string) bool { return short != "" && short != "ok" && short != "-" }
 
-// Table writes the compliance table, then what to fix, then a summary, in
-// English.
-func Table(w io.Writer, r *probe.Report) error { return TableLang(w, r, Options{}) }
-
-// TableLang is Table in o.Lang.
-func TableLang(w io.Writer, r *probe.Report, o Options) error {
-	if err := table(w, r, o.Lang); err != nil {
+// writeTable writes the compliance table, then what to fix, then a
+// summary.
+func writeTable(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.lang()
+	if err := table(w, r, lang); err != nil {
 		return err
 	}
-	if err := fixes(w, r, o.Lang); err != nil {
+	if err := fixes(w, r, lang); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, SummaryLineLang(r, o.Lang))
+	_, err := fmt.Fprintln(w, SummaryLine(r, lang))
 	return err
 }
 
 // table writes only the compliance grid.
 func table(w io.Writer, r *probe.Report, lang string) error {
-	cols := LayoutLang(r, lang)
+	cols := layout(r, lang)
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
@@ -255,33 +233,28 @@ func table(w io.Writer, r *probe.Report, lang string) error {
 }
 
 // SummaryLine is the one line a cron mail subject or a terminal ends with.
-func SummaryLine(r *probe.Report) string { return SummaryLineLang(r, English) }
-
-// SummaryLineLang is SummaryLine in lang.
-func SummaryLineLang(r *probe.Report, lang string) string {
+func SummaryLine(r *probe.Report, lang string) string {
 	s := r.Summary
-	line := tr(lang, "%d schools: %d pass, %d warn, %d fail, %d unknown", s.Schools, s.Pass, s.Warn, s.Fail, s.Unknown)
+	line := t(lang, "render.summary", i18n.Args{"Schools": s.Schools, "Pass": s.Pass, "Warn": s.Warn, "Fail": s.Fail, "Unknown": s.Unknown})
 	if r.Incomplete {
-		line += " — " + tr(lang, "INCOMPLETE") + ": " + r.Reason
+		line += " — " + t(lang, "render.incomplete", nil) + ": " + r.Reason
 	}
 	return line
 }
 
-// Fixes writes, for every school that is not a pass, what needs action
+// fixes writes, for every school that is not a pass, what needs action
 // and its remedy. Findings that say the same thing about several servers
 // (the three city resolvers, typically) are merged into one entry, so one
 // missing record reads as one problem, not a wall of text.
-func Fixes(w io.Writer, r *probe.Report) error { return fixes(w, r, English) }
-
 func fixes(w io.Writer, r *probe.Report, lang string) error {
 	var b strings.Builder
 	for _, s := range r.Schools {
-		groups := GroupProblems(s)
+		groups := GroupProblems(s, lang)
 		if len(groups) == 0 {
 			continue
 		}
 		if b.Len() == 0 {
-			b.WriteString("\n" + tr(lang, "What to fix:") + "\n")
+			b.WriteString("\n" + t(lang, "render.fixes.heading_colon", nil) + "\n")
 		}
 		fmt.Fprintf(&b, "\n%s %s (%s, %s)\n", Symbol(s.Status), s.ID, s.Name, s.Suffix)
 		for _, g := range groups {
@@ -291,7 +264,7 @@ func fixes(w io.Writer, r *probe.Report, lang string) error {
 			}
 			fmt.Fprintf(&b, "  %s [%s] %s\n", Symbol(g.Status), where, g.Message)
 			for _, rem := range g.Remedies {
-				fmt.Fprintf(&b, "      %s %s\n", tr(lang, "fix:"), rem)
+				fmt.Fprintf(&b, "      %s %s\n", t(lang, "render.fix", nil), rem)
 			}
 		}
 	}
@@ -314,7 +287,7 @@ type Problem struct {
 
 // GroupProblems merges a school's problem findings that share check,
 // status and short reason.
-func GroupProblems(s probe.School) []Problem {
+func GroupProblems(s probe.School, lang string) []Problem {
 	var out []Problem
 	index := map[string]int{}
 	for _, f := range ProblemFindings(s) {
@@ -326,14 +299,14 @@ func GroupProblems(s probe.School) []Problem {
 		if !ok {
 			i = len(out)
 			index[key] = i
-			out = append(out, Problem{Check: f.Check, Status: f.Status, Message: f.Message})
+			out = append(out, Problem{Check: f.Check, Status: f.Status, Message: msg(lang, f)})
 		}
 		p := &out[i]
 		if f.Server != "" {
 			p.Servers = append(p.Servers, ShortAddr(f.Server))
 		}
-		if f.Remedy != "" && !slices.Contains(p.Remedies, f.Remedy) {
-			p.Remedies = append(p.Remedies, f.Remedy)
+		if rem := remedy(lang, f); rem != "" && !slices.Contains(p.Remedies, rem) {
+			p.Remedies = append(p.Remedies, rem)
 		}
 	}
 	return out
