@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -69,6 +70,16 @@ func writeMarkdown(w io.Writer, r *probe.Report, o Options) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", t(lang, "render.title", nil))
 	fmt.Fprintf(&b, "%s — %s\n\n", r.GeneratedAt.Format("2006-01-02 15:04 MST"), SummaryLine(r, lang))
+	if len(r.Infrastructure) > 0 {
+		fmt.Fprintf(&b, "## %s\n\n", t(lang, "render.infra.heading", nil))
+		for _, in := range r.Infrastructure {
+			fmt.Fprintf(&b, "- %s **%s**: %s (%s)\n", Symbol(in.Status), in.Check+" @"+ShortAddr(in.Server), msg(lang, in.Finding), t(lang, "render.infra.affects", i18n.Args{"N": in.Affects}))
+			if rem := remedy(lang, in.Finding); rem != "" {
+				fmt.Fprintf(&b, "  - %s `%s`\n", t(lang, "render.fix", nil), strings.ReplaceAll(rem, "`", "'"))
+			}
+		}
+		b.WriteString("\n")
+	}
 	row := func(cells []string) {
 		for i := range cells {
 			cells[i] = strings.ReplaceAll(cells[i], "|", `\|`)
@@ -82,27 +93,39 @@ func writeMarkdown(w io.Writer, r *probe.Report, o Options) error {
 	}
 	row(head)
 	row(sep)
-	for _, s := range r.Schools {
+	list := schools(r, o)
+	for _, s := range list {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
 			cells[i] = c.cell(s)
 		}
 		row(cells)
 	}
-	for _, s := range r.Schools {
-		if len(ProblemFindings(s)) == 0 {
+	mdProblem := func(g Problem) {
+		where := g.Check
+		if len(g.Servers) > 0 {
+			where += " @" + strings.Join(g.Servers, ", ")
+		}
+		fmt.Fprintf(&b, "- %s **%s**: %s\n", Symbol(g.Status), where, g.Message)
+		for _, ref := range g.See {
+			fmt.Fprintf(&b, "  - %s\n", t(lang, "render.infra.see", i18n.Args{"Ref": ref}))
+		}
+		for _, rem := range g.Remedies {
+			fmt.Fprintf(&b, "  - %s `%s`\n", t(lang, "render.fix", nil), strings.ReplaceAll(rem, "`", "'"))
+		}
+	}
+	common, rest := CommonProblems(list, lang)
+	for _, c := range common {
+		fmt.Fprintf(&b, "\n## %s %s\n\n", Symbol(c.Status), t(lang, "render.fixes.same", i18n.Args{"N": len(c.Schools), "Schools": nameList(c.Schools)}))
+		mdProblem(c.Problem)
+	}
+	for i, s := range list {
+		if len(rest[i]) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## %s %s (%s)\n\n", Symbol(s.Status), s.ID, s.Name)
-		for _, g := range GroupProblems(s, lang) {
-			where := g.Check
-			if len(g.Servers) > 0 {
-				where += " @" + strings.Join(g.Servers, ", ")
-			}
-			fmt.Fprintf(&b, "- %s **%s**: %s\n", Symbol(g.Status), where, g.Message)
-			for _, rem := range g.Remedies {
-				fmt.Fprintf(&b, "  - %s `%s`\n", t(lang, "render.fix", nil), strings.ReplaceAll(rem, "`", "'"))
-			}
+		for _, g := range rest[i] {
+			mdProblem(g)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

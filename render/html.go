@@ -28,7 +28,7 @@ var statusStyle = map[finding.Status]style{
 	finding.Warn:    {"#fff4d6", "#6b4700", "#f0c850"},
 	finding.Fail:    {"#fde2e1", "#a4161a", "#e8898b"},
 	finding.Unknown: {"#eceff1", "#37474f", "#b0bec5"},
-	finding.Skip:    {"#ffffff", "#757575", "#dddddd"},
+	finding.Skip:    {"#f2f2f2", "#5f6368", "#c8c8c8"},
 }
 
 const (
@@ -82,39 +82,49 @@ func writeHTML(w io.Writer, r *probe.Report, o Options) error {
 	htmlChanges(&b, r, lang)
 	htmlTrend(&b, o, lang)
 
-	// The compliance table.
+	htmlInfra(&b, r, lang)
+
+	// The compliance table. It scrolls sideways inside its own box on a
+	// narrow screen (a phone, a 600 px mail pane) so everything around
+	// it still reflows; the school's name and suffix share its cell.
 	p("<h2 style=\"margin:20px 0 8px 0;font-size:17px;border-bottom:2px solid #1f2328;padding-bottom:4px;\">%s</h2>\n", esc(t(lang, "render.compliance", nil)))
-	cols := layout(r, lang)
-	p("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%%;font-size:13px;\">\n<tr>")
+	var cols []Column
+	for _, c := range layout(r, lang) {
+		if c.ident && c.Title != t(lang, "render.col.school", nil) {
+			continue
+		}
+		cols = append(cols, c)
+	}
+	p("<div style=\"overflow-x:auto;max-width:100%%;\">\n<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%%;font-size:13px;\">\n<tr>")
 	for _, c := range cols {
-		p("<th align=\"left\" style=\"padding:5px 8px;border:1px solid #8c959f;background:#eaeef2;white-space:nowrap;\">%s</th>", esc(c.Title))
+		p("<th align=\"left\" style=\"padding:4px 6px;border:1px solid #8c959f;background:#eaeef2;\">%s</th>", esc(c.Title))
 	}
 	p("</tr>\n")
-	for _, s := range r.Schools {
+	for _, s := range schools(r, o) {
 		p("<tr>")
-		for i, c := range cols {
+		for _, c := range cols {
 			text := c.cell(s)
 			st, ok := c.status(s)
 			switch {
-			case i == 0:
-				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;\"><b>%s</b><br><span style=\"color:#57606a;font-size:12px;\">%s</span></td>", esc(text), esc(s.Name))
+			case c.ident:
+				p("<td style=\"padding:4px 6px;border:1px solid #8c959f;\"><b style=\"white-space:nowrap;\">%s</b><br><span style=\"color:#57606a;font-size:12px;\">%s</span><br><span style=\"color:#57606a;font-size:11px;font-family:%s;white-space:nowrap;\">%s</span></td>", esc(text), esc(s.Name), monoFamily, esc(s.Suffix))
 			case !ok:
-				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;font-family:%s;font-size:12px;\">%s</td>", monoFamily, esc(text))
+				p("<td style=\"padding:4px 6px;border:1px solid #8c959f;\"></td>")
 			default:
 				ss := statusStyle[st]
 				weight := "normal"
 				if st == finding.Fail {
 					weight = "bold"
 				}
-				p("<td style=\"padding:5px 8px;border:1px solid #8c959f;white-space:nowrap;background:%s;color:%s;font-weight:%s;\">%s</td>", ss.bg, ss.fg, weight, esc(text))
+				p("<td style=\"padding:4px 6px;border:1px solid #8c959f;background:%s;color:%s;font-weight:%s;word-break:keep-all;\">%s</td>", ss.bg, ss.fg, weight, esc(text))
 			}
 		}
 		p("</tr>\n")
 	}
-	p("</table>\n")
+	p("</table>\n</div>\n")
 	p("<p style=\"margin:6px 0 0 0;color:#57606a;font-size:12px;\">%s: %s</p>\n", esc(t(lang, "render.legend.title", nil)), esc(t(lang, "render.legend.text", nil)))
 
-	htmlFixes(&b, r, lang)
+	htmlFixes(&b, r, o)
 
 	if o.ResendPath != "" {
 		p("<p style=\"margin:24px 0 0 0;color:#57606a;font-size:12px;\">%s</p>\n", esc(t(lang, "render.resend", i18n.Args{"Path": o.ResendPath})))
@@ -226,34 +236,107 @@ func swatch(c interface{ RGBA() (r, g, b, a uint32) }, label string) string {
 	return fmt.Sprintf("<span style=\"display:inline-block;width:10px;height:10px;background:#%02x%02x%02x;border:1px solid #555;\"></span>&nbsp;%s&nbsp;&nbsp;", r>>8, g>>8, bl>>8, esc(label))
 }
 
-func htmlFixes(b *strings.Builder, r *probe.Report, lang string) {
+func htmlFixes(b *strings.Builder, r *probe.Report, o Options) {
+	lang := o.lang()
 	h2(b, t(lang, "render.fixes.heading", nil))
+	list := schools(r, o)
+	common, rest := CommonProblems(list, lang)
 	any := false
-	for _, s := range r.Schools {
-		if len(ProblemFindings(s)) == 0 {
+	head := func(st finding.Status, title, sub string) {
+		ss := statusStyle[st]
+		fmt.Fprintf(b, "<h3 style=\"margin:16px 0 6px 0;font-size:15px;padding:4px 8px;background:%s;color:%s;border-left:4px solid %s;\">%s %s <span style=\"font-weight:normal;\">%s</span></h3>\n",
+			ss.bg, ss.fg, ss.fg, Symbol(st), esc(title), esc(sub))
+	}
+	for _, c := range common {
+		any = true
+		head(c.Status, t(lang, "render.fixes.same", i18n.Args{"N": len(c.Schools), "Schools": nameList(c.Schools)}), "")
+		htmlProblems(b, lang, []Problem{c.Problem})
+	}
+	for i, s := range list {
+		if len(rest[i]) == 0 {
 			continue
 		}
 		any = true
-		ss := statusStyle[s.Status]
-		fmt.Fprintf(b, "<h3 style=\"margin:16px 0 6px 0;font-size:15px;padding:4px 8px;background:%s;color:%s;border-left:4px solid %s;\">%s %s <span style=\"font-weight:normal;\">%s · %s</span></h3>\n",
-			ss.bg, ss.fg, ss.fg, Symbol(s.Status), esc(s.ID), esc(s.Name), esc(s.Suffix))
-		b.WriteString("<table cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
-		for _, g := range GroupProblems(s, lang) {
-			fs := statusStyle[g.Status]
-			fmt.Fprintf(b, "<tr><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", fs.fg, Symbol(g.Status))
-			fmt.Fprintf(b, "<b>%s</b> <span style=\"color:#57606a;\">%s", esc(CheckTitle(lang, g.Check)), esc(g.Check))
-			if len(g.Servers) > 0 {
-				fmt.Fprintf(b, " @ %s", esc(strings.Join(g.Servers, ", ")))
-			}
-			fmt.Fprintf(b, "</span><br>%s", esc(g.Message))
-			for _, rem := range g.Remedies {
-				fmt.Fprintf(b, "<br><span style=\"color:#57606a;\">%s</span> <code style=\"font-family:%s;font-size:12px;background:#f6f8fa;border:1px solid #dcdfe4;padding:1px 4px;word-break:break-all;\">%s</code>", esc(t(lang, "render.fix", nil)), monoFamily, esc(rem))
-			}
-			b.WriteString("</td></tr>\n")
-		}
-		b.WriteString("</table>\n")
+		head(s.Status, s.ID, s.Name+" · "+s.Suffix)
+		htmlProblems(b, lang, rest[i])
 	}
 	if !any {
 		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(t(lang, "render.fixes.none", nil)))
 	}
+}
+
+func htmlProblems(b *strings.Builder, lang string, ps []Problem) {
+	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
+	for _, g := range ps {
+		fs := statusStyle[g.Status]
+		fmt.Fprintf(b, "<tr><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", fs.fg, Symbol(g.Status))
+		fmt.Fprintf(b, "<b>%s</b> <span style=\"color:#57606a;\">%s", esc(CheckTitle(lang, g.Check)), esc(g.Check))
+		if len(g.Servers) > 0 {
+			fmt.Fprintf(b, " @ %s", esc(strings.Join(g.Servers, ", ")))
+		}
+		fmt.Fprintf(b, "</span><br>%s", esc(g.Message))
+		for _, ref := range g.See {
+			fmt.Fprintf(b, "<br><a href=\"#%s\" style=\"color:#0b57d0;\">%s</a>", esc(anchor(ref)), esc(t(lang, "render.infra.see", i18n.Args{"Ref": ref})))
+		}
+		for _, rem := range g.Remedies {
+			htmlRemedy(b, lang, rem)
+		}
+		b.WriteString("</td></tr>\n")
+	}
+	b.WriteString("</table>\n")
+}
+
+// htmlRemedy shows prose as text and every zone line or command in its
+// own block, whole: a person copies it with one selection, and it never
+// breaks inside a word (a wrapped zone line pasted back is a broken one).
+func htmlRemedy(b *strings.Builder, lang, rem string) {
+	fmt.Fprintf(b, "<br><span style=\"color:#57606a;\">%s</span>", esc(t(lang, "render.fix", nil)))
+	for _, line := range strings.Split(rem, "\n") {
+		if codeLike(line) {
+			fmt.Fprintf(b, "<pre style=\"margin:4px 0;padding:6px 8px;font-family:%s;font-size:12px;background:#f6f8fa;border:1px solid #dcdfe4;white-space:pre;overflow-x:auto;word-break:normal;overflow-wrap:normal;\">%s</pre>", monoFamily, esc(line))
+		} else {
+			fmt.Fprintf(b, " %s", esc(line))
+		}
+	}
+}
+
+var codePrefixes = []string{"_vlmcs.", "Add-", "Set-", "Remove-", "Get-", "Restart-", "slmgr", "cscript", "nslookup", "dnscmd", "w32tm", "ipconfig", "netsh", "dig ", "kmsprobe "}
+
+// codeLike tells a zone line or a command from a sentence.
+func codeLike(line string) bool {
+	l := strings.TrimSpace(line)
+	for _, p := range codePrefixes {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	for _, rr := range []string{" IN SRV ", " IN A ", " IN AAAA ", " IN NS ", " IN CNAME "} {
+		if strings.Contains(l, rr) {
+			return true
+		}
+	}
+	return false
+}
+
+// anchor is an HTML id for an infrastructure reference.
+func anchor(ref string) string {
+	return "infra-" + strings.NewReplacer("@", "-", ":", "-", ".", "-", "[", "", "]", "").Replace(ref)
+}
+
+func htmlInfra(b *strings.Builder, r *probe.Report, lang string) {
+	if len(r.Infrastructure) == 0 {
+		return
+	}
+	h2(b, t(lang, "render.infra.heading", nil))
+	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
+	for _, in := range r.Infrastructure {
+		fs := statusStyle[in.Status]
+		fmt.Fprintf(b, "<tr id=\"%s\"><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", esc(anchor(in.Ref())), fs.fg, Symbol(in.Status))
+		fmt.Fprintf(b, "<b>%s</b> <span style=\"color:#57606a;\">%s @ %s · %s</span><br>%s", esc(CheckTitle(lang, in.Check)), esc(in.Check), esc(ShortAddr(in.Server)), esc(t(lang, "render.infra.affects", i18n.Args{"N": in.Affects})), esc(msg(lang, in.Finding)))
+		if rem := remedy(lang, in.Finding); rem != "" {
+			htmlRemedy(b, lang, rem)
+		}
+		b.WriteString("</td></tr>\n")
+	}
+	b.WriteString("</table>\n")
 }

@@ -44,14 +44,20 @@ func writeText(w io.Writer, r *probe.Report, o Options) error {
 		}
 	}
 
+	if len(r.Infrastructure) > 0 {
+		section(t(lang, "render.infra.heading", nil))
+		var ib strings.Builder
+		infraText(&ib, r, o)
+		// infraText's own heading is for the table; the section has one.
+		_, body, _ := strings.Cut(ib.String(), "\n\n")
+		b.WriteString(body)
+	}
 	section(t(lang, "render.compliance", nil))
-	if err := table(&b, r, lang); err != nil {
+	if err := grid(&b, r, o); err != nil {
 		return err
 	}
 	p("%s: %s\n", t(lang, "render.legend.title", nil), t(lang, "render.legend.text", nil))
-	if err := fixes(&b, r, lang); err != nil {
-		return err
-	}
+	fixes(&b, r, o)
 	if o.ResendPath != "" {
 		p("\n%s\n", t(lang, "render.resend", i18n.Args{"Path": o.ResendPath}))
 	}
