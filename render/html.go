@@ -54,7 +54,7 @@ func writeHTML(w io.Writer, r *probe.Report, o Options) error {
 	p("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n</head>\n", htmlLang, esc(Subject(lang, r)))
 	p("<body style=\"margin:0;padding:0;background:#f4f5f7;\">\n")
 	p("<table role=\"presentation\" width=\"100%%\" cellpadding=\"0\" cellspacing=\"0\" style=\"background:#f4f5f7;\"><tr><td align=\"center\" style=\"padding:16px;\">\n")
-	p("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:1100px;width:100%%;background:#ffffff;border:1px solid #dcdfe4;font-family:%s;font-size:14px;line-height:1.45;color:#1f2328;\"><tr><td style=\"padding:20px 24px;\">\n", fontFamily)
+	p("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"max-width:1100px;width:100%%;table-layout:fixed;background:#ffffff;border:1px solid #dcdfe4;font-family:%s;font-size:14px;line-height:1.45;color:#1f2328;\"><tr><td style=\"padding:20px 24px;\">\n", fontFamily)
 
 	// Header: title, the counts as badges, the summary sentence.
 	p("<h1 style=\"margin:0 0 8px 0;font-size:22px;font-weight:bold;\">%s</h1>\n", esc(t(lang, "render.title", nil)))
@@ -266,7 +266,7 @@ func htmlFixes(b *strings.Builder, r *probe.Report, o Options) {
 }
 
 func htmlProblems(b *strings.Builder, lang string, ps []Problem) {
-	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
+	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px;\">\n")
 	for _, g := range ps {
 		fs := statusStyle[g.Status]
 		fmt.Fprintf(b, "<tr><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", fs.fg, Symbol(g.Status))
@@ -328,7 +328,7 @@ func htmlInfra(b *strings.Builder, r *probe.Report, lang string) {
 		return
 	}
 	h2(b, t(lang, "render.infra.heading", nil))
-	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;font-size:13px;\">\n")
+	b.WriteString("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"border-collapse:collapse;width:100%;table-layout:fixed;font-size:13px;\">\n")
 	for _, in := range r.Infrastructure {
 		fs := statusStyle[in.Status]
 		fmt.Fprintf(b, "<tr id=\"%s\"><td valign=\"top\" style=\"padding:4px 8px;width:18px;color:%s;font-weight:bold;\">%s</td><td style=\"padding:4px 8px 8px 0;\">", esc(anchor(in.Ref())), fs.fg, Symbol(in.Status))

@@ -2,6 +2,8 @@ package render
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"flag"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/testenv"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -202,9 +205,15 @@ func TestChartNeedsTwoPoints(t *testing.T) {
 }
 
 // TestChromiumRenders opens the standalone HTML report in headless
-// Chromium and takes a screenshot: a smoke test that a real engine
-// renders it. The PNG stays in testdata/out for a person to look at.
+// Chromium at a desktop width (1400 px) and a mail-pane width (600 px), in
+// both languages: a real engine renders it, with real Chinese (the CJK
+// font, fonts-noto-cjk, must be installed or the glyphs are boxes).
+// Everything is written under t.TempDir; set KMSPROBE_SCREENSHOTS=DIR to
+// keep the PNGs for a person to look at.
 func TestChromiumRenders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping headless Chromium")
+	}
 	bin := ""
 	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(b); err == nil {
@@ -213,56 +222,56 @@ func TestChromiumRenders(t *testing.T) {
 		}
 	}
 	if bin == "" {
-		t.Skip("chromium not installed (Debian: apt-get install -y chromium); skipping the render smoke test")
+		testenv.Missing(t, "chromium is not installed (Debian: apt-get install -y chromium fonts-noto-cjk)")
 	}
-	if testing.Short() {
-		t.Skip("-short: skipping headless Chromium")
+	if _, err := exec.LookPath("fc-list"); err == nil {
+		if out, _ := exec.Command("fc-list", ":lang=zh-tw").Output(); len(bytes.TrimSpace(out)) == 0 {
+			testenv.Missing(t, "no Traditional Chinese font (Debian: apt-get install -y fonts-noto-cjk)")
+		}
 	}
 	r, trend := fixture()
-	out, err := filepath.Abs(filepath.Join("testdata", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	ir := infraFixture()
+	out := t.TempDir()
+	keep := os.Getenv("KMSPROBE_SCREENSHOTS")
 	for _, lang := range Langs {
-		htmlPath := filepath.Join(out, "report."+lang+".html")
-		pngPath := filepath.Join(out, "report."+lang+".png")
-		var b bytes.Buffer
-		if err := Write(&b, r, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
-			t.Fatal(err)
+		for _, width := range []int{1400, 600} {
+			for name, rep := range map[string]*probe.Report{"report": r, "infra": ir} {
+				base := fmt.Sprintf("%s.%s.%d", name, lang, width)
+				htmlPath := filepath.Join(out, base+".html")
+				pngPath := filepath.Join(out, base+".png")
+				var b bytes.Buffer
+				if err := Write(&b, rep, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+					"--disable-component-update", "--no-first-run", "--hide-scrollbars", "--user-data-dir="+t.TempDir(),
+					"--screenshot="+pngPath, fmt.Sprintf("--window-size=%d,1800", width), "file://"+htmlPath)
+				cmd.WaitDelay = 5 * time.Second
+				outb, err := cmd.CombinedOutput()
+				cancel()
+				if err != nil {
+					t.Fatalf("chromium: %v\n%s", err, outb)
+				}
+				fi, err := os.Stat(pngPath)
+				if err != nil {
+					t.Fatalf("chromium wrote no screenshot: %v\n%s", err, outb)
+				}
+				// A blank page compresses to a few kB; a rendered report
+				// with its table and colours is far larger.
+				if fi.Size() < 20_000 {
+					t.Errorf("%s is only %d bytes: the page looks blank", base, fi.Size())
+				}
+				if keep != "" {
+					data, _ := os.ReadFile(pngPath)
+					if err := os.WriteFile(filepath.Join(keep, base+".png"), data, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			}
 		}
-		if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(pngPath)
-		cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-			"--disable-component-update", "--no-first-run", "--user-data-dir="+t.TempDir(),
-			"--screenshot="+pngPath, "--window-size=1200,1600", "file://"+htmlPath)
-		cmd.WaitDelay = 5 * time.Second
-		done := make(chan struct{})
-		var outb []byte
-		go func() { outb, err = cmd.CombinedOutput(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(90 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Fatalf("chromium did not finish within 90s")
-		}
-		if err != nil {
-			t.Fatalf("chromium: %v\n%s", err, outb)
-		}
-		fi, err := os.Stat(pngPath)
-		if err != nil {
-			t.Fatalf("chromium wrote no screenshot: %v\n%s", err, outb)
-		}
-		// A blank 1200x1600 page compresses to a few kB; a rendered report
-		// with its table, colours and chart is far larger.
-		if fi.Size() < 30_000 {
-			t.Errorf("%s is only %d bytes: the page looks blank", pngPath, fi.Size())
-		}
-		t.Logf("screenshot: %s (%d bytes)", pngPath, fi.Size())
 	}
 }
