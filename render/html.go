@@ -156,7 +156,7 @@ func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 		return
 	}
 	h2(b, t(lang, "render.changes.title", i18n.Args{"Previous": stamp(ch.Previous)}))
-	if len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0 {
+	if len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed)+len(ch.Changed) == 0 {
 		fmt.Fprintf(b, "<p style=\"margin:0;\">%s</p>\n", esc(t(lang, "render.changes.nochange", nil)))
 		return
 	}
@@ -184,9 +184,15 @@ func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 		if len(c.Checks) > 0 {
 			s += " <span style=\"color:#57606a;\">(" + esc(t(lang, "render.changes.checks", i18n.Args{"Checks": strings.Join(c.Checks, ", ")})) + ")</span>"
 		}
+		for _, fc := range c.Findings {
+			s += "<br><span style=\"color:#57606a;font-size:12px;\">" + esc(findingChange(lang, fc)) + "</span>"
+		}
 		return s
 	}
-	var reg, fix, nw, rm []string
+	var reg, fix, chg, nw, rm []string
+	for _, c := range ch.Changed {
+		chg = append(chg, move(c))
+	}
 	for _, c := range ch.Regressions {
 		reg = append(reg, move(c))
 	}
@@ -201,6 +207,7 @@ func htmlChanges(b *strings.Builder, r *probe.Report, lang string) {
 	}
 	list("✗ "+t(lang, "render.changes.regressions", nil), finding.Fail, reg)
 	list("✓ "+t(lang, "render.changes.fixes", nil), finding.Pass, fix)
+	list("~ "+t(lang, "render.changes.changed", nil), finding.Warn, chg)
 	list("+ "+t(lang, "render.changes.new", nil), finding.Unknown, nw)
 	list("− "+t(lang, "render.changes.removed", nil), finding.Unknown, rm)
 }

@@ -71,6 +71,8 @@ func fixture() (*probe.Report, []TrendPoint) {
 	r.Changes = &probe.Changes{
 		Previous:    time.Date(2026, 11, 16, 7, 0, 9, 0, taipei),
 		Regressions: []probe.Change{{School: "demo-jh", From: finding.Pass, To: finding.Fail, Checks: []string{finding.DNSSRV}}},
+		Changed: []probe.Change{{School: "new-hs", From: finding.Fail, To: finding.Fail, Findings: []probe.FindingChange{
+			{Check: finding.KMSRPC, Server: "192.0.2.88:1688", From: "fail", To: "fail", FromShort: "not KMS", ToShort: "count 12<25"}}}},
 		Fixes:       []probe.Change{{School: "good-jh", From: finding.Warn, To: finding.Pass, Checks: []string{finding.DNSTarget}}},
 		New:         []string{"new-hs"},
 		Removed:     []string{"closed-es"},

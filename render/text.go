@@ -96,7 +96,7 @@ func changesText(b *strings.Builder, r *probe.Report, lang string) {
 	case ch == nil:
 		section(t(lang, "render.changes.title_first", nil))
 		p("%s\n", t(lang, "render.changes.noprevious", nil))
-	case len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0:
+	case len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed)+len(ch.Changed) == 0:
 		section(t(lang, "render.changes.title", i18n.Args{"Previous": stamp(ch.Previous)}))
 		p("%s\n", t(lang, "render.changes.nochange", nil))
 	default:
@@ -107,6 +107,9 @@ func changesText(b *strings.Builder, r *probe.Report, lang string) {
 				p(" (%s)", t(lang, "render.changes.checks", i18n.Args{"Checks": strings.Join(c.Checks, ", ")}))
 			}
 			p("\n")
+			for _, fc := range c.Findings {
+				p("    %s\n", findingChange(lang, fc))
+			}
 		}
 		if len(ch.Regressions) > 0 {
 			p("%s %s (%d):\n", Symbol(finding.Fail), t(lang, "render.changes.regressions", nil), len(ch.Regressions))
@@ -120,6 +123,12 @@ func changesText(b *strings.Builder, r *probe.Report, lang string) {
 				move(c)
 			}
 		}
+		if len(ch.Changed) > 0 {
+			p("~ %s (%d):\n", t(lang, "render.changes.changed", nil), len(ch.Changed))
+			for _, c := range ch.Changed {
+				move(c)
+			}
+		}
 		if len(ch.New) > 0 {
 			p("+ %s: %s\n", t(lang, "render.changes.new", nil), strings.Join(ch.New, ", "))
 		}
@@ -128,4 +137,28 @@ func changesText(b *strings.Builder, r *probe.Report, lang string) {
 		}
 	}
 
+}
+
+// findingChange words one check's move: "kms.rpc @192.0.2.88:1688: ✗ not
+// KMS -> ✗ refused".
+func findingChange(lang string, fc probe.FindingChange) string {
+	side := func(st, short string) string {
+		if st == "" {
+			return "—"
+		}
+		v, err := finding.ParseStatus(st)
+		if err != nil {
+			return st
+		}
+		out := Symbol(v) + " " + StatusWord(lang, v)
+		if informative(short) {
+			out += " (" + short + ")"
+		}
+		return out
+	}
+	where := fc.Check
+	if fc.Server != "" {
+		where += " @" + ShortAddr(fc.Server)
+	}
+	return where + ": " + side(fc.From, fc.FromShort) + " -> " + side(fc.To, fc.ToShort)
 }
