@@ -3,8 +3,8 @@ package render
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,9 +73,9 @@ func fixture() (*probe.Report, []TrendPoint) {
 		Regressions: []probe.Change{{School: "demo-jh", From: finding.Pass, To: finding.Fail, Checks: []string{finding.DNSSRV}}},
 		Changed: []probe.Change{{School: "new-hs", From: finding.Fail, To: finding.Fail, Findings: []probe.FindingChange{
 			{Check: finding.KMSRPC, Server: "192.0.2.88:1688", From: "fail", To: "fail", FromShort: "not KMS", ToShort: "count 12<25"}}}},
-		Fixes:       []probe.Change{{School: "good-jh", From: finding.Warn, To: finding.Pass, Checks: []string{finding.DNSTarget}}},
-		New:         []string{"new-hs"},
-		Removed:     []string{"closed-es"},
+		Fixes:   []probe.Change{{School: "good-jh", From: finding.Warn, To: finding.Pass, Checks: []string{finding.DNSTarget}}},
+		New:     []string{"new-hs"},
+		Removed: []string{"closed-es"},
 	}
 	var trend []TrendPoint
 	for i := 0; i < 12; i++ {
