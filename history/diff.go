@@ -1,6 +1,7 @@
 package history
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/kh-edu/kmsprobe/finding"
@@ -8,9 +9,11 @@ import (
 )
 
 // Diff says how cur differs from prev: schools whose status got worse
-// (regressions) or better (fixes), and schools that appeared or went away.
-// Schools are matched by id; the lists follow cur's order (prev's for
-// removed schools) so the output reads like the table.
+// (regressions) or better (fixes), schools whose status stayed but whose
+// findings moved (changed), and schools that appeared or went away.
+// Schools are matched by id and findings by check and server; the lists
+// follow cur's order (prev's for removed schools) so the output reads like
+// the table.
 func Diff(prev, cur *probe.Report) *probe.Changes {
 	ch := &probe.Changes{
 		Previous:    prev.GeneratedAt,
@@ -37,11 +40,14 @@ func Diff(prev, cur *probe.Report) *probe.Changes {
 			continue
 		}
 		from, to := rank(o.Status), rank(s.Status)
+		moved := FindingChanges(o.Findings, s.Findings)
 		switch {
 		case to.Worse(from):
-			ch.Regressions = append(ch.Regressions, probe.Change{School: s.ID, From: o.Status, To: s.Status, Checks: movedChecks(o, s, true)})
+			ch.Regressions = append(ch.Regressions, probe.Change{School: s.ID, From: o.Status, To: s.Status, Checks: movedChecks(o, s, true), Findings: moved})
 		case from.Worse(to):
-			ch.Fixes = append(ch.Fixes, probe.Change{School: s.ID, From: o.Status, To: s.Status, Checks: movedChecks(o, s, false)})
+			ch.Fixes = append(ch.Fixes, probe.Change{School: s.ID, From: o.Status, To: s.Status, Checks: movedChecks(o, s, false), Findings: moved})
+		case len(moved) > 0:
+			ch.Changed = append(ch.Changed, probe.Change{School: s.ID, From: o.Status, To: s.Status, Findings: moved})
 		}
 	}
 	for _, s := range prev.Schools {
@@ -50,6 +56,65 @@ func Diff(prev, cur *probe.Report) *probe.Changes {
 		}
 	}
 	return ch
+}
+
+// FindingChanges lists, per check and server, the findings whose status,
+// short reason or message id differ between before and after, and those
+// that appeared or went away. Evidence and wording (round-trip times in a
+// message) are not compared: they move every week without anything
+// having changed for a PC. Skip folds into pass as for schools.
+func FindingChanges(before, after []finding.Finding) []probe.FindingChange {
+	type state struct {
+		f   finding.Finding
+		key string
+	}
+	index := func(fs []finding.Finding) (map[string]finding.Finding, []string) {
+		m := map[string]finding.Finding{}
+		var order []string
+		n := map[string]int{}
+		for _, f := range fs {
+			base := f.Check + "@" + f.Server
+			k := fmt.Sprintf("%s#%d", base, n[base])
+			n[base]++
+			m[k] = f
+			order = append(order, k)
+		}
+		return m, order
+	}
+	bm, border := index(before)
+	am, aorder := index(after)
+	var out []probe.FindingChange
+	for _, k := range aorder {
+		a := am[k]
+		b, ok := bm[k]
+		switch {
+		case !ok:
+			if rank(a.Status) == finding.Pass {
+				continue // a new passing check is nothing to act on
+			}
+			out = append(out, probe.FindingChange{Check: a.Check, Server: a.Server, To: a.Status.String(), ToShort: a.Short, Message: a.Message})
+		case rank(a.Status) != rank(b.Status) || a.Short != b.Short || a.ID != b.ID:
+			out = append(out, probe.FindingChange{Check: a.Check, Server: a.Server, From: b.Status.String(), To: a.Status.String(),
+				FromShort: b.Short, ToShort: a.Short, Message: a.Message})
+		}
+	}
+	for _, k := range border {
+		if _, ok := am[k]; ok {
+			continue
+		}
+		b := bm[k]
+		if rank(b.Status) == finding.Pass {
+			continue
+		}
+		out = append(out, probe.FindingChange{Check: b.Check, Server: b.Server, From: b.Status.String(), FromShort: b.Short, Message: b.Message})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Check != out[j].Check {
+			return out[i].Check < out[j].Check
+		}
+		return out[i].Server < out[j].Server
+	})
+	return out
 }
 
 // rank folds skip into pass: a school whose only non-pass findings are
@@ -95,7 +160,8 @@ func worstByCheck(fs []finding.Finding) map[string]finding.Status {
 }
 
 // WorstRegression is the worst status any regression moved to, and false
-// when there is none.
+// when there is none. Changed schools never count: their status did not
+// move, so `kmsprobe diff` exits as before.
 func WorstRegression(ch *probe.Changes) (finding.Status, bool) {
 	if ch == nil || len(ch.Regressions) == 0 {
 		return finding.Pass, false

@@ -83,6 +83,10 @@ type Changes struct {
 	Fixes       []Change  `json:"fixes"`
 	New         []string  `json:"new_schools"`
 	Removed     []string  `json:"removed_schools"`
+	// Changed are schools whose status stayed the same while what their
+	// findings say moved (a KMS failure from "not KMS" to "refused", one
+	// resolver back while another still fails).
+	Changed []Change `json:"changed,omitempty"`
 }
 
 // Change is one school whose status moved.
@@ -92,6 +96,21 @@ type Change struct {
 	To     finding.Status `json:"to"`
 	// Checks are the check ids whose status moved the same way.
 	Checks []string `json:"checks,omitempty"`
+	// Findings are the checks, per server, whose verdict or reason moved.
+	Findings []FindingChange `json:"findings,omitempty"`
+}
+
+// FindingChange is one check at one server that says something else than
+// in the previous report. An empty From (To) status means the finding was
+// not there before (is gone now).
+type FindingChange struct {
+	Check     string `json:"check"`
+	Server    string `json:"server,omitempty"`
+	From      string `json:"from,omitempty"`
+	To        string `json:"to,omitempty"`
+	FromShort string `json:"from_short,omitempty"`
+	ToShort   string `json:"to_short,omitempty"`
+	Message   string `json:"message,omitempty"` // the new message, or the old one when gone
 }
 
 // Finish computes every school's status and the summary. Call it after

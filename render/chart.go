@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -123,4 +124,9 @@ func passPercent(s probe.Summary) int {
 		return 0
 	}
 	return s.Pass * 100 / s.Schools
+}
+
+// trendPoint words one point: "2026-11-23: 90% pass (36 of 40)".
+func trendPoint(lang string, p TrendPoint) string {
+	return t(lang, "render.trend.point", i18n.Args{"Date": p.At.Format("2006-01-02"), "Percent": passPercent(p.Summary), "Pass": p.Summary.Pass, "Schools": p.Summary.Schools})
 }

@@ -22,7 +22,7 @@ func TestFormatsGolden(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := Formats[tc.format](&b, r); err != nil {
+			if err := Write(&b, r, Options{Format: tc.format}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.file, b.Bytes())
@@ -90,7 +90,7 @@ func TestJSONContract(t *testing.T) {
 func TestCellCondenses(t *testing.T) {
 	r, _ := fixture()
 	var b bytes.Buffer
-	if err := Table(&b, r); err != nil {
+	if err := Write(&b, r, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

@@ -2,7 +2,9 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/testenv"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -68,9 +71,11 @@ func fixture() (*probe.Report, []TrendPoint) {
 	r.Changes = &probe.Changes{
 		Previous:    time.Date(2026, 11, 16, 7, 0, 9, 0, taipei),
 		Regressions: []probe.Change{{School: "demo-jh", From: finding.Pass, To: finding.Fail, Checks: []string{finding.DNSSRV}}},
-		Fixes:       []probe.Change{{School: "good-jh", From: finding.Warn, To: finding.Pass, Checks: []string{finding.DNSTarget}}},
-		New:         []string{"new-hs"},
-		Removed:     []string{"closed-es"},
+		Changed: []probe.Change{{School: "new-hs", From: finding.Fail, To: finding.Fail, Findings: []probe.FindingChange{
+			{Check: finding.KMSRPC, Server: "192.0.2.88:1688", From: "fail", To: "fail", FromShort: "not KMS", ToShort: "count 12<25"}}}},
+		Fixes:   []probe.Change{{School: "good-jh", From: finding.Warn, To: finding.Pass, Checks: []string{finding.DNSTarget}}},
+		New:     []string{"new-hs"},
+		Removed: []string{"closed-es"},
 	}
 	var trend []TrendPoint
 	for i := 0; i < 12; i++ {
@@ -82,6 +87,11 @@ func fixture() (*probe.Report, []TrendPoint) {
 		})
 	}
 	return r, trend
+}
+
+func with(o Options, format string) Options {
+	o.Format = format
+	return o
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -108,10 +118,10 @@ func TestGolden(t *testing.T) {
 		o := Options{Lang: lang, Trend: trend, ChartSrc: "cid:" + ChartCID, ResendPath: "/var/lib/kmsprobe/reports/report-20261122T230012.000Z.json"}
 		t.Run(lang, func(t *testing.T) {
 			var h, x bytes.Buffer
-			if err := HTML(&h, r, o); err != nil {
+			if err := Write(&h, r, with(o, "html")); err != nil {
 				t.Fatal(err)
 			}
-			if err := Text(&x, r, o); err != nil {
+			if err := Write(&x, r, with(o, "text")); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "report."+lang+".html", h.Bytes())
@@ -126,7 +136,7 @@ func TestHTMLEmailSafe(t *testing.T) {
 	r, trend := fixture()
 	for _, lang := range Langs {
 		var b bytes.Buffer
-		if err := HTML(&b, r, Options{Lang: lang, Trend: trend}); err != nil {
+		if err := Write(&b, r, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
 			t.Fatal(err)
 		}
 		s := strings.ToLower(b.String())
@@ -154,7 +164,7 @@ func TestTranslatedStrings(t *testing.T) {
 		{Chinese, []string{"KMS 稽核：2 失敗、1 警告、1 通過 — 1 項退步", "4 所學校：1 通過、1 警告、2 失敗、0 未知"}},
 	}
 	for _, tc := range tests {
-		got := []string{Subject(tc.lang, r), SummaryLineLang(r, tc.lang)}
+		got := []string{Subject(tc.lang, r), SummaryLine(r, tc.lang)}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.lang, diff)
 		}
@@ -162,7 +172,7 @@ func TestTranslatedStrings(t *testing.T) {
 	// Every fixed string the renderers use has a translation.
 	for _, lang := range []string{Chinese} {
 		var b bytes.Buffer
-		_ = TableLang(&b, r, Options{Lang: lang})
+		_ = Write(&b, r, Options{Lang: lang})
 		for _, en := range []string{"What to fix:", "school", "suffix", " fix: "} {
 			if strings.Contains(b.String(), en) {
 				t.Errorf("%s table still contains English %q", lang, en)
@@ -171,19 +181,18 @@ func TestTranslatedStrings(t *testing.T) {
 	}
 }
 
-// TestTableEnglishUnchanged keeps render.Table(w, r) English for callers
-// that know nothing of languages.
-func TestTableEnglishUnchanged(t *testing.T) {
+// TestDefaultIsEnglishTable keeps the zero Options the English table.
+func TestDefaultIsEnglishTable(t *testing.T) {
 	r, _ := fixture()
 	var a, b bytes.Buffer
-	if err := Table(&a, r); err != nil {
+	if err := Write(&a, r, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := TableLang(&b, r, Options{Lang: English}); err != nil {
+	if err := Write(&b, r, Options{Format: "table", Lang: English}); err != nil {
 		t.Fatal(err)
 	}
 	if a.String() != b.String() || !strings.Contains(a.String(), "What to fix:") {
-		t.Errorf("Table is not the English TableLang:\n%s", a.String())
+		t.Errorf("the zero Options are not the English table:\n%s", a.String())
 	}
 }
 
@@ -198,9 +207,15 @@ func TestChartNeedsTwoPoints(t *testing.T) {
 }
 
 // TestChromiumRenders opens the standalone HTML report in headless
-// Chromium and takes a screenshot: a smoke test that a real engine
-// renders it. The PNG stays in testdata/out for a person to look at.
+// Chromium at a desktop width (1400 px) and a mail-pane width (600 px), in
+// both languages: a real engine renders it, with real Chinese (the CJK
+// font, fonts-noto-cjk, must be installed or the glyphs are boxes).
+// Everything is written under t.TempDir; set KMSPROBE_SCREENSHOTS=DIR to
+// keep the PNGs for a person to look at.
 func TestChromiumRenders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping headless Chromium")
+	}
 	bin := ""
 	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(b); err == nil {
@@ -209,56 +224,56 @@ func TestChromiumRenders(t *testing.T) {
 		}
 	}
 	if bin == "" {
-		t.Skip("chromium not installed (Debian: apt-get install -y chromium); skipping the render smoke test")
+		testenv.Missing(t, "chromium is not installed (Debian: apt-get install -y chromium fonts-noto-cjk)")
 	}
-	if testing.Short() {
-		t.Skip("-short: skipping headless Chromium")
+	if _, err := exec.LookPath("fc-list"); err == nil {
+		if out, _ := exec.Command("fc-list", ":lang=zh-tw").Output(); len(bytes.TrimSpace(out)) == 0 {
+			testenv.Missing(t, "no Traditional Chinese font (Debian: apt-get install -y fonts-noto-cjk)")
+		}
 	}
 	r, trend := fixture()
-	out, err := filepath.Abs(filepath.Join("testdata", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	ir := infraFixture()
+	out := t.TempDir()
+	keep := os.Getenv("KMSPROBE_SCREENSHOTS")
 	for _, lang := range Langs {
-		htmlPath := filepath.Join(out, "report."+lang+".html")
-		pngPath := filepath.Join(out, "report."+lang+".png")
-		var b bytes.Buffer
-		if err := HTML(&b, r, Options{Lang: lang, Trend: trend}); err != nil {
-			t.Fatal(err)
+		for _, width := range []int{1400, 600} {
+			for name, rep := range map[string]*probe.Report{"report": r, "infra": ir} {
+				base := fmt.Sprintf("%s.%s.%d", name, lang, width)
+				htmlPath := filepath.Join(out, base+".html")
+				pngPath := filepath.Join(out, base+".png")
+				var b bytes.Buffer
+				if err := Write(&b, rep, Options{Format: "html", Lang: lang, Trend: trend}); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+				cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+					"--disable-component-update", "--no-first-run", "--hide-scrollbars", "--user-data-dir="+t.TempDir(),
+					"--screenshot="+pngPath, fmt.Sprintf("--window-size=%d,1800", width), "file://"+htmlPath)
+				cmd.WaitDelay = 5 * time.Second
+				outb, err := cmd.CombinedOutput()
+				cancel()
+				if err != nil {
+					t.Fatalf("chromium: %v\n%s", err, outb)
+				}
+				fi, err := os.Stat(pngPath)
+				if err != nil {
+					t.Fatalf("chromium wrote no screenshot: %v\n%s", err, outb)
+				}
+				// A blank page compresses to a few kB; a rendered report
+				// with its table and colours is far larger.
+				if fi.Size() < 20_000 {
+					t.Errorf("%s is only %d bytes: the page looks blank", base, fi.Size())
+				}
+				if keep != "" {
+					data, _ := os.ReadFile(pngPath)
+					if err := os.WriteFile(filepath.Join(keep, base+".png"), data, 0o644); err != nil {
+						t.Error(err)
+					}
+				}
+			}
 		}
-		if err := os.WriteFile(htmlPath, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(pngPath)
-		cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-			"--disable-component-update", "--no-first-run", "--user-data-dir="+t.TempDir(),
-			"--screenshot="+pngPath, "--window-size=1200,1600", "file://"+htmlPath)
-		cmd.WaitDelay = 5 * time.Second
-		done := make(chan struct{})
-		var outb []byte
-		go func() { outb, err = cmd.CombinedOutput(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(90 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Fatalf("chromium did not finish within 90s")
-		}
-		if err != nil {
-			t.Fatalf("chromium: %v\n%s", err, outb)
-		}
-		fi, err := os.Stat(pngPath)
-		if err != nil {
-			t.Fatalf("chromium wrote no screenshot: %v\n%s", err, outb)
-		}
-		// A blank 1200x1600 page compresses to a few kB; a rendered report
-		// with its table, colours and chart is far larger.
-		if fi.Size() < 30_000 {
-			t.Errorf("%s is only %d bytes: the page looks blank", pngPath, fi.Size())
-		}
-		t.Logf("screenshot: %s (%d bytes)", pngPath, fi.Size())
 	}
 }

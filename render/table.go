@@ -1,6 +1,3 @@
-// Package render turns a probe.Report into what people and programs read:
-// the compliance table with its "what to fix" list, JSON (DESIGN.md §6),
-// CSV and Markdown. Renderers only read the report; they never judge.
 package render
 
 import (
@@ -15,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -31,6 +29,36 @@ var symbol = map[finding.Status]string{
 // Symbol is the one-character status mark.
 func Symbol(s finding.Status) string { return symbol[s] }
 
+// ANSI colours repeat the symbol's meaning on a terminal; skip is dim,
+// never green.
+var ansi = map[finding.Status]string{
+	finding.Pass:    "\x1b[32m",
+	finding.Warn:    "\x1b[33m",
+	finding.Fail:    "\x1b[1;31m",
+	finding.Unknown: "\x1b[35m",
+	finding.Skip:    "\x1b[2m",
+}
+
+const ansiReset = "\x1b[0m"
+
+func paint(o Options, st finding.Status, s string) string {
+	if !o.Color || s == "" {
+		return s
+	}
+	return ansi[st] + s + ansiReset
+}
+
+// narrowWidth is the terminal width under which the grid gives way to one
+// block per school: a grid with three city resolvers needs about 110
+// columns, and a wrapped grid is unreadable.
+const narrowWidth = 100
+
+// groupMin is how many schools must share one problem and its fix before
+// the fixes list says it once ("the same fix for 37 schools") instead of
+// under each school: at 1,000 schools a city-wide mistake is otherwise
+// thousands of lines.
+const groupMin = 5
+
 // Column is one column of the compliance table.
 type Column struct {
 	Title string
@@ -39,82 +67,61 @@ type Column struct {
 	// status is the worst status behind the cell, for renderers that
 	// colour it; false when the cell holds no verdict (id, suffix).
 	status func(probe.School) (finding.Status, bool)
+	// ident marks the columns that name the school (id, name, suffix).
+	ident bool
 }
 
-// Options are what a renderer may be asked beyond the report itself.
-type Options struct {
-	// Lang is English (default) or Chinese (zh-TW) for the fixed strings.
-	Lang string
-	// Trend is the compliance of earlier saved reports, oldest first,
-	// for the HTML and text reports' trend.
-	Trend []TrendPoint
-	// ChartSrc is the src of the trend image in HTML: "cid:..." in a
-	// mail, empty to inline it as a data: URI in a standalone file.
-	ChartSrc string
-	// ResendPath, when set, is the saved report a footer tells the admin
-	// to resend with `kmsprobe mail`.
-	ResendPath string
-}
-
-// Layout is the set of columns a report needs: one per city resolver that
-// appears in it, DHCP only on a campus report. Titles are English.
-func Layout(r *probe.Report) []Column { return LayoutLang(r, English) }
-
-// LayoutLang is Layout with the titles in lang.
-func LayoutLang(r *probe.Report, lang string) []Column {
+// layout is the set of columns a report needs: the status first, the
+// school, one column per city resolver that appears in the report, DHCP
+// only on a campus report; titles in lang.
+func layout(r *probe.Report, lang string) []Column {
 	findings := func(title string, keep func(finding.Finding) bool) Column {
 		return Column{
 			Title: title,
-			cell:  func(s probe.School) string { return Cell(pick(s, keep)) },
+			cell:  func(s probe.School) string { return Cell(pick(s, keep), lang) },
 			status: func(s probe.School) (finding.Status, bool) {
 				fs := pick(s, keep)
-				return finding.Worst(fs), len(fs) > 0
+				return cellStatus(fs), len(fs) > 0
 			},
 		}
 	}
 	none := func(probe.School) (finding.Status, bool) { return finding.Pass, false }
 	cols := []Column{
-		{Title: tr(lang, "school"), cell: func(s probe.School) string { return s.ID }, status: none},
-		{Title: tr(lang, "suffix"), cell: func(s probe.School) string { return s.Suffix }, status: none},
-	}
-	if hasCheck(r, "dhcp.") {
-		cols = append(cols, findings(tr(lang, "dhcp"), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
-	}
-	ownDNS := func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }
-	if has(r, ownDNS) {
-		cols = append(cols, findings(tr(lang, "own dns"), ownDNS))
-	}
-	for _, res := range resolvers(r) {
-		res := res
-		cols = append(cols, findings(ShortAddr(res), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && f.Server == res }))
-	}
-	// A column appears only when some school has a finding for it: the
-	// single-leg commands (dns, kms) show no empty KMS or clock column.
-	for _, c := range []struct {
-		title string
-		keep  func(finding.Finding) bool
-	}{
-		{"target", func(f finding.Finding) bool { return f.Check == finding.DNSTarget || f.Check == finding.DNSSRV }},
-		{"kms", func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }},
-		{"clock", func(f finding.Finding) bool { return f.Check == finding.ClockOffset }},
-	} {
-		if has(r, c.keep) {
-			keep := c.keep
-			if c.title == "target" {
-				keep = func(f finding.Finding) bool { return f.Check == finding.DNSTarget }
-			}
-			cols = append(cols, findings(tr(lang, c.title), keep))
-		}
-	}
-	cols = append(cols,
-		Column{
-			Title: tr(lang, "status"),
+		{
+			Title: t(lang, "render.col.status", nil),
 			cell: func(s probe.School) string {
 				return Symbol(s.Status) + " " + strings.ToUpper(StatusWord(lang, s.Status))
 			},
 			status: func(s probe.School) (finding.Status, bool) { return s.Status, true },
 		},
-	)
+		{Title: t(lang, "render.col.school", nil), cell: func(s probe.School) string { return s.ID }, status: none, ident: true},
+		{Title: t(lang, "render.col.name", nil), cell: func(s probe.School) string { return s.Name }, status: none, ident: true},
+		{Title: t(lang, "render.col.suffix", nil), cell: func(s probe.School) string { return s.Suffix }, status: none, ident: true},
+	}
+	if hasCheck(r, "dhcp.") {
+		cols = append(cols, findings(t(lang, "render.col.dhcp", nil), func(f finding.Finding) bool { return strings.HasPrefix(f.Check, "dhcp.") }))
+	}
+	ownDNS := func(f finding.Finding) bool { return f.Check == finding.DNSSRV && role(f) == "school" }
+	if has(r, ownDNS) {
+		cols = append(cols, findings(t(lang, "render.col.own_dns", nil), ownDNS))
+	}
+	for _, res := range resolvers(r) {
+		cols = append(cols, findings(t(lang, "render.col.resolver", i18n.Args{"Addr": ShortAddr(res)}), func(f finding.Finding) bool { return f.Check == finding.DNSSRV && f.Server == res }))
+	}
+	// A column appears only when some school has a finding for it: the
+	// single-leg commands (dns, kms) show no empty KMS or clock column.
+	for _, c := range []struct {
+		id   string
+		keep func(finding.Finding) bool
+	}{
+		{"render.col.target", func(f finding.Finding) bool { return f.Check == finding.DNSTarget }},
+		{"render.col.kms", func(f finding.Finding) bool { return f.Check == finding.KMSTCP || f.Check == finding.KMSRPC }},
+		{"render.col.clock", func(f finding.Finding) bool { return f.Check == finding.ClockOffset }},
+	} {
+		if has(r, c.keep) || c.id == "render.col.target" && has(r, func(f finding.Finding) bool { return f.Check == finding.DNSSRV }) {
+			cols = append(cols, findings(t(lang, c.id, nil), c.keep))
+		}
+	}
 	return cols
 }
 
@@ -130,14 +137,7 @@ func has(r *probe.Report, keep func(finding.Finding) bool) bool {
 }
 
 func hasCheck(r *probe.Report, prefix string) bool {
-	for _, s := range r.Schools {
-		for _, f := range s.Findings {
-			if strings.HasPrefix(f.Check, prefix) {
-				return true
-			}
-		}
-	}
-	return false
+	return has(r, func(f finding.Finding) bool { return strings.HasPrefix(f.Check, prefix) })
 }
 
 func role(f finding.Finding) string {
@@ -179,10 +179,40 @@ func pick(s probe.School, keep func(finding.Finding) bool) []finding.Finding {
 	return out
 }
 
-// Cell condenses findings into a few characters a person scans in a
-// second: the worst status's mark and its short reason, and how many of
-// several servers share that status when they differ.
-func Cell(fs []finding.Finding) string {
+// rank orders schools for people: fail, unknown, warn, then pass (and
+// all-skip) last.
+func rank(s finding.Status) int {
+	switch s {
+	case finding.Fail:
+		return 0
+	case finding.Unknown:
+		return 1
+	case finding.Warn:
+		return 2
+	}
+	return 3
+}
+
+// schools are the schools people see, worst first (stable within a
+// status, so the configuration's order stays), without the passing ones
+// under OnlyProblems.
+func schools(r *probe.Report, o Options) []probe.School {
+	out := make([]probe.School, 0, len(r.Schools))
+	for _, s := range r.Schools {
+		if o.OnlyProblems && rank(s.Status) == 3 {
+			continue
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Status) < rank(out[j].Status) })
+	return out
+}
+
+// Cell condenses findings into a few words a person scans in a second:
+// the worst status's mark and its short reason, and, when several servers
+// or checks disagree, at how many of them that status was seen ("✗
+// refused at 1 of 2 servers").
+func Cell(fs []finding.Finding, lang string) string {
 	if len(fs) == 0 {
 		return ""
 	}
@@ -195,42 +225,104 @@ func Cell(fs []finding.Finding) string {
 			worst = f
 		}
 	}
+	servers := map[string]bool{}
 	for _, f := range fs {
 		if f.Status == worst.Status {
 			n++
 		}
+		servers[f.Server] = true
 	}
 	c := Symbol(worst.Status)
 	if informative(worst.Short) {
 		c += " " + worst.Short
 	}
 	if n < len(fs) && worst.Status != finding.Pass {
-		c += fmt.Sprintf(" (%d/%d)", n, len(fs))
+		id := "render.cell.of_checks"
+		if len(servers) == len(fs) {
+			id = "render.cell.of_servers"
+		}
+		c += " " + t(lang, id, i18n.Args{"N": n, "M": len(fs)})
 	}
 	return c
 }
 
+// cellStatus is the worst status of fs, except that checks which were all
+// skipped are Skip, not the Pass that finding.Worst folds skip into: a
+// skipped check must never look like a passing one.
+func cellStatus(fs []finding.Finding) finding.Status {
+	w := finding.Worst(fs)
+	if w != finding.Pass {
+		return w
+	}
+	for _, f := range fs {
+		if f.Status == finding.Pass {
+			return finding.Pass
+		}
+	}
+	if len(fs) > 0 {
+		return finding.Skip
+	}
+	return finding.Pass
+}
+
 func informative(short string) bool { return short != "" && short != "ok" && short != "-" }
 
-// Table writes the compliance table, then what to fix, then a summary, in
-// English.
-func Table(w io.Writer, r *probe.Report) error { return TableLang(w, r, Options{}) }
-
-// TableLang is Table in o.Lang.
-func TableLang(w io.Writer, r *probe.Report, o Options) error {
-	if err := table(w, r, o.Lang); err != nil {
+// writeTable writes the shared-server faults, the compliance table, what
+// to fix, and a summary.
+func writeTable(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.lang()
+	var b strings.Builder
+	infraText(&b, r, o)
+	if err := grid(&b, r, o); err != nil {
 		return err
 	}
-	if err := fixes(w, r, o.Lang); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w, SummaryLineLang(r, o.Lang))
+	fixes(&b, r, o)
+	b.WriteString(SummaryLine(r, lang) + "\n")
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// grid writes the compliance grid, or the narrow layout when the grid
+// would not fit o.Width: a wrapped grid is unreadable.
+func grid(b *strings.Builder, r *probe.Report, o Options) error {
+	if o.Width > 0 && o.Width < narrowWidth {
+		narrow(b, r, o)
+		return nil
+	}
+	var g strings.Builder
+	if err := table(&g, r, o); err != nil {
+		return err
+	}
+	if o.Width > 0 {
+		for _, line := range strings.Split(g.String(), "\n") {
+			if displayWidth(stripANSI(line)) > o.Width {
+				narrow(b, r, o)
+				return nil
+			}
+		}
+	}
+	b.WriteString(g.String())
+	return nil
+}
+
+func stripANSI(s string) string {
+	for {
+		i := strings.Index(s, "\x1b[")
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], 'm')
+		if j < 0 {
+			return s
+		}
+		s = s[:i] + s[i+j+1:]
+	}
+}
+
 // table writes only the compliance grid.
-func table(w io.Writer, r *probe.Report, lang string) error {
-	cols := LayoutLang(r, lang)
+func table(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.lang()
+	cols := layout(r, lang)
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
@@ -242,10 +334,14 @@ func table(w io.Writer, r *probe.Report, lang string) error {
 		head[i] = c.Title
 	}
 	t.Header(head...)
-	for _, s := range r.Schools {
+	for _, s := range schools(r, o) {
 		row := make([]any, len(cols))
 		for i, c := range cols {
-			row[i] = c.cell(s)
+			cell := c.cell(s)
+			if st, ok := c.status(s); ok {
+				cell = paint(o, st, cell)
+			}
+			row[i] = cell
 		}
 		if err := t.Append(row...); err != nil {
 			return err
@@ -254,52 +350,124 @@ func table(w io.Writer, r *probe.Report, lang string) error {
 	return t.Render()
 }
 
-// SummaryLine is the one line a cron mail subject or a terminal ends with.
-func SummaryLine(r *probe.Report) string { return SummaryLineLang(r, English) }
+// narrow is the table for a terminal under narrowWidth columns: one line
+// per school, then one indented line per column that is not a pass.
+func narrow(b *strings.Builder, r *probe.Report, o Options) {
+	lang := o.lang()
+	cols := layout(r, lang)
+	for _, s := range schools(r, o) {
+		head := Symbol(s.Status) + " " + strings.ToUpper(StatusWord(lang, s.Status))
+		b.WriteString(clip(paint(o, s.Status, head)+"  "+s.ID+"  "+s.Name, o.Width, o.Color) + "\n")
+		for _, c := range cols {
+			st, ok := c.status(s)
+			if !ok || c.ident || rank(st) == 3 || c.Title == cols[0].Title {
+				continue
+			}
+			b.WriteString(clip("    "+c.Title+": "+paint(o, st, c.cell(s)), o.Width, o.Color) + "\n")
+		}
+	}
+}
 
-// SummaryLineLang is SummaryLine in lang.
-func SummaryLineLang(r *probe.Report, lang string) string {
+// clip shortens a line to width display columns with "…"; a line with
+// colour codes is left whole rather than cut inside an escape.
+func clip(s string, width int, color bool) string {
+	if width <= 0 || displayWidth(s) <= width || color && strings.Contains(s, "\x1b[") {
+		return s
+	}
+	var out strings.Builder
+	n := 0
+	for _, r := range s {
+		w := displayWidth(string(r))
+		if n+w > width-1 {
+			break
+		}
+		out.WriteRune(r)
+		n += w
+	}
+	return out.String() + "…"
+}
+
+// SummaryLine is the one line a cron mail subject or a terminal ends with.
+func SummaryLine(r *probe.Report, lang string) string {
 	s := r.Summary
-	line := tr(lang, "%d schools: %d pass, %d warn, %d fail, %d unknown", s.Schools, s.Pass, s.Warn, s.Fail, s.Unknown)
+	line := t(lang, "render.summary", i18n.Args{"Schools": s.Schools, "Pass": s.Pass, "Warn": s.Warn, "Fail": s.Fail, "Unknown": s.Unknown})
 	if r.Incomplete {
-		line += " — " + tr(lang, "INCOMPLETE") + ": " + r.Reason
+		line += " — " + t(lang, "render.incomplete", nil) + ": " + r.Reason
 	}
 	return line
 }
 
-// Fixes writes, for every school that is not a pass, what needs action
+// infraText writes the faults of shared servers, each once, before the
+// schools: they are the city's to fix, and the school cells point here.
+func infraText(b *strings.Builder, r *probe.Report, o Options) {
+	if len(r.Infrastructure) == 0 {
+		return
+	}
+	lang := o.lang()
+	b.WriteString(t(lang, "render.infra.heading_colon", nil) + "\n\n")
+	for _, in := range r.Infrastructure {
+		where := checkLabel(lang, in.Check)
+		if in.Server != "" {
+			where += " @" + ShortAddr(in.Server)
+		}
+		fmt.Fprintf(b, "  %s [%s] %s (%s)\n", paint(o, in.Status, Symbol(in.Status)), where, msg(lang, in.Finding), t(lang, "render.infra.affects", i18n.Args{"N": in.Affects}))
+		if rem := remedy(lang, in.Finding); rem != "" {
+			fmt.Fprintf(b, "      %s %s\n", t(lang, "render.fix", nil), rem)
+		}
+	}
+	b.WriteString("\n")
+}
+
+// fixes writes, for every school that is not a pass, what needs action
 // and its remedy. Findings that say the same thing about several servers
 // (the three city resolvers, typically) are merged into one entry, so one
-// missing record reads as one problem, not a wall of text.
-func Fixes(w io.Writer, r *probe.Report) error { return fixes(w, r, English) }
-
-func fixes(w io.Writer, r *probe.Report, lang string) error {
-	var b strings.Builder
-	for _, s := range r.Schools {
-		groups := GroupProblems(s)
+// missing record reads as one problem, not a wall of text; a problem with
+// the same fix at groupMin or more schools is written once.
+func fixes(b *strings.Builder, r *probe.Report, o Options) {
+	lang := o.lang()
+	list := schools(r, o)
+	common, rest := CommonProblems(list, lang)
+	started := false
+	start := func() {
+		if !started {
+			b.WriteString("\n" + t(lang, "render.fixes.heading_colon", nil) + "\n")
+			started = true
+		}
+	}
+	for _, c := range common {
+		start()
+		fmt.Fprintf(b, "\n%s %s\n", paint(o, c.Status, Symbol(c.Status)), t(lang, "render.fixes.same", i18n.Args{"N": len(c.Schools), "Schools": nameList(c.Schools)}))
+		writeProblem(b, o, c.Problem)
+	}
+	for i, s := range list {
+		groups := rest[i]
 		if len(groups) == 0 {
 			continue
 		}
-		if b.Len() == 0 {
-			b.WriteString("\n" + tr(lang, "What to fix:") + "\n")
-		}
-		fmt.Fprintf(&b, "\n%s %s (%s, %s)\n", Symbol(s.Status), s.ID, s.Name, s.Suffix)
+		start()
+		fmt.Fprintf(b, "\n%s %s (%s, %s)\n", paint(o, s.Status, Symbol(s.Status)), s.ID, s.Name, s.Suffix)
 		for _, g := range groups {
-			where := checkLabel(lang, g.Check)
-			if len(g.Servers) > 0 {
-				where += " @" + strings.Join(g.Servers, ", ")
-			}
-			fmt.Fprintf(&b, "  %s [%s] %s\n", Symbol(g.Status), where, g.Message)
-			for _, rem := range g.Remedies {
-				fmt.Fprintf(&b, "      %s %s\n", tr(lang, "fix:"), rem)
-			}
+			writeProblem(b, o, g)
 		}
 	}
-	if b.Len() > 0 {
+	if started {
 		b.WriteString("\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+}
+
+func writeProblem(b *strings.Builder, o Options, g Problem) {
+	lang := o.lang()
+	where := checkLabel(lang, g.Check)
+	if len(g.Servers) > 0 {
+		where += " @" + strings.Join(g.Servers, ", ")
+	}
+	fmt.Fprintf(b, "  %s [%s] %s\n", paint(o, g.Status, Symbol(g.Status)), where, g.Message)
+	for _, ref := range g.See {
+		fmt.Fprintf(b, "      %s\n", t(lang, "render.infra.see", i18n.Args{"Ref": ref}))
+	}
+	for _, rem := range g.Remedies {
+		fmt.Fprintf(b, "      %s %s\n", t(lang, "render.fix", nil), rem)
+	}
 }
 
 // Problem is one thing to fix at a school, possibly seen at several
@@ -308,13 +476,17 @@ type Problem struct {
 	Check    string
 	Status   finding.Status
 	Servers  []string // short addresses
-	Message  string   // of the first finding
+	Message  string   // of the first finding, in the renderer's language
 	Remedies []string // distinct remedies, in order
+	// See names the infrastructure findings this problem follows from
+	// ("dns.srv@163.28.136.21:53"); their remedy is there, not here.
+	See []string
+	key string
 }
 
 // GroupProblems merges a school's problem findings that share check,
 // status and short reason.
-func GroupProblems(s probe.School) []Problem {
+func GroupProblems(s probe.School, lang string) []Problem {
 	var out []Problem
 	index := map[string]int{}
 	for _, f := range ProblemFindings(s) {
@@ -326,17 +498,89 @@ func GroupProblems(s probe.School) []Problem {
 		if !ok {
 			i = len(out)
 			index[key] = i
-			out = append(out, Problem{Check: f.Check, Status: f.Status, Message: f.Message})
+			out = append(out, Problem{Check: f.Check, Status: f.Status, Message: msg(lang, f), key: key})
 		}
 		p := &out[i]
 		if f.Server != "" {
 			p.Servers = append(p.Servers, ShortAddr(f.Server))
 		}
-		if f.Remedy != "" && !slices.Contains(p.Remedies, f.Remedy) {
-			p.Remedies = append(p.Remedies, f.Remedy)
+		if f.DependsOn != "" {
+			if !slices.Contains(p.See, f.DependsOn) {
+				p.See = append(p.See, f.DependsOn)
+			}
+			continue
+		}
+		if rem := remedy(lang, f); rem != "" && !slices.Contains(p.Remedies, rem) {
+			p.Remedies = append(p.Remedies, rem)
 		}
 	}
 	return out
+}
+
+// Common is one problem with the same fix at many schools.
+type Common struct {
+	Problem
+	Schools []string
+}
+
+// CommonProblems takes out of each school's problems those that groupMin
+// or more schools share word for word once the school's own suffix and id
+// are written as <suffix> and <school>; rest[i] are schools[i]'s other
+// problems.
+func CommonProblems(list []probe.School, lang string) (common []Common, rest [][]Problem) {
+	type gen struct {
+		p   Problem
+		sig string
+	}
+	all := make([][]gen, len(list))
+	count := map[string]int{}
+	first := map[string]Problem{}
+	for i, s := range list {
+		for _, p := range GroupProblems(s, lang) {
+			g := generalize(p, s)
+			sig := g.key + "\x00" + g.Message + "\x00" + strings.Join(g.Remedies, "\x00") + "\x00" + strings.Join(g.See, "\x00") + "\x00" + strings.Join(g.Servers, ",")
+			all[i] = append(all[i], gen{p, sig})
+			if count[sig] == 0 {
+				first[sig] = g
+			}
+			count[sig]++
+		}
+	}
+	idx := map[string]int{}
+	rest = make([][]Problem, len(list))
+	for i, s := range list {
+		for _, g := range all[i] {
+			if count[g.sig] < groupMin {
+				rest[i] = append(rest[i], g.p)
+				continue
+			}
+			j, ok := idx[g.sig]
+			if !ok {
+				j = len(common)
+				idx[g.sig] = j
+				common = append(common, Common{Problem: first[g.sig]})
+			}
+			common[j].Schools = append(common[j].Schools, s.ID)
+		}
+	}
+	return common, rest
+}
+
+func generalize(p Problem, s probe.School) Problem {
+	rep := func(x string) string {
+		if s.Suffix != "" {
+			x = strings.ReplaceAll(x, s.Suffix, "<suffix>")
+		}
+		return x
+	}
+	g := p
+	g.key = rep(p.key)
+	g.Message = rep(p.Message)
+	g.Remedies = nil
+	for _, r := range p.Remedies {
+		g.Remedies = append(g.Remedies, rep(r))
+	}
+	return g
 }
 
 // ProblemFindings are a school's findings that need action (warn, fail,
@@ -359,4 +603,14 @@ func checkLabel(lang, check string) string {
 		return CheckTitle(lang, check) + " " + check
 	}
 	return check
+}
+
+// nameListMax bounds a list of school ids in one line.
+const nameListMax = 12
+
+func nameList(ids []string) string {
+	if len(ids) <= nameListMax {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:nameListMax], ", ") + fmt.Sprintf(", … (+%d)", len(ids)-nameListMax)
 }

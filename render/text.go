@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -13,46 +14,52 @@ import (
 // see a term's direction, short enough to scroll past.
 const textTrendRows = 8
 
-// Text writes the report as plain text in the order of the HTML report:
+// writeText writes the report as plain text in the order of the HTML report:
 // summary, changes, trend, table, fixes. It is the text/plain part of the
 // mail, for clients that show no HTML and for grep.
-func Text(w io.Writer, r *probe.Report, o Options) error {
-	lang := o.Lang
+func writeText(w io.Writer, r *probe.Report, o Options) error {
+	lang := o.lang()
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	title := tr(lang, "KMS activation audit")
+	title := t(lang, "render.title", nil)
 	p("%s\n%s\n\n", title, strings.Repeat("=", displayWidth(title)))
-	p("%s\n", SummaryLineLang(r, lang))
-	p("%s\n", tr(lang, "Generated %s on %s, kmsprobe %s", stamp(r.GeneratedAt), r.Probe.Hostname, r.Probe.Version))
+	p("%s\n", SummaryLine(r, lang))
+	p("%s\n", t(lang, "render.generated", i18n.Args{"At": stamp(r.GeneratedAt), "Host": r.Probe.Hostname, "Version": r.Probe.Version}))
 	if r.Probe.Simulation {
-		p("%s\n", tr(lang, "This report comes from a simulation (kmsprobe demo), not the real network."))
+		p("%s\n", t(lang, "render.simulation_notice", nil))
 	}
 
 	section := func(t string) { p("\n%s\n%s\n", t, strings.Repeat("-", displayWidth(t))) }
 	b.WriteString("\n")
 	changesText(&b, r, lang)
 	if pts := o.Trend; len(pts) >= 2 {
-		section(tr(lang, "Compliance over time"))
+		section(t(lang, "render.trend.title", nil))
 		if len(pts) > textTrendRows {
 			pts = pts[len(pts)-textTrendRows:]
 		}
 		for _, pt := range pts {
 			pct := passPercent(pt.Summary)
 			bar := strings.Repeat("#", pct/5) + strings.Repeat(".", 20-pct/5)
-			p("  %s  %s\n", bar, tr(lang, "%s: %d%% pass (%d of %d)", pt.At.Format("2006-01-02"), pct, pt.Summary.Pass, pt.Summary.Schools))
+			p("  %s  %s\n", bar, trendPoint(lang, pt))
 		}
 	}
 
-	section(tr(lang, "Compliance"))
-	if err := table(&b, r, lang); err != nil {
+	if len(r.Infrastructure) > 0 {
+		section(t(lang, "render.infra.heading", nil))
+		var ib strings.Builder
+		infraText(&ib, r, o)
+		// infraText's own heading is for the table; the section has one.
+		_, body, _ := strings.Cut(ib.String(), "\n\n")
+		b.WriteString(body)
+	}
+	section(t(lang, "render.compliance", nil))
+	if err := grid(&b, r, o); err != nil {
 		return err
 	}
-	p("%s: %s\n", tr(lang, "Legend"), tr(lang, "✓ pass, ! warn, ✗ fail, ? unknown, – skipped"))
-	if err := fixes(&b, r, lang); err != nil {
-		return err
-	}
+	p("%s: %s\n", t(lang, "render.legend.title", nil), t(lang, "render.legend.text", nil))
+	fixes(&b, r, o)
 	if o.ResendPath != "" {
-		p("\n%s\n", tr(lang, "Sent by kmsprobe. Resend with: kmsprobe mail %s", o.ResendPath))
+		p("\n%s\n", t(lang, "render.resend", i18n.Args{"Path": o.ResendPath}))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -87,38 +94,71 @@ func changesText(b *strings.Builder, r *probe.Report, lang string) {
 	ch := r.Changes
 	switch {
 	case ch == nil:
-		section(tr(lang, "Changes since the last report"))
-		p("%s\n", tr(lang, "No earlier report to compare with."))
-	case len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed) == 0:
-		section(tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
-		p("%s\n", tr(lang, "No change since the last report."))
+		section(t(lang, "render.changes.title_first", nil))
+		p("%s\n", t(lang, "render.changes.noprevious", nil))
+	case len(ch.Regressions)+len(ch.Fixes)+len(ch.New)+len(ch.Removed)+len(ch.Changed) == 0:
+		section(t(lang, "render.changes.title", i18n.Args{"Previous": stamp(ch.Previous)}))
+		p("%s\n", t(lang, "render.changes.nochange", nil))
 	default:
-		section(tr(lang, "Changes since the last report (%s)", stamp(ch.Previous)))
+		section(t(lang, "render.changes.title", i18n.Args{"Previous": stamp(ch.Previous)}))
 		move := func(c probe.Change) {
 			p("  %s: %s %s -> %s %s", c.School, Symbol(c.From), StatusWord(lang, c.From), Symbol(c.To), StatusWord(lang, c.To))
 			if len(c.Checks) > 0 {
-				p(" (%s)", tr(lang, "checks: %s", strings.Join(c.Checks, ", ")))
+				p(" (%s)", t(lang, "render.changes.checks", i18n.Args{"Checks": strings.Join(c.Checks, ", ")}))
 			}
 			p("\n")
+			for _, fc := range c.Findings {
+				p("    %s\n", findingChange(lang, fc))
+			}
 		}
 		if len(ch.Regressions) > 0 {
-			p("%s %s (%d):\n", Symbol(finding.Fail), tr(lang, "Regressions"), len(ch.Regressions))
+			p("%s %s (%d):\n", Symbol(finding.Fail), t(lang, "render.changes.regressions", nil), len(ch.Regressions))
 			for _, c := range ch.Regressions {
 				move(c)
 			}
 		}
 		if len(ch.Fixes) > 0 {
-			p("%s %s (%d):\n", Symbol(finding.Pass), tr(lang, "Fixed"), len(ch.Fixes))
+			p("%s %s (%d):\n", Symbol(finding.Pass), t(lang, "render.changes.fixes", nil), len(ch.Fixes))
 			for _, c := range ch.Fixes {
 				move(c)
 			}
 		}
+		if len(ch.Changed) > 0 {
+			p("~ %s (%d):\n", t(lang, "render.changes.changed", nil), len(ch.Changed))
+			for _, c := range ch.Changed {
+				move(c)
+			}
+		}
 		if len(ch.New) > 0 {
-			p("+ %s: %s\n", tr(lang, "New schools"), strings.Join(ch.New, ", "))
+			p("+ %s: %s\n", t(lang, "render.changes.new", nil), strings.Join(ch.New, ", "))
 		}
 		if len(ch.Removed) > 0 {
-			p("- %s: %s\n", tr(lang, "Removed schools"), strings.Join(ch.Removed, ", "))
+			p("- %s: %s\n", t(lang, "render.changes.removed", nil), strings.Join(ch.Removed, ", "))
 		}
 	}
 
+}
+
+// findingChange words one check's move: "kms.rpc @192.0.2.88:1688: ✗ not
+// KMS -> ✗ refused".
+func findingChange(lang string, fc probe.FindingChange) string {
+	side := func(st, short string) string {
+		if st == "" {
+			return "—"
+		}
+		v, err := finding.ParseStatus(st)
+		if err != nil {
+			return st
+		}
+		out := Symbol(v) + " " + StatusWord(lang, v)
+		if informative(short) {
+			out += " (" + short + ")"
+		}
+		return out
+	}
+	where := fc.Check
+	if fc.Server != "" {
+		where += " @" + ShortAddr(fc.Server)
+	}
+	return where + ": " + side(fc.From, fc.FromShort) + " -> " + side(fc.To, fc.ToShort)
 }

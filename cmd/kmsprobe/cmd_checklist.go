@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
+)
+
+func init() {
+	register(&command{
+		Name:    "checklist",
+		Usage:   "[-c schools.yaml] [--school ID]... [--lang en|zh-TW] [--format markdown|html] [--report REPORT.json] [-o FILE]",
+		Summary: "one page per school for the person at a PC: the commands to run with the school's own values, the right answers, and which line of the school's audit explains each activation error code",
+		Run:     runChecklist,
+	})
+}
+
+func runChecklist(ctx context.Context, e *env, args []string) int {
+	c := commands["checklist"]
+	fs := newFlagSet(e, c)
+	var (
+		cfgPath, lang, format, reportPath, out string
+		ids                                    listFlag
+	)
+	fs.StringVar(&cfgPath, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
+	fs.Var(&ids, "school", "school id (repeatable, or comma-separated); default every school")
+	fs.StringVar(&lang, "lang", "", "language: en or zh-TW (default report.lang from schools.yaml, else en)")
+	fs.StringVar(&format, "format", "markdown", "output format: markdown or html")
+	fs.StringVar(&reportPath, "report", "", "a saved audit report (JSON) whose findings explain each error code")
+	fs.StringVar(&out, "o", "", "write to this file instead of standard output (written atomically)")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fail(e, fmt.Errorf("checklist takes no arguments (got %q); name schools with --school ID", pos))
+	}
+	if format != "markdown" && format != "html" {
+		return fail(e, fmt.Errorf("--format %q is not known for checklist; use markdown or html", format))
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return fail(e, err)
+	}
+	l, err := reportLang(lang, cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	list, err := checklistSchools(cfg, ids)
+	if err != nil {
+		return fail(e, err)
+	}
+	var rep *probe.Report
+	if reportPath != "" {
+		if rep, err = probe.ReadFile(reportPath); err != nil {
+			return fail(e, fmt.Errorf("cannot read --report: %w", err))
+		}
+	}
+	write := func(w io.Writer) error {
+		return render.WriteChecklists(w, list, rep, render.Options{Format: format, Lang: l})
+	}
+	if out == "" || out == "-" {
+		err = write(e.Stdout)
+	} else {
+		err = writeFileAtomic(out, write)
+	}
+	if err != nil {
+		return fail(e, err)
+	}
+	return exitPass
+}
+
+// checklistSchools are the configured schools named by ids (all when
+// none), with the values their checklist fills in.
+func checklistSchools(cfg *config.Config, ids []string) ([]render.ChecklistSchool, error) {
+	var out []render.ChecklistSchool
+	add := func(s config.School) {
+		out = append(out, ChecklistSchool(cfg, s))
+	}
+	if len(ids) == 0 {
+		for _, s := range cfg.Schools {
+			add(s)
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		s, ok := cfg.School(id)
+		if !ok {
+			return nil, fmt.Errorf("--school %q is not in %s; 'kmsprobe validate' lists the schools", id, cfg.Path)
+		}
+		add(s)
+	}
+	return out, nil
+}
+
+// ChecklistSchool is the checklist's view of one configured school; the
+// mail pipeline passes these to render.FailingChecklists.
+func ChecklistSchool(cfg *config.Config, s config.School) render.ChecklistSchool {
+	return render.ChecklistSchool{ID: s.ID, Name: s.Name, Suffix: s.Suffix, DNS: s.DNS, Resolvers: cfg.Resolvers, KMSHost: cfg.KMS.Host, KMSPort: cfg.KMS.Port}
+}
