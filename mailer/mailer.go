@@ -182,13 +182,16 @@ func ComposeNotice(r *probe.Report, o render.Options, s Settings, notice string)
 	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
 
 	var text, htm bytes.Buffer
-	if err := render.Text(&text, r, o); err != nil {
+	to := o
+	to.Format = "text"
+	if err := render.Write(&text, r, to); err != nil {
 		return nil, fmt.Errorf("mail: rendering the text part: %w", err)
 	}
 	chart := render.ChartPNG(o.Trend)
 	ho := o
 	ho.ChartSrc = "cid:" + render.ChartCID
-	if err := render.HTML(&htm, r, ho); err != nil {
+	ho.Format = "html"
+	if err := render.Write(&htm, r, ho); err != nil {
 		return nil, fmt.Errorf("mail: rendering the HTML part: %w", err)
 	}
 	body, page := text.String(), htm.String()

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
 )
@@ -66,7 +67,7 @@ func runChecklist(ctx context.Context, e *env, args []string) int {
 	if out == "" || out == "-" {
 		err = write(e.Stdout)
 	} else {
-		err = writeFileAtomic(out, write)
+		err = safefile.WriteFile(out, safefile.ReportMode, write, safefile.Elsewhere("choose another -o file"))
 	}
 	if err != nil {
 		return fail(e, err)

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
@@ -29,9 +31,10 @@ func (l *listFlag) Set(v string) error {
 
 // outputFlags are the flags every report-printing command shares.
 type outputFlags struct {
-	config string
-	format string
-	out    string
+	config       string
+	format       string
+	out          string
+	onlyProblems bool
 }
 
 func newFlagSet(e *env, c *command) *flag.FlagSet {
@@ -46,7 +49,8 @@ func newFlagSet(e *env, c *command) *flag.FlagSet {
 
 func (o *outputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.config, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&o.format, "format", "table", "output format: "+render.FormatNames())
+	fs.StringVar(&o.format, "format", "table", render.FormatHelp())
+	fs.BoolVar(&o.onlyProblems, "only-problems", false, "show only the schools (and infrastructure) with something to fix")
 	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (a regular file is replaced atomically keeping its mode; symlinks, FIFOs and devices such as /dev/stdout are written through)")
 }
 
@@ -89,8 +93,8 @@ func loadConfig(path string) (*config.Config, error) {
 
 // checkFormat refuses an unknown --format before any packet is sent.
 func (o *outputFlags) checkFormat() error {
-	if _, ok := render.Formats[o.format]; !ok {
-		return fmt.Errorf("--format %q is not known; use one of %s", o.format, render.FormatNames())
+	if !render.HasFormat(o.format) {
+		return fmt.Errorf("--format %q is not known; use one of %s", o.format, strings.Join(render.FormatList(), ", "))
 	}
 	return nil
 }
@@ -104,8 +108,18 @@ func (o *outputFlags) emit(e *env, r *probe.Report) error {
 // emitWith is emit with render options (language, trend) for the formats
 // that use them.
 func (o *outputFlags) emitWith(e *env, r *probe.Report, ro render.Options) error {
-	fn := func(w io.Writer) error { return render.Render(o.format, w, r, ro) }
+	ro.Format, ro.OnlyProblems = o.format, o.onlyProblems
+	if ro.Now.IsZero() {
+		ro.Now = time.Now()
+	}
+	fn := func(w io.Writer) error { return render.Write(w, r, ro) }
 	if o.out == "" || o.out == "-" {
+		// A person at a terminal gets a table fitted to its width and,
+		// unless NO_COLOR is set (no-color.org), colour.
+		if e.StdoutTTY {
+			ro.Width = e.Width
+			ro.Color = os.Getenv("NO_COLOR") == ""
+		}
 		return fn(e.Stdout)
 	}
 	return safefile.WriteFile(o.out, safefile.ReportMode, fn, safefile.Elsewhere("choose another -o file"))

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"net"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -45,6 +47,9 @@ type env struct {
 	// StderrTTY enables the progress bar: only a person at a terminal
 	// wants one, never cron or a pipe.
 	StderrTTY bool
+	// StdoutTTY and Width fit the table to a person's terminal.
+	StdoutTTY bool
+	Width     int
 }
 
 func main() {
@@ -55,7 +60,10 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr)}
+	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr), StdoutTTY: isTerminal(os.Stdout)}
+	if e.StdoutTTY {
+		e.Width, _, _ = term.GetSize(int(os.Stdout.Fd()))
+	}
 	os.Exit(run(ctx, e, os.Args[1:]))
 }
 
