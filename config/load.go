@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 )
 
 // SearchPath is where commands look for schools.yaml when -c is not given.
@@ -36,7 +38,7 @@ func Find() (string, error) {
 // ErrNoConfig is returned by Find when no schools.yaml exists: commands
 // that can run without one (dns, kms, dhcp) test for it, and only for it —
 // a file that exists but is wrong must stop them.
-var ErrNoConfig = errors.New("config: no schools.yaml found")
+var ErrNoConfig = errors.New("no schools.yaml found")
 
 // Problem is one thing wrong in a configuration file.
 type Problem struct {
@@ -84,21 +86,69 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// Load reads, defaults and validates a schools.yaml file.
+// Load reads, defaults and validates a schools.yaml file. It reads only a
+// regular file of at most 16 MiB, so a FIFO, a device or a runaway file is
+// refused at once instead of hanging or eating memory.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("config: %s does not exist; pass the right file with -c FILE", path)
-		}
-		return nil, fmt.Errorf("config: cannot read %s: %w", path, err)
+		return nil, readError(path, err)
 	}
 	return Parse(path, data)
 }
 
+// readError words a refused read as advice.
+func readError(path string, err error) error {
+	var nr *safefile.NotRegularError
+	var tl *safefile.TooLargeError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist; pass the right file with -c FILE", path)
+	case errors.As(err, &nr):
+		return fmt.Errorf("%s is %s, not a file; schools.yaml must be an ordinary file: pass its path with -c FILE", path, nr.Kind)
+	case errors.As(err, &tl):
+		return fmt.Errorf("%s is larger than %d MiB, the limit for schools.yaml (a city's list is a few hundred KiB); check that -c names the right file", path, tl.Limit>>20)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot read %s: permission denied; run as a user who may read it, or copy it somewhere readable", path)
+	default:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read %s: %v; check the path given with -c FILE", path, err)
+	}
+}
+
+// Limits that keep a small file small. Parsing a YAML document costs about
+// 200 bytes of memory per node, and aliases can make a 100 KB file decode
+// into gigabytes; the limits below keep any file under the size limit within
+// about a second and 100 MB. All of Taiwan's schools written out use about
+// 120,000 nodes; Kaohsiung's use a few thousand.
+const (
+	// maxMarks bounds the characters that can start or separate YAML nodes
+	// (newlines, commas, colons, brackets, list dashes), counted before
+	// parsing, so a flat list of a million numbers is refused without
+	// building its tree.
+	maxMarks = 200_000
+	// maxNodes bounds the document as the decoder sees it, every alias
+	// counted at the size of what it repeats.
+	maxNodes = 250_000
+	// maxProblems keeps a file with a mistake repeated a million times
+	// from printing a million lines.
+	maxProblems = 1000
+)
+
 // Parse is Load for bytes already read; path is only used in messages.
 func Parse(path string, data []byte) (*Config, error) {
-	l := &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}}
+	l := newLoader(path)
+	if len(data) > safefile.ConfigLimit {
+		l.add(0, "", "", fmt.Sprintf("the file is larger than %d MiB, the limit for schools.yaml; check that this is the right file", safefile.ConfigLimit>>20))
+		return nil, l.err()
+	}
+	if marks := countMarks(data); marks > maxMarks {
+		l.add(0, "", "", fmt.Sprintf("the file has more than %d lines, keys and list items, far more than the schools of a whole country need; check that this is the right file", maxMarks))
+		return nil, l.err()
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -108,7 +158,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		}
 		// A syntax error leaves nothing to walk: report it alone, with the
 		// line yaml gives, and stop.
-		l.add(yamlErrLine(err.Error()), "", "", "YAML syntax error: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		line, msg := syntaxError(err.Error(), data)
+		l.add(line, "", "", msg)
 		return nil, l.err()
 	}
 	doc := &root
@@ -117,6 +168,16 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 	if doc.Kind != yaml.MappingNode {
 		l.add(doc.Line, "", "", "the top level must be a mapping (version:, kms:, schools: ...)")
+		return nil, l.err()
+	}
+	// Size the document as the decoder will expand it before decoding, so
+	// aliases repeating a big list cannot outgrow the limits.
+	sz := sizer{memo: map[*yaml.Node]int{}}
+	if n := sz.size(doc); sz.loop != nil {
+		l.add(sz.loop.Line, "", "", fmt.Sprintf("the alias *%s refers to the mapping or list that contains it, which would repeat forever; repeat something outside it", sz.loop.Value))
+		return nil, l.err()
+	} else if n > maxNodes {
+		l.add(sz.firstAlias, "", "", fmt.Sprintf("aliases (*name) repeat parts of this file into more than %d entries; write the schools out or repeat less", maxNodes))
 		return nil, l.err()
 	}
 
@@ -129,7 +190,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			fatal := false
 			for _, msg := range te.Errors {
 				line := yamlErrLine(msg)
-				school, field, path := l.fieldAt(line, &c)
+				school, field, path := l.fieldAt(line)
 				l.typeErr[path] = true
 				l.add(line, school, field, rewordTypeError(msg))
 				// A duplicate key stops yaml from decoding the rest of
@@ -164,37 +225,122 @@ func Parse(path string, data []byte) (*Config, error) {
 	return &c, nil
 }
 
+// countMarks counts the bytes that can begin or separate YAML nodes. It
+// over-counts (a colon inside an IPv6 address, a comma in a comment), which
+// only makes the limit stricter for files nobody writes.
+func countMarks(data []byte) int {
+	n := 0
+	for i, b := range data {
+		switch b {
+		case '\n', ',', ':', '[', '{', '*':
+			n++
+		case '-', '?':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// sizer counts the nodes a document decodes into, every alias at the size
+// of its anchor, visiting each node of the tree once.
+type sizer struct {
+	memo       map[*yaml.Node]int // -1 while a node is being counted
+	loop       *yaml.Node         // an alias inside its own anchor
+	firstAlias int                // line of the first alias, for the message
+}
+
+func (s *sizer) size(n *yaml.Node) int {
+	if n == nil || s.loop != nil {
+		return 0
+	}
+	if v, ok := s.memo[n]; ok {
+		if v < 0 {
+			return maxNodes + 1
+		}
+		return v
+	}
+	s.memo[n] = -1
+	total := 1
+	if n.Kind == yaml.AliasNode {
+		if s.firstAlias == 0 {
+			s.firstAlias = n.Line
+		}
+		if v, ok := s.memo[n.Alias]; ok && v < 0 {
+			s.loop = n
+			return 0
+		}
+		total += s.size(n.Alias)
+	}
+	for _, c := range n.Content {
+		total += s.size(c)
+		if total > maxNodes {
+			total = maxNodes + 1 // saturate: deep alias trees overflow int
+			break
+		}
+	}
+	s.memo[n] = total
+	return total
+}
+
 type loader struct {
 	path     string
 	lines    map[string]int  // "schools[2].suffix" -> line
 	typeErr  map[string]bool // fields already reported with a type error
 	ids      map[int]string  // school index -> id as written, for messages
+	walked   map[*yaml.Node]bool
+	byLine   map[int]string // line -> deepest field written there, built on first use
 	problems []Problem
+	dropped  int // problems past maxProblems
 
 	minCountWritten bool
 	rawMinCount     int
 }
 
+func newLoader(path string) *loader {
+	return &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}, walked: map[*yaml.Node]bool{}}
+}
+
 func (l *loader) add(line int, school, field, msg string) {
+	if len(l.problems) >= maxProblems {
+		l.dropped++
+		return
+	}
 	l.problems = append(l.problems, Problem{Path: l.path, Line: line, School: school, Field: field, Msg: msg})
 }
 
 func (l *loader) err() error {
 	sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+	if l.dropped > 0 {
+		l.problems = append(l.problems, Problem{Path: l.path, Msg: fmt.Sprintf("and %d more problems not shown; fix the ones above and run validate again", l.dropped)})
+		l.dropped = 0
+	}
 	return &Error{Problems: l.problems}
 }
 
 // walk records where every field is and reports keys the schema does not
 // know. yaml.v3's KnownFields stops at the first unknown key; walking the
-// node tree ourselves finds them all.
+// node tree ourselves finds them all. An alias is not followed into what it
+// repeats once that has been walked: each node is visited once, so aliases
+// cannot make the walk bigger than the file.
 func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
+	l.lines[path] = n.Line
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil || l.walked[n.Alias] {
+			return
+		}
 		n = n.Alias
 	}
-	l.lines[path] = n.Line
+	if n.Anchor != "" {
+		if l.walked[n] {
+			return
+		}
+		l.walked[n] = true
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if t == reflect.TypeOf(Duration{}) {
@@ -206,6 +352,16 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				// "<<: *defaults" merges a mapping in: its keys belong
+				// to this mapping's schema.
+				line := l.lines[path]
+				for _, m := range mergeSources(v) {
+					l.walk(m, t, path)
+				}
+				l.lines[path] = line
+				continue
+			}
 			child := join(path, k.Value)
 			ft, ok := fields[k.Value]
 			if !ok {
@@ -221,7 +377,7 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		for i, item := range n.Content {
 			if path == "schools" {
-				l.ids[i] = l.schoolOf(item, fmt.Sprintf("schools[%d]", i))
+				l.ids[i] = l.schoolOf(resolve(item), fmt.Sprintf("schools[%d]", i))
 				if strings.HasPrefix(l.ids[i], "schools[") {
 					l.ids[i] = ""
 				}
@@ -229,6 +385,22 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// resolve follows an alias to the node it repeats.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// mergeSources lists the mappings a merge key brings in: one, or a list.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	if r := resolve(v); r.Kind == yaml.SequenceNode {
+		return r.Content
+	}
+	return []*yaml.Node{v}
 }
 
 func join(path, key string) string {
@@ -315,14 +487,16 @@ func (l *loader) schoolOf(n *yaml.Node, path string) string {
 
 // fieldAt finds the deepest field written on a line, so a type error
 // yaml reports by line alone can name its school and field.
-func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
-	best := ""
-	for p, n := range l.lines {
-		if n == line && len(p) > len(best) {
-			best = p
+func (l *loader) fieldAt(line int) (school, field, path string) {
+	if l.byLine == nil {
+		l.byLine = make(map[int]string, len(l.lines))
+		for p, n := range l.lines {
+			if b := l.byLine[n]; len(p) > len(b) || len(p) == len(b) && p > b {
+				l.byLine[n] = p
+			}
 		}
 	}
-	best = regexp.MustCompile(`\[\d+\]$`).ReplaceAllString(best, "")
+	best := trailingIndex.ReplaceAllString(l.byLine[line], "")
 	if m := schoolIndex.FindStringSubmatch(best); m != nil {
 		i, _ := strconv.Atoi(m[1])
 		school = m[0]
@@ -333,6 +507,8 @@ func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
 	}
 	return "", best, best
 }
+
+var trailingIndex = regexp.MustCompile(`\[\d+\]$`)
 
 var schoolIndex = regexp.MustCompile(`^schools\[(\d+)\]`)
 
@@ -356,6 +532,24 @@ func yamlErrLine(msg string) int {
 		return n
 	}
 	return 0
+}
+
+// syntaxError words yaml's syntax error. yaml.v3 often names the line
+// before the one at fault, and says "cannot start any token" where the
+// admin needs to hear "tab".
+func syntaxError(msg string, data []byte) (int, string) {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := yamlErrLine(msg)
+	text := leadingLine.ReplaceAllString(msg, "")
+	if strings.Contains(text, "tab") || strings.Contains(text, "cannot start any token") {
+		lines := strings.Split(string(data), "\n")
+		for _, n := range []int{line + 1, line, line + 2, line - 1} {
+			if n >= 1 && n <= len(lines) && strings.Contains(lines[n-1][:len(lines[n-1])-len(strings.TrimLeft(lines[n-1], " \t"))], "\t") {
+				return n, "a tab character indents this line; YAML needs spaces: replace the tab with spaces"
+			}
+		}
+	}
+	return line, "YAML syntax error: " + text + "; check the indentation and the quotes around this line"
 }
 
 // rewordTypeError turns yaml.v3's "line 7: cannot unmarshal !!str `abc` into
