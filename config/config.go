@@ -44,6 +44,10 @@ type Config struct {
 
 	// Path is the file the configuration came from, for messages.
 	Path string `yaml:"-"`
+	// Warnings are things in the file that load but are probably
+	// mistakes (an example school left in, two schools with one suffix),
+	// each with its file and line, for every command to print.
+	Warnings []Problem `yaml:"-"`
 }
 
 // KMS describes the host every SRV record must point at.

@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 )
 
@@ -182,6 +183,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	}
 
 	l.walk(doc, reflect.TypeOf(Config{}), "")
+	l.checkNullResolvers(doc)
 
 	var c Config
 	if err := doc.Decode(&c); err != nil {
@@ -222,6 +224,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
+	c.Warnings = l.sortedWarnings()
 	return &c, nil
 }
 
@@ -292,6 +295,7 @@ type loader struct {
 	walked   map[*yaml.Node]bool
 	byLine   map[int]string // line -> deepest field written there, built on first use
 	problems []Problem
+	warnings []Problem
 	dropped  int // problems past maxProblems
 
 	minCountWritten bool
@@ -383,6 +387,21 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 				}
 			}
 			l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+// checkNullResolvers refuses a resolvers: key with nothing under it. Left
+// out, the key means the production resolvers; written as [] it means
+// none. Written with only commented-out entries (or ~) it used to mean the
+// production resolvers too, which an admin who commented them out did not
+// ask for.
+func (l *loader) checkNullResolvers(doc *yaml.Node) {
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], resolve(doc.Content[i+1])
+		if k.Value == "resolvers" && v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			l.typeErr["resolvers"] = true
+			l.add(k.Line, "", "resolvers", "nothing is listed (only comments or ~ follow it); list the city resolvers, write `resolvers: []` to ask none, or delete the key to ask the production resolvers "+strings.Join(DefaultResolvers, ", "))
 		}
 	}
 }
@@ -587,7 +606,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (c *Config) applyDefaults() {
-	c.KMS.Host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(c.KMS.Host), "."))
+	c.KMS.Host = dnsname.Canonical(c.KMS.Host)
 	if c.KMS.Host == "" {
 		c.KMS.Host = DefaultKMSHost
 	}
@@ -635,7 +654,7 @@ func (c *Config) applyDefaults() {
 		if s.Name == "" {
 			s.Name = s.ID
 		}
-		s.Suffix = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s.Suffix), "."))
+		s.Suffix = dnsname.Canonical(s.Suffix)
 	}
 }
 
@@ -656,7 +675,12 @@ func (l *loader) validate(c *Config) {
 		top("version", fmt.Sprintf("version %d is not supported; this kmsprobe reads version 1", c.Version))
 	}
 
-	if err := checkHostname(c.KMS.Host); err != nil {
+	if ip := parseIP(c.KMS.Host); ip != nil {
+		// An address instead of a name: tests and the demo point at
+		// loopback this way.
+		c.KMS.Host = ip.String()
+		l.docAddress(ip, "kms.host", "", "kms.host", "write the KMS host's real name or address")
+	} else if err := checkHostname(c.KMS.Host); err != nil {
 		top("kms.host", fmt.Sprintf("%q %v; write the KMS host's name, e.g. %s", c.KMS.Host, err, DefaultKMSHost))
 	}
 	if c.KMS.Port < 1 || c.KMS.Port > 65535 {
@@ -674,8 +698,8 @@ func (l *loader) validate(c *Config) {
 		top("kms.mode", fmt.Sprintf("%q is not a mode; use tcp, bind or activate", c.KMS.Mode))
 	}
 
-	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers")
-	c.NTP = l.addresses(c.NTP, 123, "ntp", "", "ntp")
+	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers", "write the city resolvers' real addresses")
+	c.NTP = l.addresses(c.NTP, 123, "ntp", "", "ntp", "write the time servers the PCs use")
 
 	l.duration(c.Probe.Timeout, "probe.timeout", time.Millisecond, time.Minute)
 	l.duration(c.DHCP.Window, "dhcp.window", 100*time.Millisecond, time.Minute)
@@ -687,8 +711,12 @@ func (l *loader) validate(c *Config) {
 		top("probe.concurrency", fmt.Sprintf("%d is out of range; use 1 to 10000 exchanges in flight", c.Probe.Concurrency))
 	}
 	for i, s := range c.DHCP.AllowedServers {
-		if net.ParseIP(s) == nil {
-			l.add(at(fmt.Sprintf("dhcp.allowed_servers[%d]", i)), "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
+		p := fmt.Sprintf("dhcp.allowed_servers[%d]", i)
+		if ip := parseIP(s); ip == nil {
+			l.add(at(p), "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
+		} else {
+			c.DHCP.AllowedServers[i] = ip.String()
+			l.docAddress(ip, p, "", "dhcp.allowed_servers", "list the campus DHCP servers' real identifiers")
 		}
 	}
 	switch c.Report.Lang {
@@ -710,6 +738,10 @@ func (l *loader) validate(c *Config) {
 		l.add(at("schools"), "", "schools", "no schools listed; add at least one with id, suffix and optionally dns")
 	}
 	seen := map[string]int{}
+	suffixes := map[string]struct {
+		id   string
+		line int
+	}{}
 	for i := range c.Schools {
 		s := &c.Schools[i]
 		base := fmt.Sprintf("schools[%d]", i)
@@ -739,12 +771,22 @@ func (l *loader) validate(c *Config) {
 				seen[s.ID] = at(base)
 			}
 		}
+		if exampleID.MatchString(s.ID) {
+			l.warnAt(at(base+".id"), label, "id", "this is one of the example schools shipped in schools.yaml; replace it with a real school or delete it")
+		}
 		if s.Suffix == "" {
 			f("suffix", "missing; write the DNS suffix its PCs get from DHCP option 15, e.g. demo-jh.kh.edu.tw")
 		} else if err := checkHostname(s.Suffix); err != nil {
 			f("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", s.Suffix, err))
+		} else if first, dup := suffixes[s.Suffix]; dup {
+			l.warnAt(at(base+".suffix"), label, "suffix", fmt.Sprintf("%s is also the suffix of school %s (line %d); each school's PCs get their own suffix, so one of the two is probably copied by mistake", s.Suffix, first.id, first.line))
+		} else {
+			suffixes[s.Suffix] = struct {
+				id   string
+				line int
+			}{label, at(base)}
 		}
-		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns")
+		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns", "write the school's real DNS servers")
 		if len(s.DNS) == 0 && len(c.Resolvers) == 0 && !l.typeErr[base+".dns"] {
 			// Nothing would be asked, and an audit that asks nothing
 			// must not pass.
@@ -791,12 +833,17 @@ func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {
 }
 
 // addresses normalises a list of host, host:port or [v6]:port entries to
-// host:port, reporting bad ones and duplicates.
-func (l *loader) addresses(list []string, defPort int, path, school, field string) []string {
+// host:port, reporting bad ones and duplicates, and warning about
+// documentation addresses left from the example (advice says what to write
+// instead).
+func (l *loader) addresses(list []string, defPort int, path, school, field, advice string) []string {
 	out := make([]string, 0, len(list))
 	seen := map[string]bool{}
 	for i, a := range list {
 		line := l.lines[fmt.Sprintf("%s[%d]", path, i)]
+		if line == 0 {
+			line = l.lines[path]
+		}
 		norm, err := normAddr(a, defPort)
 		if err != nil {
 			l.add(line, school, field, fmt.Sprintf("%q: %v", a, err))
@@ -808,8 +855,72 @@ func (l *loader) addresses(list []string, defPort int, path, school, field strin
 		}
 		seen[norm] = true
 		out = append(out, norm)
+		if host, _, err := net.SplitHostPort(norm); err == nil {
+			if ip := net.ParseIP(host); ip != nil && isDocumentation(ip) {
+				l.warnAt(line, school, field, docAdvice(ip, advice))
+			}
+		}
 	}
 	return out
+}
+
+// Documentation ranges (RFC 5737, RFC 3849): an address in them is an
+// example nobody replaced, never a real server.
+var docNets = func() []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range []string{"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"} {
+		_, n, _ := net.ParseCIDR(c)
+		out = append(out, n)
+	}
+	return out
+}()
+
+func isDocumentation(ip net.IP) bool {
+	for _, n := range docNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func docAdvice(ip net.IP, advice string) string {
+	for _, n := range docNets {
+		if n.Contains(ip) {
+			return fmt.Sprintf("%s is a documentation address (%s), an example nobody replaced; %s", ip, n, advice)
+		}
+	}
+	return ""
+}
+
+// docAddress warns about one address field holding a documentation address.
+func (l *loader) docAddress(ip net.IP, path, school, field, advice string) {
+	if isDocumentation(ip) {
+		l.warnAt(l.lines[path], school, field, docAdvice(ip, advice))
+	}
+}
+
+// exampleID matches the ids of the example schools shipped in schools.yaml.
+var exampleID = regexp.MustCompile(`^example(-|$)`)
+
+func (l *loader) warnAt(line int, school, field, msg string) {
+	if len(l.warnings) < maxProblems {
+		l.warnings = append(l.warnings, Problem{Path: l.path, Line: line, School: school, Field: field, Msg: msg})
+	}
+}
+
+func (l *loader) sortedWarnings() []Problem {
+	sort.SliceStable(l.warnings, func(i, j int) bool { return l.warnings[i].Line < l.warnings[j].Line })
+	return l.warnings
+}
+
+// parseIP accepts an address with or without the brackets of [v6].
+func parseIP(s string) net.IP {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	return net.ParseIP(s)
 }
 
 // normAddr accepts host, host:port, a bare IPv6 address or [v6]:port.
@@ -818,7 +929,7 @@ func normAddr(s string, defPort int) (string, error) {
 	if s == "" {
 		return "", errors.New("empty address; write an IP such as 10.1.2.3 or host:port")
 	}
-	if ip := net.ParseIP(s); ip != nil {
+	if ip := parseIP(s); ip != nil {
 		return net.JoinHostPort(ip.String(), strconv.Itoa(defPort)), nil
 	}
 	host, port := s, strconv.Itoa(defPort)
@@ -836,10 +947,22 @@ func normAddr(s string, defPort int) (string, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		return net.JoinHostPort(ip.String(), port), nil
 	}
+	if allDigitsAndDots(host) {
+		return "", errors.New("not an IPv4 address (four numbers from 0 to 255, e.g. 10.1.2.3), and numbers alone are not a host name either")
+	}
 	if err := checkHostname(host); err != nil {
 		return "", fmt.Errorf("host %v", err)
 	}
 	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port), nil
+}
+
+func allDigitsAndDots(s string) bool {
+	for _, r := range s {
+		if (r < '0' || r > '9') && r != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func joinHostPort(host string, port int) string {
@@ -855,6 +978,14 @@ func checkHostname(name string) error {
 	}
 	if len(name) > 253 {
 		return errors.New("is longer than 253 characters")
+	}
+	if allDigitsAndDots(name) {
+		// RFC 1123 §2.1: a name that is all numbers is read as an
+		// address, so it can never be a host name.
+		if net.ParseIP(name) != nil {
+			return errors.New("is an IP address, not a DNS name")
+		}
+		return errors.New("is not an IPv4 address (four numbers from 0 to 255, e.g. 10.1.2.3), and a name of numbers only is not a DNS name either")
 	}
 	for _, label := range strings.Split(name, ".") {
 		switch {

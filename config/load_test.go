@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func TestBadConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range files {
-		if strings.HasPrefix(filepath.Base(file), "good") {
+		if base := filepath.Base(file); strings.HasPrefix(base, "good") || strings.HasPrefix(base, "warn") {
 			continue
 		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -52,6 +53,45 @@ func TestBadConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarnings checks the exact warnings for testdata/warn-*.yaml: files
+// that load, but hold something that is probably a mistake.
+func TestWarnings(t *testing.T) {
+	files, err := filepath.Glob("testdata/warn-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			c, err := Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, w := range c.Warnings {
+				b.WriteString(w.Error() + "\n")
+			}
+			golden := strings.TrimSuffix(file, ".yaml") + ".warn"
+			if *update {
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./config -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("warnings differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A file without leftovers has none.
+	c, err := Load("testdata/good.yaml")
+	if err != nil || len(c.Warnings) != 0 {
+		t.Errorf("good.yaml: %v, warnings %v", err, c.Warnings)
 	}
 }
 
@@ -112,6 +152,15 @@ func TestRepositorySchoolsYAMLIsValid(t *testing.T) {
 	}
 	if c.KMS.Address() != "ap24.kh.edu.tw:1688" || len(c.Resolvers) != 3 || len(c.Schools) != 2 { // production defaults; nothing is sent
 		t.Errorf("schools.yaml lost its production defaults or examples: %+v", c)
+	}
+	// Its example schools must be called out until they are replaced.
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, fmt.Sprintf("%d %s %s", w.Line, w.School, w.Field))
+	}
+	want := []string{"55 example-jh id", "58 example-jh dns", "59 example-es id"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings on the shipped schools.yaml (-want +got):\n%s", diff)
 	}
 }
 

@@ -40,3 +40,41 @@ func TestValidateRefusesWhatIsNotAFile(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateWarnings: the shipped schools.yaml with its example schools
+// still in it, or two schools with one suffix, is exit 1 with each
+// warning's line — not "ok" and 0, and not 3 (the file works).
+func TestValidateWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{filepath.Join("..", "..", "schools.yaml"), []string{
+			"schools.yaml:55: school example-jh: id: this is one of the example schools",
+			"schools.yaml:58: school example-jh: dns: 192.0.2.53 is a documentation address",
+			"schools.yaml:59: school example-es: id:",
+			"loads, with 3 warning(s) above",
+		}},
+		{filepath.Join("..", "..", "config", "testdata", "warn-examples.yaml"), []string{
+			"warn-examples.yaml:15: school b-jh: suffix: a-jh.kh.edu.tw is also the suffix of school a-jh (line 12)",
+		}},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), &env{Stdout: &out, Stderr: &errb}, []string{"validate", "-c", tc.file})
+			if code != 1 {
+				t.Errorf("exit %d, want 1\n%s%s", code, out.String(), errb.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			out.Reset()
+			code = run(context.Background(), &env{Stdout: &out, Stderr: &errb}, []string{"validate", "-c", tc.file, "--format", "json"})
+			if code != 1 || !strings.Contains(out.String(), `"warnings": [`) || !strings.Contains(out.String(), `"valid": true`) {
+				t.Errorf("json: exit %d\n%s", code, out.String())
+			}
+		})
+	}
+}
