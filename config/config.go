@@ -58,9 +58,18 @@ type KMS struct {
 	// MinCountSet tells a written min_count from the default: an Office
 	// or server probe without one is held to its product's own 5.
 	MinCountSet bool `yaml:"-"`
-	// Product names the product the activation request claims to be
-	// (kmscheck's product table); empty means Windows 10/11 Enterprise.
+	// Products are what the city activates: one activation request
+	// each. After loading they are product keys (win10-ent), never empty:
+	// Windows 10/11 Enterprise when the file names none. `product: x` is
+	// the one-product form; writing both is an error.
+	Products []string `yaml:"products"`
+	// Product is Products[0] after loading, for callers that probe one
+	// product only.
 	Product string `yaml:"product"`
+	// Addresses are the KMS host's known addresses (bare IPs, IPv6
+	// without brackets), a witness of where kms.host really is: a
+	// school's own DNS server cannot steer the probe elsewhere.
+	Addresses []string `yaml:"addresses"`
 	// Protocol is the KMS protocol major version, 4, 5 or 6; 0 (default)
 	// is the product's own (6 for every current product).
 	Protocol int `yaml:"protocol"`

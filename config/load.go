@@ -689,6 +689,8 @@ func (l *loader) validate(c *Config) {
 	if l.minCountWritten && l.rawMinCount < 1 {
 		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
 	}
+	l.validateProducts(&c.KMS)
+	l.validateKMSAddresses(&c.KMS)
 	if c.KMS.Protocol != 0 && (c.KMS.Protocol < 4 || c.KMS.Protocol > 6) {
 		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
 	}
@@ -793,6 +795,79 @@ func (l *loader) validate(c *Config) {
 			f("dns", "no DNS server to check: list the school's own servers under dns:, or keep the city resolvers (resolvers:)")
 		}
 	}
+}
+
+// validateProducts turns kms.product or kms.products into product keys,
+// each checked against the product table with its line.
+func (l *loader) validateProducts(k *KMS) {
+	single := strings.TrimSpace(k.Product)
+	switch {
+	case l.lines["kms.product"] != 0 && l.lines["kms.products"] != 0:
+		l.add(l.lines["kms.product"], "", "kms.product", "both kms.product and kms.products are written; keep one: products: [a, b] lists several, product: a is the one-product form")
+		k.Products = nil
+	case l.lines["kms.products"] != 0 && len(k.Products) == 0 && !l.typeErr["kms.products"]:
+		l.add(l.lines["kms.products"], "", "kms.products", fmt.Sprintf("no product listed; list at least one (%s), or delete the key for %s", strings.Join(ProductNames(), ", "), defaultProduct()))
+	case single != "":
+		k.Products = []string{single}
+	}
+	if len(k.Products) == 0 && l.lines["kms.products"] == 0 {
+		k.Products = []string{defaultProduct()}
+	}
+	field, path := "kms.products", func(i int) string { return fmt.Sprintf("kms.products[%d]", i) }
+	if single != "" {
+		field, path = "kms.product", func(int) string { return "kms.product" }
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(k.Products))
+	for i, name := range k.Products {
+		line := l.lines[path(i)]
+		if line == 0 {
+			line = l.lines[field]
+		}
+		key, err := LookupProduct(name)
+		switch {
+		case err != nil:
+			l.add(line, "", field, err.Error())
+		case seen[key]:
+			l.add(line, "", field, fmt.Sprintf("%s is listed twice", key))
+		default:
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	k.Products = out
+	k.Product = ""
+	if len(out) > 0 {
+		k.Product = out[0]
+	}
+}
+
+// validateKMSAddresses checks kms.addresses: IP addresses only (a witness
+// must not need DNS), kept in their canonical text.
+func (l *loader) validateKMSAddresses(k *KMS) {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(k.Addresses))
+	for i, a := range k.Addresses {
+		p := fmt.Sprintf("kms.addresses[%d]", i)
+		line := l.lines[p]
+		if line == 0 {
+			line = l.lines["kms.addresses"]
+		}
+		ip := parseIP(a)
+		switch {
+		case ip == nil:
+			l.add(line, "", "kms.addresses", fmt.Sprintf("%q is not an IP address; list the KMS host's addresses without a port, e.g. [203.0.113.24, 2001:db8::24]", a))
+		case seen[ip.String()]:
+			l.add(line, "", "kms.addresses", fmt.Sprintf("%s is listed twice", ip))
+		default:
+			seen[ip.String()] = true
+			out = append(out, ip.String())
+			if isDocumentation(ip) {
+				l.warnAt(line, "", "kms.addresses", docAdvice(ip, "write the KMS host's real addresses"))
+			}
+		}
+	}
+	k.Addresses = out
 }
 
 func (l *loader) validateMail(m *Mail) {

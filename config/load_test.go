@@ -208,3 +208,54 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestIPv6Everywhere: every address field takes an IPv6 address, bare or
+// as [v6]:port, and hands it on as host:port (or a bare IP where no port
+// belongs).
+func TestIPv6Everywhere(t *testing.T) {
+	y := `version: 1
+kms:
+  host: "[::1]"
+  addresses: ["::1", "[2001:DB8::24]", 127.0.0.1]
+  products: [win10-ent, Office LTSC Professional Plus 2021]
+resolvers: ["[::1]:5353", "::2"]
+ntp: ["[::1]:1123", "fe80::1"]
+dhcp:
+  allowed_servers: ["[fe80::1]", "fe80::2"]
+mail: {smtp: "[::1]:2525", from: a@example.edu.tw, to: [b@example.edu.tw]}
+serve: {listen: "[::1]:9688"}
+schools:
+  - id: a-jh
+    suffix: a-jh.kh.edu.tw
+    dns: ["2001:db8::53", "[2001:db8::54]:53", "[::1]"]
+`
+	c, err := Parse("v6.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"kms host", c.KMS.Address(), "[::1]:1688"},
+		{"kms addresses", c.KMS.Addresses, []string{"::1", "2001:db8::24", "127.0.0.1"}},
+		{"products as keys", c.KMS.Products, []string{"win10-ent", "office2021-proplus"}},
+		{"product is the first", c.KMS.Product, "win10-ent"},
+		{"resolvers", c.Resolvers, []string{"[::1]:5353", "[::2]:53"}},
+		{"ntp", c.NTP, []string{"[::1]:1123", "[fe80::1]:123"}},
+		{"dhcp servers", c.DHCP.AllowedServers, []string{"fe80::1", "fe80::2"}},
+		{"smtp", c.Mail.SMTP, "[::1]:2525"},
+		{"listen", c.Serve.Listen, "[::1]:9688"},
+		{"school dns", c.Schools[0].DNS, []string{"[2001:db8::53]:53", "[2001:db8::54]:53", "[::1]:53"}},
+	}
+	for _, tc := range checks {
+		if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	// Neither product nor products: the default product, as a key.
+	c, err = Parse("x.yaml", []byte("version: 1\nschools: [{id: a, suffix: a.kh.edu.tw}]\n"))
+	if err != nil || len(c.KMS.Products) != 1 || c.KMS.Products[0] != "win10-ent" || c.KMS.Product != "win10-ent" {
+		t.Errorf("default products: %v %v", c.KMS.Products, err)
+	}
+}
