@@ -298,6 +298,7 @@ type loader struct {
 	warnings []Problem
 	dropped  int // problems past maxProblems
 
+	fromGo          bool // validating values built in Go: nothing is "written"
 	minCountWritten bool
 	rawMinCount     int
 }
@@ -669,7 +670,9 @@ func (l *loader) validate(c *Config) {
 	}
 
 	switch {
-	case l.lines["version"] == 0:
+	case l.fromGo && c.Version == 0:
+		c.Version = 1 // built in Go: there is no file whose version could be wrong
+	case !l.fromGo && l.lines["version"] == 0:
 		top("version", "missing; add `version: 1` at the top of the file")
 	case c.Version != 1:
 		top("version", fmt.Sprintf("version %d is not supported; this kmsprobe reads version 1", c.Version))
@@ -694,10 +697,8 @@ func (l *loader) validate(c *Config) {
 	if c.KMS.Protocol != 0 && (c.KMS.Protocol < 4 || c.KMS.Protocol > 6) {
 		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
 	}
-	switch c.KMS.Mode {
-	case "tcp", "bind", "activate":
-	default:
-		top("kms.mode", fmt.Sprintf("%q is not a mode; use tcp, bind or activate", c.KMS.Mode))
+	if err := checkMode(c.KMS.Mode); err != nil {
+		top("kms.mode", err.Error())
 	}
 
 	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers", "write the city resolvers' real addresses")
@@ -751,13 +752,17 @@ func (l *loader) validate(c *Config) {
 		if label == "" {
 			label = base
 		}
+		schoolLine := at(base)
+		if schoolLine == 0 {
+			schoolLine = s.Line // built in Go from a loaded school
+		}
 		f := func(field, msg string) {
 			if l.typeErr[base+"."+field] {
 				return // one problem per field: the type error says it
 			}
 			line := at(base + "." + field)
 			if line == 0 {
-				line = at(base)
+				line = schoolLine
 			}
 			l.add(line, label, field, msg)
 		}
@@ -768,9 +773,9 @@ func (l *loader) validate(c *Config) {
 			f("id", fmt.Sprintf("%q must be lower-case letters, digits and inner hyphens, e.g. demo-jh", s.ID))
 		default:
 			if first, dup := seen[s.ID]; dup {
-				f("id", fmt.Sprintf("duplicate id: already used by the school on line %d; ids must be unique", first))
+				f("id", fmt.Sprintf("duplicate id: already used by the school%s; ids must be unique", onLine(first)))
 			} else {
-				seen[s.ID] = at(base)
+				seen[s.ID] = schoolLine
 			}
 		}
 		if exampleID.MatchString(s.ID) {
@@ -781,12 +786,12 @@ func (l *loader) validate(c *Config) {
 		} else if err := checkHostname(s.Suffix); err != nil {
 			f("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", s.Suffix, err))
 		} else if first, dup := suffixes[s.Suffix]; dup {
-			l.warnAt(at(base+".suffix"), label, "suffix", fmt.Sprintf("%s is also the suffix of school %s (line %d); each school's PCs get their own suffix, so one of the two is probably copied by mistake", s.Suffix, first.id, first.line))
+			l.warnAt(at(base+".suffix"), label, "suffix", fmt.Sprintf("%s is also the suffix of school %s%s; each school's PCs get their own suffix, so one of the two is probably copied by mistake", s.Suffix, first.id, onLine(first.line)))
 		} else {
 			suffixes[s.Suffix] = struct {
 				id   string
 				line int
-			}{label, at(base)}
+			}{label, schoolLine}
 		}
 		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns", "write the school's real DNS servers")
 		if len(s.DNS) == 0 && len(c.Resolvers) == 0 && !l.typeErr[base+".dns"] {
@@ -801,6 +806,15 @@ func (l *loader) validate(c *Config) {
 // each checked against the product table with its line.
 func (l *loader) validateProducts(k *KMS) {
 	single := strings.TrimSpace(k.Product)
+	if l.fromGo {
+		// In Go, Products wins and Product is the one-product
+		// shorthand: a loaded config holds both, and validating it
+		// again must not call that a mistake.
+		if len(k.Products) > 0 || single == "" {
+			single = ""
+		}
+		k.Product = ""
+	}
 	switch {
 	case l.lines["kms.product"] != 0 && l.lines["kms.products"] != 0:
 		l.add(l.lines["kms.product"], "", "kms.product", "both kms.product and kms.products are written; keep one: products: [a, b] lists several, product: a is the one-product form")
@@ -1029,6 +1043,13 @@ func normAddr(s string, defPort int) (string, error) {
 		return "", fmt.Errorf("host %v", err)
 	}
 	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port), nil
+}
+
+func onLine(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" on line %d", n)
 }
 
 func allDigitsAndDots(s string) bool {

@@ -7,8 +7,8 @@ import (
 	"github.com/kh-edu/kmsprobe/kmscheck"
 )
 
-// The product table belongs to the KMS leg; config only asks it these
-// three things, here and nowhere else, so the table can move without
+// The product table and the modes belong to the KMS leg; config only asks
+// it these things, here and nowhere else, so the table can move without
 // touching the validator.
 
 // LookupProduct returns the key of the product written as name (its key or
@@ -26,3 +26,14 @@ func ProductNames() []string { return kmscheck.ProductKeys() }
 
 // defaultProduct is what a school PC most often is.
 func defaultProduct() string { return kmscheck.DefaultProduct }
+
+// checkMode accepts the KMS leg's modes (tcp, bind, activate).
+func checkMode(mode string) error {
+	if strings.TrimSpace(mode) == "" {
+		return fmt.Errorf("is empty; use tcp, bind or activate")
+	}
+	if _, err := kmscheck.ParseMode(mode); err != nil {
+		return fmt.Errorf("%q is not a mode; use tcp, bind or activate", mode)
+	}
+	return nil
+}

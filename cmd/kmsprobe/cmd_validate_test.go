@@ -56,7 +56,7 @@ func TestValidateWarnings(t *testing.T) {
 			"loads, with 3 warning(s) above",
 		}},
 		{filepath.Join("..", "..", "config", "testdata", "warn-examples.yaml"), []string{
-			"warn-examples.yaml:15: school b-jh: suffix: a-jh.kh.edu.tw is also the suffix of school a-jh (line 12)",
+			"warn-examples.yaml:15: school b-jh: suffix: a-jh.kh.edu.tw is also the suffix of school a-jh on line 12",
 		}},
 	} {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) {
@@ -76,5 +76,17 @@ func TestValidateWarnings(t *testing.T) {
 				t.Errorf("json: exit %d\n%s", code, out.String())
 			}
 		})
+	}
+}
+
+// TestValidateKMSProblemsHaveLines: a KMS setting the probe cannot use is
+// reported by the loader with its line, once.
+func TestValidateKMSProblemsHaveLines(t *testing.T) {
+	var out, errb bytes.Buffer
+	file := filepath.Join("..", "..", "config", "testdata", "kms-product-unknown.yaml")
+	code := run(context.Background(), &env{Stdout: &out, Stderr: &errb}, []string{"validate", "-c", file})
+	want := `kms-product-unknown.yaml:3: kms.product: "win12-ent" is not a product kmsprobe knows`
+	if code != 3 || !strings.Contains(errb.String(), want) || strings.Count(errb.String(), "win12-ent") != 1 {
+		t.Errorf("exit %d, stderr:\n%s\nwant one line ~%q", code, errb.String(), want)
 	}
 }
