@@ -147,9 +147,10 @@ type School struct {
 // Duration is a time.Duration written as "2s" or "500ms" in YAML.
 type Duration struct {
 	time.Duration
-	raw  string // as written, for messages
-	line int
-	bad  bool // not a duration; reported by validate with its field
+	raw   string // as written, for messages
+	line  int
+	bad   bool   // not a duration; reported by validate with its field
+	shape string // "a list" or "a mapping" when not even a single value
 }
 
 // MarshalYAML writes the duration back the way an admin writes it.

@@ -194,7 +194,7 @@ func Parse(path string, data []byte) (*Config, error) {
 				line := yamlErrLine(msg)
 				school, field, path := l.fieldAt(line)
 				l.typeErr[path] = true
-				l.add(line, school, field, rewordTypeError(msg))
+				l.add(line, school, field, rewordTypeError(msg, path, l.scalars[path]))
 				// A duplicate key stops yaml from decoding the rest of
 				// its mapping; what is left would give false problems.
 				fatal = fatal || strings.Contains(msg, "already defined")
@@ -293,7 +293,8 @@ type loader struct {
 	typeErr  map[string]bool // fields already reported with a type error
 	ids      map[int]string  // school index -> id as written, for messages
 	walked   map[*yaml.Node]bool
-	byLine   map[int]string // line -> deepest field written there, built on first use
+	scalars  map[string]string // single values written where a list, mapping or number belongs
+	byLine   map[int]string    // line -> deepest field written there, built on first use
 	problems []Problem
 	warnings []Problem
 	dropped  int // problems past maxProblems
@@ -304,7 +305,7 @@ type loader struct {
 }
 
 func newLoader(path string) *loader {
-	return &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}, walked: map[*yaml.Node]bool{}}
+	return &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}, walked: map[*yaml.Node]bool{}, scalars: map[string]string{}}
 }
 
 func (l *loader) add(line int, school, field, msg string) {
@@ -339,6 +340,10 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && t.Kind() != reflect.String {
+		// yaml.v3 shortens the value in a type error; keep it whole.
+		l.scalars[path] = n.Value
 	}
 	if n.Anchor != "" {
 		if l.walked[n] {
@@ -573,30 +578,94 @@ func syntaxError(msg string, data []byte) (int, string) {
 }
 
 // rewordTypeError turns yaml.v3's "line 7: cannot unmarshal !!str `abc` into
-// int" into words an admin without Go knows.
-func rewordTypeError(msg string) string {
+// int" into the field's expected shape and what was written, in words an
+// admin without Go knows.
+func rewordTypeError(msg, field, whole string) string {
 	msg = leadingLine.ReplaceAllString(msg, "")
-	r := strings.NewReplacer(
-		"cannot unmarshal !!str", "expected a different type, got the text",
-		"cannot unmarshal !!seq", "expected a single value, got a list",
-		"cannot unmarshal !!map", "expected a single value, got a mapping",
-		"cannot unmarshal !!int", "expected a different type, got the number",
-		"cannot unmarshal !!bool", "expected a different type, got the boolean",
-		"cannot unmarshal !!float", "expected a different type, got the number",
-		"into int", "where a whole number belongs",
-		"into bool", "where true or false belongs",
-		"into string", "where text belongs",
-		"into []string", "where a list belongs, e.g. [10.1.2.3]",
-		"into []config.School", "where the list of schools belongs",
-		"into config.", "where a mapping belongs: ",
-	)
-	return r.Replace(msg)
+	m := typeErrRe.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	if short, ok := strings.CutSuffix(m[2], "..."); ok && strings.HasPrefix(whole, short) {
+		m[2] = whole
+	}
+	return fmt.Sprintf("expected %s, got %s", expectedShape(m[3], field), writtenShape(m[1], m[2]))
+}
+
+var typeErrRe = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+
+// fieldExamples show what a single value of a field looks like.
+var fieldExamples = map[string]string{
+	"id": "demo-jh", "name": "示範國中", "suffix": "demo-jh.kh.edu.tw", "host": DefaultKMSHost,
+	"product": "win10-ent", "mode": "activate", "smtp": "smtp.example.edu.tw:587",
+	"from": "kmsprobe@example.edu.tw", "username": "kmsprobe", "password_file": "/etc/kmsprobe/smtp.pass",
+	"listen": DefaultServeListen, "lang": "zh-TW", "dir": "/var/lib/kmsprobe/reports", "state_dir": "/var/lib/kmsprobe",
+	"port": "1688", "min_count": "25", "protocol": "6", "attempts": "2", "concurrency": "256", "keep": "52", "version": "1",
+}
+
+// listExamples show what a list field looks like.
+var listExamples = map[string]string{
+	"dns": "a list of addresses like [10.1.2.3]", "resolvers": "a list of addresses like [163.28.136.21]",
+	"ntp": "a list of addresses like [time.stdtime.gov.tw]", "allowed_servers": "a list of addresses like [10.1.2.1]",
+	"addresses": "a list of addresses like [203.0.113.24]", "to": "a list of mail addresses like [netadmin@example.edu.tw]",
+	"products": "a list of products like [win10-ent, office2021-proplus]",
+}
+
+func expectedShape(goType, field string) string {
+	name := field[strings.LastIndex(field, ".")+1:]
+	like := ""
+	if ex, ok := fieldExamples[name]; ok {
+		like = " like " + ex
+	}
+	switch {
+	case goType == "int":
+		return "a whole number" + like
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a single value" + like
+	case goType == "[]config.School":
+		return "the list of schools, each starting with - id:"
+	case strings.HasPrefix(goType, "[]"):
+		if ex, ok := listExamples[name]; ok {
+			return ex
+		}
+		return "a list like [a, b]"
+	case strings.HasPrefix(goType, "config.") || strings.HasPrefix(goType, "*config."):
+		return "a mapping (its settings as name: value lines indented under it)"
+	}
+	return "another kind of value"
+}
+
+func writtenShape(tag, value string) string {
+	switch tag {
+	case "str":
+		return fmt.Sprintf("the text %q", value)
+	case "int", "float":
+		return "the number " + value
+	case "bool":
+		return value
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping"
+	case "null":
+		return "nothing"
+	}
+	return "a " + tag
 }
 
 // UnmarshalYAML keeps a bad duration for validate to report with its field
 // name and line, instead of aborting the whole decode.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	d.raw, d.line = n.Value, n.Line
+	if n.Kind != yaml.ScalarNode {
+		d.bad, d.shape = true, "a list"
+		if n.Kind == yaml.MappingNode {
+			d.shape = "a mapping"
+		}
+		return nil
+	}
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil {
 		d.bad = true
@@ -737,7 +806,7 @@ func (l *loader) validate(c *Config) {
 		l.validateMail(c.Mail)
 	}
 
-	if len(c.Schools) == 0 {
+	if len(c.Schools) == 0 && !l.typeErr["schools"] {
 		l.add(at("schools"), "", "schools", "no schools listed; add at least one with id, suffix and optionally dns")
 	}
 	seen := map[string]int{}
@@ -887,7 +956,9 @@ func (l *loader) validateKMSAddresses(k *KMS) {
 func (l *loader) validateMail(m *Mail) {
 	at := func(p string) int { return l.lines[p] }
 	if m.SMTP == "" {
-		l.add(at("mail"), "", "mail.smtp", "missing; write the SMTP server as host:port, e.g. smtp.example.edu.tw:587")
+		if !l.typeErr["mail.smtp"] {
+			l.add(at("mail"), "", "mail.smtp", "missing; write the SMTP server as host:port, e.g. smtp.example.edu.tw:587")
+		}
 	} else if norm, err := normAddr(m.SMTP, 587); err != nil {
 		l.add(at("mail.smtp"), "", "mail.smtp", fmt.Sprintf("%q: %v", m.SMTP, err))
 	} else {
@@ -900,7 +971,7 @@ func (l *loader) validateMail(m *Mail) {
 		}
 		l.add(line, "", "mail.from", fmt.Sprintf("%q is not a mail address, e.g. kmsprobe@example.edu.tw", m.From))
 	}
-	if len(m.To) == 0 {
+	if len(m.To) == 0 && !l.typeErr["mail.to"] {
 		l.add(at("mail"), "", "mail.to", "no recipients; list at least one address")
 	}
 	for i, to := range m.To {
@@ -914,6 +985,8 @@ func (l *loader) validateMail(m *Mail) {
 func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {
 	line := l.lines[field]
 	switch {
+	case d.bad && d.shape != "":
+		l.add(line, "", field, fmt.Sprintf("expected a duration like 2s or 500ms, got %s", d.shape))
 	case d.bad:
 		l.add(line, "", field, fmt.Sprintf("%q is not a duration; write it like 2s or 500ms", d.raw))
 	case d.Duration < lo || d.Duration > hi:

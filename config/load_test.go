@@ -206,6 +206,27 @@ func FuzzParse(f *testing.F) {
 		if err != nil && !errors.As(err, &ce) {
 			t.Fatalf("error is not a *config.Error: %v", err)
 		}
+		if err != nil {
+			if len(ce.Problems) == 0 || len(ce.Problems) > maxProblems+1 {
+				t.Fatalf("%d problems", len(ce.Problems))
+			}
+			for _, p := range ce.Problems {
+				if p.Path != "fuzz.yaml" || p.Msg == "" {
+					t.Fatalf("problem without its file or message: %+v", p)
+				}
+			}
+			return
+		}
+		// What loads must load again the same from Go values.
+		again := c.Clone()
+		if err := again.Validate(); err != nil {
+			t.Fatalf("a loaded config fails Validate: %v", err)
+		}
+		for _, w := range c.Warnings {
+			if w.Path != "fuzz.yaml" || w.Msg == "" {
+				t.Fatalf("warning without its file or message: %+v", w)
+			}
+		}
 	})
 }
 
