@@ -12,13 +12,22 @@ import (
 // Production defaults. They exist for the city's real audit only: every test
 // and the demo override them (DESIGN.md §7).
 const (
-	DefaultKMSHost     = "ap24.kh.edu.tw"
-	DefaultKMSPort     = 1688
-	DefaultMinCount    = 25
-	DefaultTimeout     = 2 * time.Second
+	DefaultKMSHost  = "ap24.kh.edu.tw"
+	DefaultKMSPort  = 1688
+	DefaultMinCount = 25
+	// DefaultTimeout is one attempt's wait for an answer. Inside the city
+	// network a DNS answer takes well under 50 ms; 2 s is forty times
+	// that, yet short enough that a server a PC would give up on is not
+	// called healthy, and 8 questions per school finish quickly.
+	DefaultTimeout = 2 * time.Second
+	// DefaultAttempts: a second try, so that one lost UDP packet does not
+	// fail a school (a PC's resolver retries too); a third would hide a
+	// server that loses a third of its answers.
 	DefaultAttempts    = 2
 	DefaultConcurrency = 256
-	DefaultDHCPWindow  = 4 * time.Second // dnsmasq pings an address 3 s before offering it
+	// DefaultDHCPWindow: dnsmasq pings an address for about 3 s before
+	// offering it to a new client, so a shorter window misses its offer.
+	DefaultDHCPWindow  = 4 * time.Second
 	DefaultKeep        = 52
 	DefaultLang        = "en"
 	DefaultServeListen = "127.0.0.1:9688"
@@ -44,6 +53,10 @@ type Config struct {
 
 	// Path is the file the configuration came from, for messages.
 	Path string `yaml:"-"`
+	// Warnings are things in the file that load but are probably
+	// mistakes (an example school left in, two schools with one suffix),
+	// each with its file and line, for every command to print.
+	Warnings []Problem `yaml:"-"`
 }
 
 // KMS describes the host every SRV record must point at.
@@ -54,15 +67,21 @@ type KMS struct {
 	// MinCountSet tells a written min_count from the default: an Office
 	// or server probe without one is held to its product's own 5.
 	MinCountSet bool `yaml:"-"`
-	// Product names the product the activation request claims to be
-	// (kmscheck's product table); empty means Windows 10/11 Enterprise.
+	// Products are what the city activates: one activation request
+	// each. After loading they are product keys (win10-ent), never empty:
+	// Windows 10/11 Enterprise when the file names none. `product: x` is
+	// the one-product form; writing both is an error.
+	Products []string `yaml:"products"`
+	// Product is Products[0] after loading, for callers that probe one
+	// product only.
 	Product string `yaml:"product"`
+	// Addresses are the KMS host's known addresses (bare IPs, IPv6
+	// without brackets), a witness of where kms.host really is: a
+	// school's own DNS server cannot steer the probe elsewhere.
+	Addresses []string `yaml:"addresses"`
 	// Protocol is the KMS protocol major version, 4, 5 or 6; 0 (default)
 	// is the product's own (6 for every current product).
 	Protocol int `yaml:"protocol"`
-	// Addresses are the KMS host's known addresses: a witness no school
-	// server controls (DESIGN §4.1).
-	Addresses []string `yaml:"addresses"`
 	// Mode stops the KMS leg early for cautious admins: tcp, bind or
 	// activate (default).
 	Mode string `yaml:"mode"`
@@ -132,9 +151,10 @@ type School struct {
 // Duration is a time.Duration written as "2s" or "500ms" in YAML.
 type Duration struct {
 	time.Duration
-	raw  string // as written, for messages
-	line int
-	bad  bool // not a duration; reported by validate with its field
+	raw   string // as written, for messages
+	line  int
+	bad   bool   // not a duration; reported by validate with its field
+	shape string // "a list" or "a mapping" when not even a single value
 }
 
 // MarshalYAML writes the duration back the way an admin writes it.
@@ -148,4 +168,46 @@ func (c *Config) School(id string) (School, bool) {
 		}
 	}
 	return School{}, false
+}
+
+// Budgets are the waits and tries every leg gets, named in one place so
+// that kms, audit, serve and demo give the same config the same budgets.
+type Budgets struct {
+	// PerAttempt bounds one DNS question's wait (probe.timeout).
+	PerAttempt time.Duration
+	// Attempts is how many times a question is asked before the server
+	// is called silent (probe.attempts).
+	Attempts int
+	// KMSHandshake bounds one whole KMS exchange: connect, RPC bind and
+	// the activation request under one deadline. It is not retried (a
+	// second activation request would be counted by the host), so it gets
+	// what a DNS question gets in all its attempts: PerAttempt × Attempts.
+	KMSHandshake time.Duration
+	// NTP bounds one NTP query. NTP is one UDP packet each way, like one
+	// DNS attempt: PerAttempt.
+	NTP time.Duration
+	// DHCPWindow is how long offers are collected (dhcp.window).
+	DHCPWindow time.Duration
+}
+
+// Budgets returns the named budgets for c. A Config that was not loaded or
+// validated (a zero value) gets the defaults, never a zero wait.
+func (c *Config) Budgets() Budgets {
+	b := Budgets{
+		PerAttempt: c.Probe.Timeout.Duration,
+		Attempts:   c.Probe.Attempts,
+		DHCPWindow: c.DHCP.Window.Duration,
+	}
+	if b.PerAttempt <= 0 {
+		b.PerAttempt = DefaultTimeout
+	}
+	if b.Attempts <= 0 {
+		b.Attempts = DefaultAttempts
+	}
+	if b.DHCPWindow <= 0 {
+		b.DHCPWindow = DefaultDHCPWindow
+	}
+	b.KMSHandshake = b.PerAttempt * time.Duration(b.Attempts)
+	b.NTP = b.PerAttempt
+	return b
 }

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 )
 
 // SearchPath is where commands look for schools.yaml when -c is not given.
@@ -36,7 +39,7 @@ func Find() (string, error) {
 // ErrNoConfig is returned by Find when no schools.yaml exists: commands
 // that can run without one (dns, kms, dhcp) test for it, and only for it —
 // a file that exists but is wrong must stop them.
-var ErrNoConfig = errors.New("config: no schools.yaml found")
+var ErrNoConfig = errors.New("no schools.yaml found")
 
 // Problem is one thing wrong in a configuration file.
 type Problem struct {
@@ -84,21 +87,69 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// Load reads, defaults and validates a schools.yaml file.
+// Load reads, defaults and validates a schools.yaml file. It reads only a
+// regular file of at most 16 MiB, so a FIFO, a device or a runaway file is
+// refused at once instead of hanging or eating memory.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.ConfigLimit)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("config: %s does not exist; pass the right file with -c FILE", path)
-		}
-		return nil, fmt.Errorf("config: cannot read %s: %w", path, err)
+		return nil, readError(path, err)
 	}
 	return Parse(path, data)
 }
 
+// readError words a refused read as advice.
+func readError(path string, err error) error {
+	var nr *safefile.NotRegularError
+	var tl *safefile.TooLargeError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist; pass the right file with -c FILE", path)
+	case errors.As(err, &nr):
+		return fmt.Errorf("%s is %s, not a file; schools.yaml must be an ordinary file: pass its path with -c FILE", path, nr.Kind)
+	case errors.As(err, &tl):
+		return fmt.Errorf("%s is larger than %d MiB, the limit for schools.yaml (a city's list is a few hundred KiB); check that -c names the right file", path, tl.Limit>>20)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("cannot read %s: permission denied; run as a user who may read it, or copy it somewhere readable", path)
+	default:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read %s: %v; check the path given with -c FILE", path, err)
+	}
+}
+
+// Limits that keep a small file small. Parsing a YAML document costs about
+// 200 bytes of memory per node, and aliases can make a 100 KB file decode
+// into gigabytes; the limits below keep any file under the size limit within
+// about a second and 100 MB. All of Taiwan's schools written out use about
+// 120,000 nodes; Kaohsiung's use a few thousand.
+const (
+	// maxMarks bounds the characters that can start or separate YAML nodes
+	// (newlines, commas, colons, brackets, list dashes), counted before
+	// parsing, so a flat list of a million numbers is refused without
+	// building its tree.
+	maxMarks = 200_000
+	// maxNodes bounds the document as the decoder sees it, every alias
+	// counted at the size of what it repeats.
+	maxNodes = 250_000
+	// maxProblems keeps a file with a mistake repeated a million times
+	// from printing a million lines.
+	maxProblems = 1000
+)
+
 // Parse is Load for bytes already read; path is only used in messages.
 func Parse(path string, data []byte) (*Config, error) {
-	l := &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}}
+	l := newLoader(path)
+	if len(data) > safefile.ConfigLimit {
+		l.add(0, "", "", fmt.Sprintf("the file is larger than %d MiB, the limit for schools.yaml; check that this is the right file", safefile.ConfigLimit>>20))
+		return nil, l.err()
+	}
+	if marks := countMarks(data); marks > maxMarks {
+		l.add(0, "", "", fmt.Sprintf("the file has more than %d lines, keys and list items, far more than the schools of a whole country need; check that this is the right file", maxMarks))
+		return nil, l.err()
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -108,7 +159,8 @@ func Parse(path string, data []byte) (*Config, error) {
 		}
 		// A syntax error leaves nothing to walk: report it alone, with the
 		// line yaml gives, and stop.
-		l.add(yamlErrLine(err.Error()), "", "", "YAML syntax error: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		line, msg := syntaxError(err.Error(), data)
+		l.add(line, "", "", msg)
 		return nil, l.err()
 	}
 	doc := &root
@@ -119,8 +171,19 @@ func Parse(path string, data []byte) (*Config, error) {
 		l.add(doc.Line, "", "", "the top level must be a mapping (version:, kms:, schools: ...)")
 		return nil, l.err()
 	}
+	// Size the document as the decoder will expand it before decoding, so
+	// aliases repeating a big list cannot outgrow the limits.
+	sz := sizer{memo: map[*yaml.Node]int{}}
+	if n := sz.size(doc); sz.loop != nil {
+		l.add(sz.loop.Line, "", "", fmt.Sprintf("the alias *%s refers to the mapping or list that contains it, which would repeat forever; repeat something outside it", sz.loop.Value))
+		return nil, l.err()
+	} else if n > maxNodes {
+		l.add(sz.firstAlias, "", "", fmt.Sprintf("aliases (*name) repeat parts of this file into more than %d entries; write the schools out or repeat less", maxNodes))
+		return nil, l.err()
+	}
 
 	l.walk(doc, reflect.TypeOf(Config{}), "")
+	l.checkNullResolvers(doc)
 
 	var c Config
 	if err := doc.Decode(&c); err != nil {
@@ -129,9 +192,9 @@ func Parse(path string, data []byte) (*Config, error) {
 			fatal := false
 			for _, msg := range te.Errors {
 				line := yamlErrLine(msg)
-				school, field, path := l.fieldAt(line, &c)
+				school, field, path := l.fieldAt(line)
 				l.typeErr[path] = true
-				l.add(line, school, field, rewordTypeError(msg))
+				l.add(line, school, field, rewordTypeError(msg, path, l.scalars[path]))
 				// A duplicate key stops yaml from decoding the rest of
 				// its mapping; what is left would give false problems.
 				fatal = fatal || strings.Contains(msg, "already defined")
@@ -161,7 +224,67 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
+	c.Warnings = l.sortedWarnings()
 	return &c, nil
+}
+
+// countMarks counts the bytes that can begin or separate YAML nodes. It
+// over-counts (a colon inside an IPv6 address, a comma in a comment), which
+// only makes the limit stricter for files nobody writes.
+func countMarks(data []byte) int {
+	n := 0
+	for i, b := range data {
+		switch b {
+		case '\n', ',', ':', '[', '{', '*':
+			n++
+		case '-', '?':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// sizer counts the nodes a document decodes into, every alias at the size
+// of its anchor, visiting each node of the tree once.
+type sizer struct {
+	memo       map[*yaml.Node]int // -1 while a node is being counted
+	loop       *yaml.Node         // an alias inside its own anchor
+	firstAlias int                // line of the first alias, for the message
+}
+
+func (s *sizer) size(n *yaml.Node) int {
+	if n == nil || s.loop != nil {
+		return 0
+	}
+	if v, ok := s.memo[n]; ok {
+		if v < 0 {
+			return maxNodes + 1
+		}
+		return v
+	}
+	s.memo[n] = -1
+	total := 1
+	if n.Kind == yaml.AliasNode {
+		if s.firstAlias == 0 {
+			s.firstAlias = n.Line
+		}
+		if v, ok := s.memo[n.Alias]; ok && v < 0 {
+			s.loop = n
+			return 0
+		}
+		total += s.size(n.Alias)
+	}
+	for _, c := range n.Content {
+		total += s.size(c)
+		if total > maxNodes {
+			total = maxNodes + 1 // saturate: deep alias trees overflow int
+			break
+		}
+	}
+	s.memo[n] = total
+	return total
 }
 
 type loader struct {
@@ -169,32 +292,65 @@ type loader struct {
 	lines    map[string]int  // "schools[2].suffix" -> line
 	typeErr  map[string]bool // fields already reported with a type error
 	ids      map[int]string  // school index -> id as written, for messages
+	walked   map[*yaml.Node]bool
+	scalars  map[string]string // single values written where a list, mapping or number belongs
+	byLine   map[int]string    // line -> deepest field written there, built on first use
 	problems []Problem
+	warnings []Problem
+	dropped  int // problems past maxProblems
 
+	fromGo          bool // validating values built in Go: nothing is "written"
 	minCountWritten bool
 	rawMinCount     int
 }
 
+func newLoader(path string) *loader {
+	return &loader{path: path, lines: map[string]int{}, typeErr: map[string]bool{}, ids: map[int]string{}, walked: map[*yaml.Node]bool{}, scalars: map[string]string{}}
+}
+
 func (l *loader) add(line int, school, field, msg string) {
+	if len(l.problems) >= maxProblems {
+		l.dropped++
+		return
+	}
 	l.problems = append(l.problems, Problem{Path: l.path, Line: line, School: school, Field: field, Msg: msg})
 }
 
 func (l *loader) err() error {
 	sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+	if l.dropped > 0 {
+		l.problems = append(l.problems, Problem{Path: l.path, Msg: fmt.Sprintf("and %d more problems not shown; fix the ones above and run validate again", l.dropped)})
+		l.dropped = 0
+	}
 	return &Error{Problems: l.problems}
 }
 
 // walk records where every field is and reports keys the schema does not
 // know. yaml.v3's KnownFields stops at the first unknown key; walking the
-// node tree ourselves finds them all.
+// node tree ourselves finds them all. An alias is not followed into what it
+// repeats once that has been walked: each node is visited once, so aliases
+// cannot make the walk bigger than the file.
 func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
+	l.lines[path] = n.Line
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil || l.walked[n.Alias] {
+			return
+		}
 		n = n.Alias
 	}
-	l.lines[path] = n.Line
+	if n.Kind == yaml.ScalarNode && t.Kind() != reflect.String {
+		// yaml.v3 shortens the value in a type error; keep it whole.
+		l.scalars[path] = n.Value
+	}
+	if n.Anchor != "" {
+		if l.walked[n] {
+			return
+		}
+		l.walked[n] = true
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if t == reflect.TypeOf(Duration{}) {
@@ -206,6 +362,16 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				// "<<: *defaults" merges a mapping in: its keys belong
+				// to this mapping's schema.
+				line := l.lines[path]
+				for _, m := range mergeSources(v) {
+					l.walk(m, t, path)
+				}
+				l.lines[path] = line
+				continue
+			}
 			child := join(path, k.Value)
 			ft, ok := fields[k.Value]
 			if !ok {
@@ -221,7 +387,7 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		for i, item := range n.Content {
 			if path == "schools" {
-				l.ids[i] = l.schoolOf(item, fmt.Sprintf("schools[%d]", i))
+				l.ids[i] = l.schoolOf(resolve(item), fmt.Sprintf("schools[%d]", i))
 				if strings.HasPrefix(l.ids[i], "schools[") {
 					l.ids[i] = ""
 				}
@@ -229,6 +395,37 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// checkNullResolvers refuses a resolvers: key with nothing under it. Left
+// out, the key means the production resolvers; written as [] it means
+// none. Written with only commented-out entries (or ~) it used to mean the
+// production resolvers too, which an admin who commented them out did not
+// ask for.
+func (l *loader) checkNullResolvers(doc *yaml.Node) {
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], resolve(doc.Content[i+1])
+		if k.Value == "resolvers" && v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			l.typeErr["resolvers"] = true
+			l.add(k.Line, "", "resolvers", "nothing is listed (only comments or ~ follow it); list the city resolvers, write `resolvers: []` to ask none, or delete the key to ask the production resolvers "+strings.Join(DefaultResolvers, ", "))
+		}
+	}
+}
+
+// resolve follows an alias to the node it repeats.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// mergeSources lists the mappings a merge key brings in: one, or a list.
+func mergeSources(v *yaml.Node) []*yaml.Node {
+	if r := resolve(v); r.Kind == yaml.SequenceNode {
+		return r.Content
+	}
+	return []*yaml.Node{v}
 }
 
 func join(path, key string) string {
@@ -315,14 +512,16 @@ func (l *loader) schoolOf(n *yaml.Node, path string) string {
 
 // fieldAt finds the deepest field written on a line, so a type error
 // yaml reports by line alone can name its school and field.
-func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
-	best := ""
-	for p, n := range l.lines {
-		if n == line && len(p) > len(best) {
-			best = p
+func (l *loader) fieldAt(line int) (school, field, path string) {
+	if l.byLine == nil {
+		l.byLine = make(map[int]string, len(l.lines))
+		for p, n := range l.lines {
+			if b := l.byLine[n]; len(p) > len(b) || len(p) == len(b) && p > b {
+				l.byLine[n] = p
+			}
 		}
 	}
-	best = regexp.MustCompile(`\[\d+\]$`).ReplaceAllString(best, "")
+	best := trailingIndex.ReplaceAllString(l.byLine[line], "")
 	if m := schoolIndex.FindStringSubmatch(best); m != nil {
 		i, _ := strconv.Atoi(m[1])
 		school = m[0]
@@ -333,6 +532,8 @@ func (l *loader) fieldAt(line int, c *Config) (school, field, path string) {
 	}
 	return "", best, best
 }
+
+var trailingIndex = regexp.MustCompile(`\[\d+\]$`)
 
 var schoolIndex = regexp.MustCompile(`^schools\[(\d+)\]`)
 
@@ -358,31 +559,113 @@ func yamlErrLine(msg string) int {
 	return 0
 }
 
+// syntaxError words yaml's syntax error. yaml.v3 often names the line
+// before the one at fault, and says "cannot start any token" where the
+// admin needs to hear "tab".
+func syntaxError(msg string, data []byte) (int, string) {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := yamlErrLine(msg)
+	text := leadingLine.ReplaceAllString(msg, "")
+	if strings.Contains(text, "tab") || strings.Contains(text, "cannot start any token") {
+		lines := strings.Split(string(data), "\n")
+		for _, n := range []int{line + 1, line, line + 2, line - 1} {
+			if n >= 1 && n <= len(lines) && strings.Contains(lines[n-1][:len(lines[n-1])-len(strings.TrimLeft(lines[n-1], " \t"))], "\t") {
+				return n, "a tab character indents this line; YAML needs spaces: replace the tab with spaces"
+			}
+		}
+	}
+	return line, "YAML syntax error: " + text + "; check the indentation and the quotes around this line"
+}
+
 // rewordTypeError turns yaml.v3's "line 7: cannot unmarshal !!str `abc` into
-// int" into words an admin without Go knows.
-func rewordTypeError(msg string) string {
+// int" into the field's expected shape and what was written, in words an
+// admin without Go knows.
+func rewordTypeError(msg, field, whole string) string {
 	msg = leadingLine.ReplaceAllString(msg, "")
-	r := strings.NewReplacer(
-		"cannot unmarshal !!str", "expected a different type, got the text",
-		"cannot unmarshal !!seq", "expected a single value, got a list",
-		"cannot unmarshal !!map", "expected a single value, got a mapping",
-		"cannot unmarshal !!int", "expected a different type, got the number",
-		"cannot unmarshal !!bool", "expected a different type, got the boolean",
-		"cannot unmarshal !!float", "expected a different type, got the number",
-		"into int", "where a whole number belongs",
-		"into bool", "where true or false belongs",
-		"into string", "where text belongs",
-		"into []string", "where a list belongs, e.g. [10.1.2.3]",
-		"into []config.School", "where the list of schools belongs",
-		"into config.", "where a mapping belongs: ",
-	)
-	return r.Replace(msg)
+	m := typeErrRe.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	if short, ok := strings.CutSuffix(m[2], "..."); ok && strings.HasPrefix(whole, short) {
+		m[2] = whole
+	}
+	return fmt.Sprintf("expected %s, got %s", expectedShape(m[3], field), writtenShape(m[1], m[2]))
+}
+
+var typeErrRe = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+
+// fieldExamples show what a single value of a field looks like.
+var fieldExamples = map[string]string{
+	"id": "demo-jh", "name": "示範國中", "suffix": "demo-jh.kh.edu.tw", "host": DefaultKMSHost,
+	"product": "win10-ent", "mode": "activate", "smtp": "smtp.example.edu.tw:587",
+	"from": "kmsprobe@example.edu.tw", "username": "kmsprobe", "password_file": "/etc/kmsprobe/smtp.pass",
+	"listen": DefaultServeListen, "lang": "zh-TW", "dir": "/var/lib/kmsprobe/reports", "state_dir": "/var/lib/kmsprobe",
+	"port": "1688", "min_count": "25", "protocol": "6", "attempts": "2", "concurrency": "256", "keep": "52", "version": "1",
+}
+
+// listExamples show what a list field looks like.
+var listExamples = map[string]string{
+	"dns": "a list of addresses like [10.1.2.3]", "resolvers": "a list of addresses like [163.28.136.21]",
+	"ntp": "a list of addresses like [time.stdtime.gov.tw]", "allowed_servers": "a list of addresses like [10.1.2.1]",
+	"addresses": "a list of addresses like [203.0.113.24]", "to": "a list of mail addresses like [netadmin@example.edu.tw]",
+	"products": "a list of products like [win10-ent, office2021-proplus]",
+}
+
+func expectedShape(goType, field string) string {
+	name := field[strings.LastIndex(field, ".")+1:]
+	like := ""
+	if ex, ok := fieldExamples[name]; ok {
+		like = " like " + ex
+	}
+	switch {
+	case goType == "int":
+		return "a whole number" + like
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a single value" + like
+	case goType == "[]config.School":
+		return "the list of schools, each starting with - id:"
+	case strings.HasPrefix(goType, "[]"):
+		if ex, ok := listExamples[name]; ok {
+			return ex
+		}
+		return "a list like [a, b]"
+	case strings.HasPrefix(goType, "config.") || strings.HasPrefix(goType, "*config."):
+		return "a mapping (its settings as name: value lines indented under it)"
+	}
+	return "another kind of value"
+}
+
+func writtenShape(tag, value string) string {
+	switch tag {
+	case "str":
+		return fmt.Sprintf("the text %q", value)
+	case "int", "float":
+		return "the number " + value
+	case "bool":
+		return value
+	case "seq":
+		return "a list"
+	case "map":
+		return "a mapping"
+	case "null":
+		return "nothing"
+	}
+	return "a " + tag
 }
 
 // UnmarshalYAML keeps a bad duration for validate to report with its field
 // name and line, instead of aborting the whole decode.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	d.raw, d.line = n.Value, n.Line
+	if n.Kind != yaml.ScalarNode {
+		d.bad, d.shape = true, "a list"
+		if n.Kind == yaml.MappingNode {
+			d.shape = "a mapping"
+		}
+		return nil
+	}
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil {
 		d.bad = true
@@ -393,7 +676,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (c *Config) applyDefaults() {
-	c.KMS.Host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(c.KMS.Host), "."))
+	c.KMS.Host = dnsname.Canonical(c.KMS.Host)
 	if c.KMS.Host == "" {
 		c.KMS.Host = DefaultKMSHost
 	}
@@ -441,7 +724,7 @@ func (c *Config) applyDefaults() {
 		if s.Name == "" {
 			s.Name = s.ID
 		}
-		s.Suffix = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s.Suffix), "."))
+		s.Suffix = dnsname.Canonical(s.Suffix)
 	}
 }
 
@@ -456,13 +739,20 @@ func (l *loader) validate(c *Config) {
 	}
 
 	switch {
-	case l.lines["version"] == 0:
+	case l.fromGo && c.Version == 0:
+		c.Version = 1 // built in Go: there is no file whose version could be wrong
+	case !l.fromGo && l.lines["version"] == 0:
 		top("version", "missing; add `version: 1` at the top of the file")
 	case c.Version != 1:
 		top("version", fmt.Sprintf("version %d is not supported; this kmsprobe reads version 1", c.Version))
 	}
 
-	if err := checkHostname(c.KMS.Host); err != nil {
+	if ip := parseIP(c.KMS.Host); ip != nil {
+		// An address instead of a name: tests and the demo point at
+		// loopback this way.
+		c.KMS.Host = ip.String()
+		l.docAddress(ip, "kms.host", "", "kms.host", "write the KMS host's real name or address")
+	} else if err := checkHostname(c.KMS.Host); err != nil {
 		top("kms.host", fmt.Sprintf("%q %v; write the KMS host's name, e.g. %s", c.KMS.Host, err, DefaultKMSHost))
 	}
 	if c.KMS.Port < 1 || c.KMS.Port > 65535 {
@@ -471,17 +761,17 @@ func (l *loader) validate(c *Config) {
 	if l.minCountWritten && l.rawMinCount < 1 {
 		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
 	}
+	l.validateProducts(&c.KMS)
+	l.validateKMSAddresses(&c.KMS)
 	if c.KMS.Protocol != 0 && (c.KMS.Protocol < 4 || c.KMS.Protocol > 6) {
 		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
 	}
-	switch c.KMS.Mode {
-	case "tcp", "bind", "activate":
-	default:
-		top("kms.mode", fmt.Sprintf("%q is not a mode; use tcp, bind or activate", c.KMS.Mode))
+	if err := checkMode(c.KMS.Mode); err != nil {
+		top("kms.mode", err.Error())
 	}
 
-	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers")
-	c.NTP = l.addresses(c.NTP, 123, "ntp", "", "ntp")
+	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers", "write the city resolvers' real addresses")
+	c.NTP = l.addresses(c.NTP, 123, "ntp", "", "ntp", "write the time servers the PCs use")
 
 	l.duration(c.Probe.Timeout, "probe.timeout", time.Millisecond, time.Minute)
 	l.duration(c.DHCP.Window, "dhcp.window", 100*time.Millisecond, time.Minute)
@@ -493,8 +783,12 @@ func (l *loader) validate(c *Config) {
 		top("probe.concurrency", fmt.Sprintf("%d is out of range; use 1 to 10000 exchanges in flight", c.Probe.Concurrency))
 	}
 	for i, s := range c.DHCP.AllowedServers {
-		if net.ParseIP(s) == nil {
-			l.add(at(fmt.Sprintf("dhcp.allowed_servers[%d]", i)), "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
+		p := fmt.Sprintf("dhcp.allowed_servers[%d]", i)
+		if ip := parseIP(s); ip == nil {
+			l.add(at(p), "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
+		} else {
+			c.DHCP.AllowedServers[i] = ip.String()
+			l.docAddress(ip, p, "", "dhcp.allowed_servers", "list the campus DHCP servers' real identifiers")
 		}
 	}
 	switch c.Report.Lang {
@@ -512,10 +806,14 @@ func (l *loader) validate(c *Config) {
 		l.validateMail(c.Mail)
 	}
 
-	if len(c.Schools) == 0 {
+	if len(c.Schools) == 0 && !l.typeErr["schools"] {
 		l.add(at("schools"), "", "schools", "no schools listed; add at least one with id, suffix and optionally dns")
 	}
 	seen := map[string]int{}
+	suffixes := map[string]struct {
+		id   string
+		line int
+	}{}
 	for i := range c.Schools {
 		s := &c.Schools[i]
 		base := fmt.Sprintf("schools[%d]", i)
@@ -523,13 +821,17 @@ func (l *loader) validate(c *Config) {
 		if label == "" {
 			label = base
 		}
+		schoolLine := at(base)
+		if schoolLine == 0 {
+			schoolLine = s.Line // built in Go from a loaded school
+		}
 		f := func(field, msg string) {
 			if l.typeErr[base+"."+field] {
 				return // one problem per field: the type error says it
 			}
 			line := at(base + "." + field)
 			if line == 0 {
-				line = at(base)
+				line = schoolLine
 			}
 			l.add(line, label, field, msg)
 		}
@@ -540,17 +842,27 @@ func (l *loader) validate(c *Config) {
 			f("id", fmt.Sprintf("%q must be lower-case letters, digits and inner hyphens, e.g. demo-jh", s.ID))
 		default:
 			if first, dup := seen[s.ID]; dup {
-				f("id", fmt.Sprintf("duplicate id: already used by the school on line %d; ids must be unique", first))
+				f("id", fmt.Sprintf("duplicate id: already used by the school%s; ids must be unique", onLine(first)))
 			} else {
-				seen[s.ID] = at(base)
+				seen[s.ID] = schoolLine
 			}
+		}
+		if exampleID.MatchString(s.ID) {
+			l.warnAt(at(base+".id"), label, "id", "this is one of the example schools shipped in schools.yaml; replace it with a real school or delete it")
 		}
 		if s.Suffix == "" {
 			f("suffix", "missing; write the DNS suffix its PCs get from DHCP option 15, e.g. demo-jh.kh.edu.tw")
 		} else if err := checkHostname(s.Suffix); err != nil {
 			f("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", s.Suffix, err))
+		} else if first, dup := suffixes[s.Suffix]; dup {
+			l.warnAt(at(base+".suffix"), label, "suffix", fmt.Sprintf("%s is also the suffix of school %s%s; each school's PCs get their own suffix, so one of the two is probably copied by mistake", s.Suffix, first.id, onLine(first.line)))
+		} else {
+			suffixes[s.Suffix] = struct {
+				id   string
+				line int
+			}{label, schoolLine}
 		}
-		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns")
+		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns", "write the school's real DNS servers")
 		if len(s.DNS) == 0 && len(c.Resolvers) == 0 && !l.typeErr[base+".dns"] {
 			// Nothing would be asked, and an audit that asks nothing
 			// must not pass.
@@ -559,10 +871,94 @@ func (l *loader) validate(c *Config) {
 	}
 }
 
+// validateProducts turns kms.product or kms.products into product keys,
+// each checked against the product table with its line.
+func (l *loader) validateProducts(k *KMS) {
+	single := strings.TrimSpace(k.Product)
+	if l.fromGo {
+		// In Go, Products wins and Product is the one-product
+		// shorthand: a loaded config holds both, and validating it
+		// again must not call that a mistake.
+		if len(k.Products) > 0 || single == "" {
+			single = ""
+		}
+		k.Product = ""
+	}
+	switch {
+	case l.lines["kms.product"] != 0 && l.lines["kms.products"] != 0:
+		l.add(l.lines["kms.product"], "", "kms.product", "both kms.product and kms.products are written; keep one: products: [a, b] lists several, product: a is the one-product form")
+		k.Products = nil
+	case l.lines["kms.products"] != 0 && len(k.Products) == 0 && !l.typeErr["kms.products"]:
+		l.add(l.lines["kms.products"], "", "kms.products", fmt.Sprintf("no product listed; list at least one (%s), or delete the key for %s", strings.Join(ProductNames(), ", "), defaultProduct()))
+	case single != "":
+		k.Products = []string{single}
+	}
+	if len(k.Products) == 0 && l.lines["kms.products"] == 0 {
+		k.Products = []string{defaultProduct()}
+	}
+	field, path := "kms.products", func(i int) string { return fmt.Sprintf("kms.products[%d]", i) }
+	if single != "" {
+		field, path = "kms.product", func(int) string { return "kms.product" }
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(k.Products))
+	for i, name := range k.Products {
+		line := l.lines[path(i)]
+		if line == 0 {
+			line = l.lines[field]
+		}
+		key, err := LookupProduct(name)
+		switch {
+		case err != nil:
+			l.add(line, "", field, err.Error())
+		case seen[key]:
+			l.add(line, "", field, fmt.Sprintf("%s is listed twice", key))
+		default:
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	k.Products = out
+	k.Product = ""
+	if len(out) > 0 {
+		k.Product = out[0]
+	}
+}
+
+// validateKMSAddresses checks kms.addresses: IP addresses only (a witness
+// must not need DNS), kept in their canonical text.
+func (l *loader) validateKMSAddresses(k *KMS) {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(k.Addresses))
+	for i, a := range k.Addresses {
+		p := fmt.Sprintf("kms.addresses[%d]", i)
+		line := l.lines[p]
+		if line == 0 {
+			line = l.lines["kms.addresses"]
+		}
+		ip := parseIP(a)
+		switch {
+		case ip == nil:
+			l.add(line, "", "kms.addresses", fmt.Sprintf("%q is not an IP address; list the KMS host's addresses without a port, e.g. [203.0.113.24, 2001:db8::24]", a))
+		case seen[ip.String()]:
+			l.add(line, "", "kms.addresses", fmt.Sprintf("%s is listed twice", ip))
+		default:
+			seen[ip.String()] = true
+			out = append(out, ip.String())
+			if isDocumentation(ip) {
+				l.warnAt(line, "", "kms.addresses", docAdvice(ip, "write the KMS host's real addresses"))
+			}
+		}
+	}
+	k.Addresses = out
+}
+
 func (l *loader) validateMail(m *Mail) {
 	at := func(p string) int { return l.lines[p] }
 	if m.SMTP == "" {
-		l.add(at("mail"), "", "mail.smtp", "missing; write the SMTP server as host:port, e.g. smtp.example.edu.tw:587")
+		if !l.typeErr["mail.smtp"] {
+			l.add(at("mail"), "", "mail.smtp", "missing; write the SMTP server as host:port, e.g. smtp.example.edu.tw:587")
+		}
 	} else if norm, err := normAddr(m.SMTP, 587); err != nil {
 		l.add(at("mail.smtp"), "", "mail.smtp", fmt.Sprintf("%q: %v", m.SMTP, err))
 	} else {
@@ -575,7 +971,7 @@ func (l *loader) validateMail(m *Mail) {
 		}
 		l.add(line, "", "mail.from", fmt.Sprintf("%q is not a mail address, e.g. kmsprobe@example.edu.tw", m.From))
 	}
-	if len(m.To) == 0 {
+	if len(m.To) == 0 && !l.typeErr["mail.to"] {
 		l.add(at("mail"), "", "mail.to", "no recipients; list at least one address")
 	}
 	for i, to := range m.To {
@@ -589,6 +985,8 @@ func (l *loader) validateMail(m *Mail) {
 func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {
 	line := l.lines[field]
 	switch {
+	case d.bad && d.shape != "":
+		l.add(line, "", field, fmt.Sprintf("expected a duration like 2s or 500ms, got %s", d.shape))
 	case d.bad:
 		l.add(line, "", field, fmt.Sprintf("%q is not a duration; write it like 2s or 500ms", d.raw))
 	case d.Duration < lo || d.Duration > hi:
@@ -597,12 +995,17 @@ func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {
 }
 
 // addresses normalises a list of host, host:port or [v6]:port entries to
-// host:port, reporting bad ones and duplicates.
-func (l *loader) addresses(list []string, defPort int, path, school, field string) []string {
+// host:port, reporting bad ones and duplicates, and warning about
+// documentation addresses left from the example (advice says what to write
+// instead).
+func (l *loader) addresses(list []string, defPort int, path, school, field, advice string) []string {
 	out := make([]string, 0, len(list))
 	seen := map[string]bool{}
 	for i, a := range list {
 		line := l.lines[fmt.Sprintf("%s[%d]", path, i)]
+		if line == 0 {
+			line = l.lines[path]
+		}
 		norm, err := normAddr(a, defPort)
 		if err != nil {
 			l.add(line, school, field, fmt.Sprintf("%q: %v", a, err))
@@ -614,8 +1017,72 @@ func (l *loader) addresses(list []string, defPort int, path, school, field strin
 		}
 		seen[norm] = true
 		out = append(out, norm)
+		if host, _, err := net.SplitHostPort(norm); err == nil {
+			if ip := net.ParseIP(host); ip != nil && isDocumentation(ip) {
+				l.warnAt(line, school, field, docAdvice(ip, advice))
+			}
+		}
 	}
 	return out
+}
+
+// Documentation ranges (RFC 5737, RFC 3849): an address in them is an
+// example nobody replaced, never a real server.
+var docNets = func() []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range []string{"192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"} {
+		_, n, _ := net.ParseCIDR(c)
+		out = append(out, n)
+	}
+	return out
+}()
+
+func isDocumentation(ip net.IP) bool {
+	for _, n := range docNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func docAdvice(ip net.IP, advice string) string {
+	for _, n := range docNets {
+		if n.Contains(ip) {
+			return fmt.Sprintf("%s is a documentation address (%s), an example nobody replaced; %s", ip, n, advice)
+		}
+	}
+	return ""
+}
+
+// docAddress warns about one address field holding a documentation address.
+func (l *loader) docAddress(ip net.IP, path, school, field, advice string) {
+	if isDocumentation(ip) {
+		l.warnAt(l.lines[path], school, field, docAdvice(ip, advice))
+	}
+}
+
+// exampleID matches the ids of the example schools shipped in schools.yaml.
+var exampleID = regexp.MustCompile(`^example(-|$)`)
+
+func (l *loader) warnAt(line int, school, field, msg string) {
+	if len(l.warnings) < maxProblems {
+		l.warnings = append(l.warnings, Problem{Path: l.path, Line: line, School: school, Field: field, Msg: msg})
+	}
+}
+
+func (l *loader) sortedWarnings() []Problem {
+	sort.SliceStable(l.warnings, func(i, j int) bool { return l.warnings[i].Line < l.warnings[j].Line })
+	return l.warnings
+}
+
+// parseIP accepts an address with or without the brackets of [v6].
+func parseIP(s string) net.IP {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
+	return net.ParseIP(s)
 }
 
 // normAddr accepts host, host:port, a bare IPv6 address or [v6]:port.
@@ -624,7 +1091,7 @@ func normAddr(s string, defPort int) (string, error) {
 	if s == "" {
 		return "", errors.New("empty address; write an IP such as 10.1.2.3 or host:port")
 	}
-	if ip := net.ParseIP(s); ip != nil {
+	if ip := parseIP(s); ip != nil {
 		return net.JoinHostPort(ip.String(), strconv.Itoa(defPort)), nil
 	}
 	host, port := s, strconv.Itoa(defPort)
@@ -642,10 +1109,29 @@ func normAddr(s string, defPort int) (string, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		return net.JoinHostPort(ip.String(), port), nil
 	}
+	if allDigitsAndDots(host) {
+		return "", errors.New("not an IPv4 address (four numbers from 0 to 255, e.g. 10.1.2.3), and numbers alone are not a host name either")
+	}
 	if err := checkHostname(host); err != nil {
 		return "", fmt.Errorf("host %v", err)
 	}
 	return net.JoinHostPort(strings.ToLower(strings.TrimSuffix(host, ".")), port), nil
+}
+
+func onLine(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" on line %d", n)
+}
+
+func allDigitsAndDots(s string) bool {
+	for _, r := range s {
+		if (r < '0' || r > '9') && r != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func joinHostPort(host string, port int) string {
@@ -661,6 +1147,14 @@ func checkHostname(name string) error {
 	}
 	if len(name) > 253 {
 		return errors.New("is longer than 253 characters")
+	}
+	if allDigitsAndDots(name) {
+		// RFC 1123 §2.1: a name that is all numbers is read as an
+		// address, so it can never be a host name.
+		if net.ParseIP(name) != nil {
+			return errors.New("is an IP address, not a DNS name")
+		}
+		return errors.New("is not an IPv4 address (four numbers from 0 to 255, e.g. 10.1.2.3), and a name of numbers only is not a DNS name either")
 	}
 	for _, label := range strings.Split(name, ".") {
 		switch {

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func TestBadConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, file := range files {
-		if strings.HasPrefix(filepath.Base(file), "good") {
+		if base := filepath.Base(file); strings.HasPrefix(base, "good") || strings.HasPrefix(base, "warn") {
 			continue
 		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -52,6 +53,45 @@ func TestBadConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWarnings checks the exact warnings for testdata/warn-*.yaml: files
+// that load, but hold something that is probably a mistake.
+func TestWarnings(t *testing.T) {
+	files, err := filepath.Glob("testdata/warn-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			c, err := Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, w := range c.Warnings {
+				b.WriteString(w.Error() + "\n")
+			}
+			golden := strings.TrimSuffix(file, ".yaml") + ".warn"
+			if *update {
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./config -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("warnings differ (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A file without leftovers has none.
+	c, err := Load("testdata/good.yaml")
+	if err != nil || len(c.Warnings) != 0 {
+		t.Errorf("good.yaml: %v, warnings %v", err, c.Warnings)
 	}
 }
 
@@ -113,6 +153,15 @@ func TestRepositorySchoolsYAMLIsValid(t *testing.T) {
 	if c.KMS.Address() != "ap24.kh.edu.tw:1688" || len(c.Resolvers) != 3 || len(c.Schools) != 2 { // production defaults; nothing is sent
 		t.Errorf("schools.yaml lost its production defaults or examples: %+v", c)
 	}
+	// Its example schools must be called out until they are replaced.
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, fmt.Sprintf("%d %s %s", w.Line, w.School, w.Field))
+	}
+	want := []string{"55 example-jh id", "58 example-jh dns", "59 example-es id"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings on the shipped schools.yaml (-want +got):\n%s", diff)
+	}
 }
 
 func TestNormAddr(t *testing.T) {
@@ -157,5 +206,77 @@ func FuzzParse(f *testing.F) {
 		if err != nil && !errors.As(err, &ce) {
 			t.Fatalf("error is not a *config.Error: %v", err)
 		}
+		if err != nil {
+			if len(ce.Problems) == 0 || len(ce.Problems) > maxProblems+1 {
+				t.Fatalf("%d problems", len(ce.Problems))
+			}
+			for _, p := range ce.Problems {
+				if p.Path != "fuzz.yaml" || p.Msg == "" {
+					t.Fatalf("problem without its file or message: %+v", p)
+				}
+			}
+			return
+		}
+		// What loads must load again the same from Go values.
+		again := c.Clone()
+		if err := again.Validate(); err != nil {
+			t.Fatalf("a loaded config fails Validate: %v", err)
+		}
+		for _, w := range c.Warnings {
+			if w.Path != "fuzz.yaml" || w.Msg == "" {
+				t.Fatalf("warning without its file or message: %+v", w)
+			}
+		}
 	})
+}
+
+// TestIPv6Everywhere: every address field takes an IPv6 address, bare or
+// as [v6]:port, and hands it on as host:port (or a bare IP where no port
+// belongs).
+func TestIPv6Everywhere(t *testing.T) {
+	y := `version: 1
+kms:
+  host: "[::1]"
+  addresses: ["::1", "[2001:DB8::24]", 127.0.0.1]
+  products: [win10-ent, Office LTSC Professional Plus 2021]
+resolvers: ["[::1]:5353", "::2"]
+ntp: ["[::1]:1123", "fe80::1"]
+dhcp:
+  allowed_servers: ["[fe80::1]", "fe80::2"]
+mail: {smtp: "[::1]:2525", from: a@example.edu.tw, to: [b@example.edu.tw]}
+serve: {listen: "[::1]:9688"}
+schools:
+  - id: a-jh
+    suffix: a-jh.kh.edu.tw
+    dns: ["2001:db8::53", "[2001:db8::54]:53", "[::1]"]
+`
+	c, err := Parse("v6.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"kms host", c.KMS.Address(), "[::1]:1688"},
+		{"kms addresses", c.KMS.Addresses, []string{"::1", "2001:db8::24", "127.0.0.1"}},
+		{"products as keys", c.KMS.Products, []string{"win10-ent", "office2021-proplus"}},
+		{"product is the first", c.KMS.Product, "win10-ent"},
+		{"resolvers", c.Resolvers, []string{"[::1]:5353", "[::2]:53"}},
+		{"ntp", c.NTP, []string{"[::1]:1123", "[fe80::1]:123"}},
+		{"dhcp servers", c.DHCP.AllowedServers, []string{"fe80::1", "fe80::2"}},
+		{"smtp", c.Mail.SMTP, "[::1]:2525"},
+		{"listen", c.Serve.Listen, "[::1]:9688"},
+		{"school dns", c.Schools[0].DNS, []string{"[2001:db8::53]:53", "[2001:db8::54]:53", "[::1]:53"}},
+	}
+	for _, tc := range checks {
+		if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	// Neither product nor products: the default product, as a key.
+	c, err = Parse("x.yaml", []byte("version: 1\nschools: [{id: a, suffix: a.kh.edu.tw}]\n"))
+	if err != nil || len(c.KMS.Products) != 1 || c.KMS.Products[0] != "win10-ent" || c.KMS.Product != "win10-ent" {
+		t.Errorf("default products: %v %v", c.KMS.Products, err)
+	}
 }

@@ -10,7 +10,6 @@ package legs
 
 import (
 	"context"
-	"time"
 
 	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/config"
@@ -19,42 +18,15 @@ import (
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
-// Budgets are the named time budgets of one audit, all derived from
-// schools.yaml in one place.
-type Budgets struct {
-	// PerAttempt and Attempts bound every DNS question (probe.timeout,
-	// probe.attempts).
-	PerAttempt time.Duration
-	Attempts   int
-	// KMSHandshake covers connect, RPC bind and one activation request:
-	// the time a DNS question gets in all its attempts.
-	KMSHandshake time.Duration
-	// NTP bounds one NTP exchange: a per-attempt budget.
-	NTP time.Duration
-	// DHCPWindow is how long offers and adverts are collected (dhcp.window).
-	DHCPWindow time.Duration
-}
+// Budgets are the named time budgets of one audit: the one table lives
+// in config (config.Budgets), next to the defaults it applies.
+type Budgets = config.Budgets
 
-// BudgetsOf is the one table of budgets. cfg has its defaults applied
-// (config.Load and config.Parse do that), so nothing here invents a
-// timeout of its own.
-func BudgetsOf(cfg *config.Config) Budgets {
-	return Budgets{
-		PerAttempt:   cfg.Probe.Timeout.Duration,
-		Attempts:     cfg.Probe.Attempts,
-		KMSHandshake: cfg.Probe.Timeout.Duration * time.Duration(cfg.Probe.Attempts),
-		NTP:          cfg.Probe.Timeout.Duration,
-		DHCPWindow:   cfg.DHCP.Window.Duration,
-	}
-}
+// BudgetsOf is cfg's budget table.
+func BudgetsOf(cfg *config.Config) Budgets { return cfg.Budgets() }
 
 // DefaultBudgets are the budgets of a schools.yaml that sets none.
-func DefaultBudgets() Budgets {
-	return BudgetsOf(&config.Config{
-		Probe: config.Probe{Timeout: config.Duration{Duration: config.DefaultTimeout}, Attempts: config.DefaultAttempts},
-		DHCP:  config.DHCP{Window: config.Duration{Duration: config.DefaultDHCPWindow}},
-	})
-}
+func DefaultBudgets() Budgets { return (&config.Config{}).Budgets() }
 
 // KMS is the KMS leg: what to ask, the time it may take and what the host
 // is held to.

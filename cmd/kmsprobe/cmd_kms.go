@@ -125,7 +125,7 @@ func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int
 	names := ""
 	k.Budget.Handshake = budgetsOf(cfg).KMSHandshake
 	if cfg != nil {
-		names, k.Request.Protocol = cfg.KMS.Product, cfg.KMS.Protocol
+		names, k.Request.Protocol = strings.Join(cfg.KMS.Products, ","), cfg.KMS.Protocol
 		if cfg.KMS.MinCountSet {
 			// A written min_count applies to every product; unwritten,
 			// each count pool is held to its own product's N.

@@ -34,7 +34,7 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 	if format != "table" && format != "json" {
 		return fail(e, fmt.Errorf("--format %q is not known for validate; use table or json", format))
 	}
-	var problems []config.Problem
+	var problems, warnings []config.Problem
 	cfg, err := loadConfig(path)
 	var ce *config.Error
 	switch {
@@ -43,12 +43,9 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 	case err != nil:
 		return fail(e, err)
 	default:
-		// The KMS settings name things only kmscheck knows (products,
-		// modes): check them here too, so validate never passes a file
-		// audit refuses.
-		if _, _, _, err := kmsOptions(cfg, "", "", 0, 0); err != nil {
-			problems = append(problems, config.Problem{Path: cfg.Path, Field: "kms", Msg: err.Error()})
-		}
+		// The loader checks the KMS settings too (products, mode,
+		// protocol), each with its line: nothing is left to check here.
+		warnings = cfg.Warnings
 	}
 	if format == "json" {
 		type jsonProblem struct {
@@ -62,12 +59,16 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 			Valid    bool          `json:"valid"`
 			Schools  int           `json:"schools"`
 			Problems []jsonProblem `json:"problems"`
-		}{Valid: len(problems) == 0, Problems: []jsonProblem{}}
+			Warnings []jsonProblem `json:"warnings"`
+		}{Valid: len(problems) == 0, Problems: []jsonProblem{}, Warnings: []jsonProblem{}}
 		if cfg != nil {
 			out.Schools = len(cfg.Schools)
 		}
 		for _, p := range problems {
 			out.Problems = append(out.Problems, jsonProblem{p.Path, p.Line, p.School, p.Field, p.Msg})
+		}
+		for _, w := range warnings {
+			out.Warnings = append(out.Warnings, jsonProblem{w.Path, w.Line, w.School, w.Field, w.Msg})
 		}
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
@@ -83,12 +84,24 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 		return exitUnknown
 	}
 	if format == "table" {
+		for _, w := range warnings {
+			fmt.Fprintln(e.Stdout, w.Error())
+		}
 		dns := 0
 		for _, s := range cfg.Schools {
 			dns += len(s.DNS)
 		}
-		fmt.Fprintf(e.Stdout, "%s: ok: %d schools, %d school DNS servers, %d city resolvers, KMS host %s, min count %d\n",
-			cfg.Path, len(cfg.Schools), dns, len(cfg.Resolvers), cfg.KMS.Address(), cfg.KMS.MinCount)
+		verdict := "ok"
+		if len(warnings) > 0 {
+			verdict = fmt.Sprintf("loads, with %d warning(s) above", len(warnings))
+		}
+		fmt.Fprintf(e.Stdout, "%s: %s: %d schools, %d school DNS servers, %d city resolvers, KMS host %s, min count %d\n",
+			cfg.Path, verdict, len(cfg.Schools), dns, len(cfg.Resolvers), cfg.KMS.Address(), cfg.KMS.MinCount)
+	}
+	// A warning is exit 1, as a warning school is for audit: the file
+	// works, but probably not as its author meant.
+	if len(warnings) > 0 {
+		return exitWarn
 	}
 	return exitPass
 }
