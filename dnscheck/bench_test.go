@@ -46,12 +46,12 @@ func BenchmarkJudgeSRV(b *testing.B) {
 		{"timeout", dnscheck.Answer{Query: q, Fail: dnscheck.Timeout, Attempts: 2, Transport: "udp"}, finding.Fail},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			if f := dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, "2s"); f.Status != tc.want {
+			if f := dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, 2*time.Second); f.Status != tc.want {
 				b.Fatalf("status %s, want %s: %s", f.Status, tc.want, f.Message)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, "2s")
+				dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, 2*time.Second)
 			}
 		})
 	}

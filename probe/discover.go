@@ -37,7 +37,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	var srvAns dnscheck.Answer
 	for _, s := range o.Servers {
 		a := o.Client.Exchange(ctx, dnscheck.NewQuery(s, dnscheck.SRVName(suffix), dns.TypeSRV))
-		out = append(out, dnscheck.JudgeSRV(a, suffix, o.Expect, dnscheck.SchoolDNS, o.Client.Timeout.String()))
+		out = append(out, dnscheck.JudgeSRV(a, suffix, o.Expect, dnscheck.SchoolDNS, o.Client.Timeout))
 		// A PC moves to its next DNS server only when one does not answer;
 		// an NXDOMAIN is an answer.
 		if a.Msg != nil {

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		for j, srv := range sp.Servers {
 			a := r.ans[sp.SRV[j]]
 			srvAnswers = append(srvAnswers, a)
-			st.findings = append(st.findings, dnscheck.JudgeSRV(a, srv.Suffix, r.exp, srv.Role, cfg.Probe.Timeout.String()))
+			st.findings = append(st.findings, dnscheck.JudgeSRV(a, srv.Suffix, r.exp, srv.Role, cfg.Probe.Timeout.Duration))
 		}
 		for j, q := range sp.SRV {
 			for _, t := range dnscheck.Targets(srvAnswers[j], r.exp) {
@@ -198,12 +198,14 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		// a DHCP-offered server with another suffix is a different
 		// question and dhcp.dns judges it.
 		var same []dnscheck.Answer
+		var roles []dnscheck.Role
 		for j, srv := range sp.Servers {
 			if srv.Suffix == sp.School.Suffix {
 				same = append(same, srvAnswers[j])
+				roles = append(roles, srv.Role)
 			}
 		}
-		st.findings = append(st.findings, dnscheck.JudgeConsistency(sp.School.ID, same))
+		st.findings = append(st.findings, dnscheck.JudgeConsistency(sp.School.ID, r.exp, same, roles))
 		sort.Strings(st.kms)
 	}
 
