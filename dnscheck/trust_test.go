@@ -33,6 +33,15 @@ func built(q dnscheck.Query, rcode int, lines ...string) dnscheck.Answer {
 	return dnscheck.Answer{Query: q, Msg: m, RTT: time.Millisecond, Transport: "udp", Attempts: 1}
 }
 
+// checkIDs: every finding names its message (and remedy) id, with the
+// arguments the catalog's templates need.
+func checkIDs(t *testing.T, f finding.Finding) {
+	t.Helper()
+	if f.ID == "" || (f.Remedy != "") != (f.RemedyID != "") || len(f.Args) == 0 && strings.Contains(f.Message, " ") && f.ID != "dns.srv.stopped" && f.ID != "dns.target.stopped" && f.ID != "dns.consistency.skip" {
+		t.Errorf("ids missing: id=%q remedy_id=%q args=%v (%s)", f.ID, f.RemedyID, f.Args, f.Message)
+	}
+}
+
 var srvQ = dnscheck.NewQuery("127.0.0.1:53", dnscheck.SRVName(suffix), dns.TypeSRV)
 
 func srvAt(owner, target string, port int) string {
@@ -125,6 +134,7 @@ func TestJudgeSRVAgainstHostileServers(t *testing.T) {
 			s := dnstest.Start(t, tc.b, tc.zone...)
 			a := askAt(s.Addr, dnscheck.SRVName(suffix), dns.TypeSRV)
 			f := dnscheck.JudgeSRV(a, suffix, exp, dnscheck.SchoolDNS, client.Timeout)
+			checkIDs(t, f)
 			if f.Status != tc.status || f.Short != tc.short || !strings.Contains(f.Message, tc.msg) {
 				t.Fatalf("got %s %q %q, want %s %q ~%q", f.Status, f.Short, f.Message, tc.status, tc.short, tc.msg)
 			}
@@ -199,6 +209,7 @@ func TestJudgeTargetTrustRules(t *testing.T) {
 			a4 := askAt(s.Addr, kmsHost, dns.TypeA)
 			a6 := askAt(s.Addr, kmsHost, dns.TypeAAAA)
 			f := dnscheck.JudgeTarget(s.Addr, kmsHost, a4, a6, exp, tc.ref)
+			checkIDs(t, f)
 			if f.Status != tc.status || f.ID != tc.id {
 				t.Fatalf("got %s %s %q, want %s %s", f.Status, f.ID, f.Message, tc.status, tc.id)
 			}
@@ -354,6 +365,7 @@ func TestJudgeConsistencyReference(t *testing.T) {
 				roles = append(roles, s.role)
 			}
 			f := dnscheck.JudgeConsistency("school", exp, as, roles)
+			checkIDs(t, f)
 			if f.Status != tc.status || f.ID != tc.id || f.Server != tc.server {
 				t.Fatalf("got %s %s server %q: %s\nwant %s %s server %q", f.Status, f.ID, f.Server, f.Message, tc.status, tc.id, tc.server)
 			}
@@ -418,6 +430,7 @@ func TestServerFault(t *testing.T) {
 			if !ok {
 				return
 			}
+			checkIDs(t, f)
 			if f.Status != finding.Fail || f.Server != q.Server || !strings.Contains(f.Remedy, tc.remedy) || f.RemedyID == "" {
 				t.Errorf("got %s %s %q remedy %q", f.Status, f.Server, f.Message, f.Remedy)
 			}
