@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -220,8 +221,8 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
 		}
 		if f.Check == finding.DNSSRV {
-			if r := roles[p.Key()][f.Server]; r != "" {
-				f.Evidence["role"] = r
+			if r, ok := dnscheck.ParseRole(roles[p.Key()][f.Server]); ok {
+				dnscheck.SetRole(&f, r)
 			}
 		}
 		switch st {

@@ -145,7 +145,7 @@ func TestGuardRefusesHostNamespace(t *testing.T) {
 func srvFinding(ctx context.Context, tg Target) finding.Finding {
 	q := dnscheck.NewQuery(tg.Server, dnscheck.SRVName(tg.Suffix), dns.TypeSRV)
 	a := dnscheck.Client{Timeout: time.Second, Attempts: 1}.Exchange(ctx, q)
-	return dnscheck.JudgeSRV(a, tg.Suffix, dnscheck.Expect{Host: labKMS, Port: 1688}, dnscheck.OfferedDNS, "1s")
+	return dnscheck.JudgeSRV(a, tg.Suffix, dnscheck.Expect{Host: labKMS, Port: 1688}, dnscheck.OfferedDNS, time.Second)
 }
 
 // lab is one school LAN: a bridge in its own namespace and, each in its

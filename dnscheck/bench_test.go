@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/kh-edu/kmsprobe/dnscheck/dnstest"
 	"github.com/kh-edu/kmsprobe/finding"
 )
 
@@ -46,13 +47,27 @@ func BenchmarkJudgeSRV(b *testing.B) {
 		{"timeout", dnscheck.Answer{Query: q, Fail: dnscheck.Timeout, Attempts: 2, Transport: "udp"}, finding.Fail},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			if f := dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, "2s"); f.Status != tc.want {
+			if f := dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, 2*time.Second); f.Status != tc.want {
 				b.Fatalf("status %s, want %s: %s", f.Status, tc.want, f.Message)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, "2s")
+				dnscheck.JudgeSRV(tc.a, suffix, exp, dnscheck.SchoolDNS, 2*time.Second)
 			}
 		})
+	}
+}
+
+// BenchmarkExchange measures one UDP exchange with a loopback server: the
+// hot path of an audit (a city audit makes thousands).
+func BenchmarkExchange(b *testing.B) {
+	s := dnstest.Start(b, dnstest.Behaviour{}, "_vlmcs._tcp.demo-jh.kh.edu.tw. 300 IN SRV 0 0 1688 kms.example.edu.tw.")
+	cl := dnscheck.Client{Timeout: 2 * time.Second, Attempts: 1}
+	q := dnscheck.NewQuery(s.Addr, dnscheck.SRVName("demo-jh.kh.edu.tw"), dns.TypeSRV)
+	b.ReportAllocs()
+	for b.Loop() {
+		if a := cl.Exchange(b.Context(), q); a.Msg == nil {
+			b.Fatalf("no answer: %v", a.Err)
+		}
 	}
 }

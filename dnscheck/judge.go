@@ -6,11 +6,14 @@ import (
 	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // Expect is what every SRV record must point at: the KMS host.
@@ -19,7 +22,7 @@ type Expect struct {
 	Port uint16 // 1688
 }
 
-func (e Expect) fqdn() string { return dns.Fqdn(strings.ToLower(e.Host)) }
+func (e Expect) fqdn() string { return dnsname.FQDN(e.Host) }
 
 // Role says what kind of server was asked; the remedy differs. A city
 // resolver only caches, so its fix is on the suffix's authoritative server.
@@ -43,131 +46,151 @@ func (r Role) String() string {
 }
 
 // SRVName is the record a KMS client asks for.
-func SRVName(suffix string) string {
-	return dns.Fqdn("_vlmcs._tcp." + strings.ToLower(strings.TrimSuffix(suffix, ".")))
-}
+func SRVName(suffix string) string { return dnsname.SRVName(suffix) }
 
-// SRVRecords returns the SRV records of an answer, sorted for stable output.
-func SRVRecords(a Answer) []*dns.SRV {
-	if a.Msg == nil {
-		return nil
-	}
-	var out []*dns.SRV
-	for _, rr := range a.Msg.Answer {
-		if s, ok := rr.(*dns.SRV); ok {
-			out = append(out, s)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return srvString(out[i]) < srvString(out[j]) })
-	return out
-}
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
 
-func srvString(s *dns.SRV) string {
-	return fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, strings.ToLower(s.Target))
-}
-
-// baseEvidence is what every DNS finding shows: enough to tell a timeout
-// from a refusal and UDP from TCP without re-running the probe.
-func baseEvidence(a Answer) finding.Evidence {
-	ev := finding.Evidence{
-		"query":     a.Query.Name,
-		"qtype":     dns.TypeToString[a.Query.Type],
-		"rtt_ms":    math.Round(float64(a.RTT.Microseconds())/10) / 100,
-		"attempts":  a.Attempts,
-		"transport": a.Transport,
-	}
-	if a.Truncated {
-		ev["truncated_udp"] = true
+func srvEvidence(a Answer, role Role) SRVEvidence {
+	ev := SRVEvidence{
+		Query:        a.Query.Name,
+		QType:        dns.TypeToString[a.Query.Type],
+		RTTms:        ms(a.RTT),
+		Attempts:     a.Attempts,
+		Transport:    a.Transport,
+		TruncatedUDP: a.Truncated,
+		Role:         role.String(),
+		Ignored:      a.Ignored,
+		IgnoredCount: a.IgnoredCount,
 	}
 	if a.Msg != nil {
-		ev["rcode"] = dns.RcodeToString[a.Msg.Rcode]
+		ev.Rcode = dns.RcodeToString[a.Msg.Rcode]
 	} else {
-		ev["error"] = string(a.Fail)
+		ev.Error = string(a.Fail)
 		if a.Err != nil {
-			ev["error_detail"] = a.Err.Error()
+			ev.ErrorDetail = a.Err.Error()
 		}
 	}
 	return ev
 }
 
+// zoneArgs are the two forms of the fix admins here use: a BIND zone-file
+// line and the Windows DNS cmdlet.
+func zoneArgs(suffix string, exp Expect) map[string]string {
+	suffix = dnsname.Canonical(suffix)
+	host := exp.fqdn()
+	return map[string]string{
+		"Suffix":   suffix,
+		"ZoneLine": fmt.Sprintf("%s 3600 IN SRV 0 0 %d %s", SRVName(suffix), exp.Port, host),
+		"Cmdlet": fmt.Sprintf(`Add-DnsServerResourceRecord -ZoneName "%s" -Srv -Name "_vlmcs._tcp" -DomainName "%s" -Priority 0 -Weight 0 -Port %d`,
+			suffix, strings.TrimSuffix(host, "."), exp.Port),
+	}
+}
+
+func srvRemedyID(role Role) string {
+	if role == CityResolver {
+		return "dns.srv.add_record_city"
+	}
+	return "dns.srv.add_record"
+}
+
 // SRVRemedy is the fix for a missing or wrong record, in the two forms
 // admins here use: a BIND zone-file line and the Windows DNS cmdlet.
 func SRVRemedy(suffix string, exp Expect, role Role) string {
-	suffix = strings.TrimSuffix(strings.ToLower(suffix), ".")
-	zone := fmt.Sprintf("%s 3600 IN SRV 0 0 %d %s", SRVName(suffix), exp.Port, exp.fqdn())
-	win := fmt.Sprintf(`Add-DnsServerResourceRecord -ZoneName "%s" -Srv -Name "_vlmcs._tcp" -DomainName "%s" -Priority 0 -Weight 0 -Port %d`,
-		suffix, strings.TrimSuffix(exp.fqdn(), "."), exp.Port)
-	switch role {
-	case CityResolver:
-		return fmt.Sprintf("the city resolvers only cache: put %s on the authoritative DNS server of %s, then let the cached answer expire (or flush the resolvers' cache)", zone, suffix)
-	default:
-		return fmt.Sprintf("add to the zone %s: %s ; on Windows DNS: %s", suffix, zone, win)
-	}
+	return expand(srvRemedyID(role), zoneArgs(suffix, exp))
 }
 
-// failureMessage words an exchange that produced no usable response.
-func failureMessage(a Answer, perAttempt string) string {
-	srv := a.Query.Server
+// failure words an exchange that produced no usable response: message id,
+// short cell text and the remedy id.
+func failure(a Answer) (id, short, remedy string) {
+	short = string(a.Fail)
+	if a.Truncated {
+		short = "TC, TCP " + short
+	}
 	switch a.Fail {
+	case Cancelled:
+		return "dns.srv.stopped", short, ""
 	case Timeout:
 		if a.Truncated {
-			return fmt.Sprintf("answer truncated over UDP and the TCP retry to %s timed out: PCs cannot read the full answer; allow TCP 53", srv)
+			return "dns.srv.tcp_timeout", short, "dns.srv.allow_tcp"
 		}
-		return fmt.Sprintf("timeout: %s did not answer in %d attempt(s) of %s (server down, or port 53 filtered)", srv, a.Attempts, perAttempt)
+		return "dns.srv.timeout", short, "dns.srv.check_server"
 	case PortClosed:
 		if a.Truncated {
-			return fmt.Sprintf("answer truncated over UDP and %s refused the TCP retry: allow TCP 53", srv)
+			return "dns.srv.tcp_refused", short, "dns.srv.allow_tcp"
 		}
-		return fmt.Sprintf("no DNS service at %s: port closed (ICMP port unreachable or reset)", srv)
+		return "dns.srv.port_closed", short, "dns.srv.check_server"
 	case Unreachable:
-		return fmt.Sprintf("%s is unreachable (no route to host)", srv)
+		return "dns.srv.unreachable", short, "dns.srv.check_server"
 	case Mismatch:
-		return fmt.Sprintf("%s answered a different question than asked (%v): a broken middlebox or spoofing", srv, a.Err)
+		return "dns.srv.mismatch", short, "dns.srv.check_path"
+	case MismatchedID:
+		return "dns.srv.mismatched_id", short, "dns.srv.check_path"
 	case Malformed:
-		return fmt.Sprintf("%s sent an answer that is not valid DNS: %v", srv, a.Err)
-	case Cancelled:
-		return "not asked: the audit was stopped before this answer arrived"
+		return "dns.srv.malformed", short, "dns.srv.check_path"
+	case TruncatedTCP:
+		return "dns.srv.truncated_tcp", "TC over TCP", "dns.srv.fix_tcp_truncation"
 	}
-	return fmt.Sprintf("exchange with %s failed: %v", srv, a.Err)
+	if a.Truncated {
+		return "dns.srv.error", short, "dns.srv.allow_tcp"
+	}
+	return "dns.srv.error", short, "dns.srv.check_server"
 }
 
-// rcodeMessage words a response with an error code or no SRV data.
-func rcodeMessage(a Answer) string {
-	name := strings.TrimSuffix(a.Query.Name, ".")
-	switch a.Msg.Rcode {
+func rcodeID(rcode int) string {
+	switch rcode {
 	case dns.RcodeNameError:
-		return fmt.Sprintf("NXDOMAIN for %s: the record does not exist", name)
+		return "dns.srv.nxdomain"
 	case dns.RcodeRefused:
-		return fmt.Sprintf("REFUSED: the server will not answer %s for the probe (recursion or the zone is not allowed for this client address)", name)
+		return "dns.srv.refused"
 	case dns.RcodeServerFailure:
-		return fmt.Sprintf("SERVFAIL for %s: the server could not resolve it (upstream unreachable or a DNSSEC failure)", name)
+		return "dns.srv.servfail"
 	case dns.RcodeSuccess:
-		return fmt.Sprintf("NODATA: %s exists but has no SRV record", name)
+		return "dns.srv.nodata"
 	}
-	return fmt.Sprintf("%s for %s", dns.RcodeToString[a.Msg.Rcode], name)
+	return "dns.srv.rcode"
+}
+
+func errDetail(a Answer) string {
+	if a.Err != nil {
+		return a.Err.Error()
+	}
+	return string(a.Fail)
 }
 
 // JudgeSRV rules on one server's answer to _vlmcs._tcp.<suffix> SRV per
-// DESIGN.md §4. It is pure: everything it needs is in its arguments.
-// perAttempt is only used to word a timeout.
-func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt string) finding.Finding {
-	f := finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server, Evidence: baseEvidence(a)}
-	f.Evidence["role"] = role.String()
-	remedy := SRVRemedy(suffix, exp, role)
+// DESIGN.md §4 and the trust rules of §4.1. It is pure: everything it
+// needs is in its arguments. perAttempt is the timeout of one attempt, as
+// the exchange used it.
+func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) (f finding.Finding) {
+	f = finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
+	ev := srvEvidence(a, role)
+	defer func() { f.Evidence = finding.NewEvidence(ev) }()
+	name := strings.TrimSuffix(a.Query.Name, ".")
+	args := map[string]string{
+		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": name,
+		"Host": strings.TrimSuffix(exp.fqdn(), "."), "KMSPort": strconv.Itoa(int(exp.Port)),
+	}
 	if a.Msg == nil {
-		f.Status, f.Message, f.Short = finding.Fail, failureMessage(a, perAttempt), string(a.Fail)
-		if a.Truncated {
-			f.Short = "TC, TCP " + string(a.Fail)
-		}
-		if a.Fail == Cancelled {
+		id, short, remedy := failure(a)
+		args["Attempts"] = strconv.Itoa(a.Attempts)
+		args["PerAttempt"] = perAttempt.String()
+		args["Detail"] = errDetail(a)
+		f.Status, f.Short = finding.Fail, short
+		say(&f, id, args)
+		switch {
+		case a.Fail == Cancelled:
 			f.Status = finding.Unknown
-		} else if a.Truncated {
-			f.Remedy = fmt.Sprintf("allow DNS over TCP port 53 to %s from the clients (firewall), or keep the answer small enough for UDP", a.Query.Server)
-		} else {
-			f.Remedy = fmt.Sprintf("check that %s runs a DNS service reachable on UDP and TCP 53 from the school's PCs; if it is retired, remove it from the school's DHCP option 6 and from schools.yaml", a.Query.Server)
+		case role == CityResolver && remedy == "dns.srv.check_server":
+			// A city resolver is not the school's to retire: the fix is
+			// the city's (DESIGN §4.2).
+			advise(&f, infraRemedy(a), nil)
+		default:
+			advise(&f, remedy, nil)
 		}
 		return f
 	}
+	o := ownedRecords(a)
+	ev.Foreign = rrStrings(o.foreign)
 	recs := SRVRecords(a)
 	if len(recs) > 0 {
 		strs := make([]string, len(recs))
@@ -176,25 +199,39 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt string)
 			strs[i] = srvString(r)
 			ttl = min(ttl, r.Hdr.Ttl)
 		}
-		f.Evidence["records"] = strs
-		f.Evidence["ttl"] = ttl
+		ev.Records, ev.TTL = strs, &ttl
 	}
+	zone := zoneArgs(suffix, exp)
 	if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
-		f.Status, f.Message, f.Remedy = finding.Fail, rcodeMessage(a), remedy
+		f.Status = finding.Fail
 		f.Short = dns.RcodeToString[a.Msg.Rcode]
+		id := rcodeID(a.Msg.Rcode)
+		args["Rcode"] = f.Short
 		if a.Msg.Rcode == dns.RcodeSuccess {
 			f.Short = "NODATA"
+			if len(o.foreign) > 0 {
+				id, f.Short = "dns.srv.foreign_only", "other owner"
+				args["Foreign"] = strings.Join(ev.Foreign, "; ")
+			}
 		}
-		if a.Msg.Rcode == dns.RcodeRefused {
-			f.Remedy = fmt.Sprintf("allow the school's networks (and this probe) to query %s (BIND: allow-query / allow-recursion; Windows DNS: recursion and zone settings), then: %s", a.Query.Server, remedy)
+		say(&f, id, args)
+		switch {
+		case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
+			advise(&f, "dns.infra.fix_refused", nil)
+		case a.Msg.Rcode == dns.RcodeRefused:
+			advise(&f, "dns.srv.allow_query", zone)
+		default:
+			advise(&f, srvRemedyID(role), zone)
 		}
 		return f
 	}
 
 	want := exp.fqdn()
-	var exact, rightPort, others []*dns.SRV
+	var exact, rightPort, none, others []*dns.SRV
 	for _, r := range recs {
 		switch {
+		case NoService(r):
+			none = append(none, r)
 		case r.Port == exp.Port && strings.EqualFold(r.Target, want):
 			exact = append(exact, r)
 		case r.Port == exp.Port:
@@ -203,32 +240,47 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt string)
 			others = append(others, r)
 		}
 	}
-	name := strings.TrimSuffix(a.Query.Name, ".")
+	ev.NotFollowed = NotFollowed(a, exp)
 	switch {
-	case len(exact) > 0 && len(rightPort)+len(others) == 0:
+	case len(exact) > 0 && len(rightPort)+len(others)+len(none) == 0:
 		f.Status, f.Short = finding.Pass, "ok"
-		f.Message = fmt.Sprintf("%s -> %s port %d", name, strings.TrimSuffix(want, "."), exp.Port)
+		say(&f, "dns.srv.ok", args)
 	case len(exact) > 0:
-		extra := append(rightPort, others...)
+		extra := slices.Concat(rightPort, others, none)
 		f.Status, f.Short = finding.Warn, "extra records"
-		f.Message = fmt.Sprintf("%s has the right record and %d extra (%s): Windows picks among SRV records, so some PCs will try them", name, len(extra), joinSRV(extra))
-		f.Remedy = fmt.Sprintf("remove the extra record(s) from the zone %s, keep only: %s 3600 IN SRV 0 0 %d %s", suffix, SRVName(suffix), exp.Port, want)
+		args["ExtraCount"] = strconv.Itoa(len(extra))
+		args["Extra"] = joinSRV(extra)
+		say(&f, "dns.srv.extra", args)
+		advise(&f, "dns.srv.remove_extra", zone)
 	case len(rightPort) > 0:
 		f.Status, f.Short = finding.Warn, "other target"
-		f.Message = fmt.Sprintf("%s points at %s, not %s (port %d is right; dns.target decides whether that name reaches the KMS host)", name, joinTargets(rightPort), strings.TrimSuffix(want, "."), exp.Port)
-		f.Remedy = remedy
+		args["Targets"] = joinTargets(rightPort)
+		say(&f, "dns.srv.other_target", args)
+		advise(&f, srvRemedyID(role), zone)
+	case len(none) > 0:
+		f.Status, f.Short = finding.Fail, "no service"
+		say(&f, "dns.srv.no_service", args)
+		advise(&f, srvRemedyID(role), zone)
 	default:
 		f.Status, f.Short = finding.Fail, "wrong port"
-		f.Message = fmt.Sprintf("%s has no record with port %d (found %s)", name, exp.Port, joinSRV(others))
-		f.Remedy = remedy
+		args["Found"] = joinSRV(others)
+		say(&f, "dns.srv.wrong_port", args)
+		advise(&f, srvRemedyID(role), zone)
 	}
 	return f
+}
+
+func targetName(t string) string {
+	if dnsname.IsRoot(t) {
+		return "."
+	}
+	return dnsname.Canonical(t)
 }
 
 func joinSRV(rs []*dns.SRV) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {
-		s[i] = fmt.Sprintf("%s:%d", strings.TrimSuffix(r.Target, "."), r.Port)
+		s[i] = fmt.Sprintf("%s:%d", targetName(r.Target), r.Port)
 	}
 	return strings.Join(s, ", ")
 }
@@ -236,93 +288,200 @@ func joinSRV(rs []*dns.SRV) string {
 func joinTargets(rs []*dns.SRV) string {
 	s := make([]string, 0, len(rs))
 	for _, r := range rs {
-		t := strings.TrimSuffix(strings.ToLower(r.Target), ".")
-		if !slices.Contains(s, t) {
+		if t := targetName(r.Target); !slices.Contains(s, t) {
 			s = append(s, t)
 		}
 	}
 	return strings.Join(s, ", ")
 }
 
-// Targets returns the distinct targets of an answer's SRV records with the
-// port of the expected host, lower case FQDNs: the names a PC would go on
-// to resolve and connect to.
-func Targets(a Answer, exp Expect) []string {
-	var out []string
-	for _, r := range SRVRecords(a) {
-		if r.Port != exp.Port {
-			continue
+// ServerFault says whether an answer shows the SERVER's own fault (it does
+// not answer, refuses, fails, or answers with a mismatched id or garbage)
+// rather than a problem with the record it was asked for (NXDOMAIN,
+// NODATA, a wrong target or port, a stale cache). The orchestrator uses it
+// to report a shared server's fault once (DESIGN §4.2); whether a fault
+// holds for every name (a resolver that SERVFAILs only for one school's
+// zone is that zone's problem) is for it to see across schools. why is a
+// few words for logs and tests. A stopped audit is nobody's fault.
+func ServerFault(a Answer) (fault bool, why string) {
+	if a.Msg == nil {
+		switch a.Fail {
+		case Cancelled, NoFailure:
+			return false, "not asked"
+		case Timeout:
+			if a.Truncated {
+				return true, "TCP retry timed out"
+			}
+			return true, "no answer"
+		case PortClosed:
+			return true, "port closed"
+		case Unreachable:
+			return true, "unreachable"
+		case MismatchedID:
+			return true, "answered with a mismatched id"
+		case Mismatch:
+			return true, "answered another question"
+		case Malformed:
+			return true, "answered with garbage"
+		case TruncatedTCP:
+			return true, "truncated even over TCP"
 		}
-		t := dns.Fqdn(strings.ToLower(r.Target))
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
+		return true, "network error"
 	}
-	return out
+	switch a.Msg.Rcode {
+	case dns.RcodeRefused:
+		return true, "REFUSED"
+	case dns.RcodeServerFailure:
+		return true, "SERVFAIL"
+	case dns.RcodeNotImplemented, dns.RcodeFormatError:
+		return true, dns.RcodeToString[a.Msg.Rcode]
+	}
+	return false, "record problem"
 }
 
-// Addresses returns the A or AAAA addresses of an answer.
-func Addresses(a Answer) []net.IP {
-	if a.Msg == nil || a.Msg.Rcode != dns.RcodeSuccess {
-		return nil
+func infraRemedy(a Answer) string {
+	switch {
+	case a.Msg != nil && a.Msg.Rcode == dns.RcodeRefused:
+		return "dns.infra.fix_refused"
+	case a.Msg != nil:
+		return "dns.infra.fix_servfail"
+	case a.Fail == Mismatch || a.Fail == MismatchedID || a.Fail == Malformed:
+		return "dns.infra.fix_path"
 	}
-	var out []net.IP
-	for _, rr := range a.Msg.Answer {
-		switch r := rr.(type) {
-		case *dns.A:
-			out = append(out, r.A)
-		case *dns.AAAA:
-			out = append(out, r.AAAA)
+	return "dns.infra.fix_answering"
+}
+
+// JudgeSharedServer is the finding about a shared server's own fault
+// (ServerFault true), reported once in the infrastructure list with the
+// remedy for the people who run it ("163.28.136.21:53 does not answer: the
+// city's DNS operators must …"), never the school's remedy. For an answer
+// that is no server fault it returns ok false.
+func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding.Finding, ok bool) {
+	fault, why := ServerFault(a)
+	if !fault {
+		return finding.Finding{}, false
+	}
+	f = finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server, Status: finding.Fail, Short: why}
+	ev := srvEvidence(a, role)
+	args := map[string]string{
+		"Server": a.Query.Server, "Port": serverPort(a.Query.Server),
+		"Name": strings.TrimSuffix(a.Query.Name, "."), "Why": why,
+	}
+	switch {
+	case a.Msg != nil && a.Msg.Rcode == dns.RcodeRefused:
+		say(&f, "dns.infra.refused", args)
+	case a.Msg != nil:
+		f.Short = dns.RcodeToString[a.Msg.Rcode]
+		say(&f, "dns.infra.servfail", args)
+	default:
+		if a.Fail == Timeout && !a.Truncated {
+			args["Why"] = fmt.Sprintf("no answer in %d attempt(s) of %s", a.Attempts, perAttempt)
 		}
+		say(&f, "dns.infra.no_answer", args)
 	}
-	return out
+	advise(&f, infraRemedy(a), nil)
+	f.Evidence = finding.NewEvidence(ev)
+	return f, true
 }
 
 // JudgeTarget rules on one SRV target as resolved through the server that
 // gave the SRV record (a PC asks the same server). a4 and a6 are its A and
-// AAAA answers; kmsAddrs are the KMS host's addresses (the reference);
-// an empty reference means they are unknown, and only "resolves at all"
-// can be judged.
-func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) finding.Finding {
-	target = dns.Fqdn(strings.ToLower(target))
+// AAAA answers; kmsAddrs are the KMS host's addresses (the reference, from
+// witnesses the caller trusts); an empty reference means they are
+// unknown, and only "resolves at all" can be judged.
+func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) (f finding.Finding) {
+	target = dnsname.FQDN(target)
 	name := strings.TrimSuffix(target, ".")
 	host := strings.TrimSuffix(exp.fqdn(), ".")
-	f := finding.Finding{Check: finding.DNSTarget, Server: server, Evidence: finding.Evidence{"target": name}}
+	f = finding.Finding{Check: finding.DNSTarget, Server: server}
+	o4, o6 := ownedRecords(a4), ownedRecords(a6)
 	addrs := append(Addresses(a4), Addresses(a6)...)
-	strs := ipStrings(addrs)
-	f.Evidence["addresses"] = strs
-	f.Evidence["rtt_ms"] = math.Round(float64(max(a4.RTT, a6.RTT).Microseconds())/10) / 100
-	if len(kmsAddrs) > 0 {
-		f.Evidence["kms_addresses"] = ipStrings(kmsAddrs)
+	ev := TargetEvidence{
+		Target:    name,
+		Addresses: ipStrings(addrs),
+		RTTms:     ms(max(a4.RTT, a6.RTT)),
+		Foreign:   rrStrings(append(slices.Clip(o4.foreign), o6.foreign...)),
+		Ignored:   append(slices.Clip(a4.Ignored), a6.Ignored...),
 	}
-	for _, a := range []Answer{a4, a6} {
-		if a.Msg != nil {
-			f.Evidence["rcode_"+strings.ToLower(dns.TypeToString[a.Query.Type])] = dns.RcodeToString[a.Msg.Rcode]
-		} else if a.Fail != NoFailure {
-			f.Evidence["error_"+strings.ToLower(dns.TypeToString[a.Query.Type])] = string(a.Fail)
+	ev.CNAME = o4.chain
+	if len(ev.CNAME) == 0 {
+		ev.CNAME = o6.chain
+	}
+	for i := range ev.CNAME {
+		ev.CNAME[i] = strings.TrimSuffix(ev.CNAME[i], ".")
+	}
+	if len(kmsAddrs) > 0 {
+		ev.KMSAddresses = ipStrings(kmsAddrs)
+	}
+	for _, x := range []struct {
+		a          Answer
+		rcode, err *string
+	}{{a4, &ev.RcodeA, &ev.ErrorA}, {a6, &ev.RcodeAAAA, &ev.ErrorAAAA}} {
+		if x.a.Msg != nil {
+			*x.rcode = dns.RcodeToString[x.a.Msg.Rcode]
+		} else if x.a.Fail != NoFailure {
+			*x.err = string(x.a.Fail)
 		}
 	}
+	defer func() { f.Evidence = finding.NewEvidence(ev) }()
+	args := map[string]string{"Server": server, "Name": name, "Host": host}
 	isHost := target == exp.fqdn()
+	fixDNS := func() {
+		if isHost {
+			advise(&f, "dns.target.fix_resolution", nil)
+		} else {
+			advise(&f, "dns.target.point_instead", nil)
+		}
+	}
 	if len(addrs) == 0 {
 		f.Status = finding.Fail
 		switch {
 		case a4.Fail == Cancelled || a6.Fail == Cancelled:
-			f.Status, f.Message, f.Short = finding.Unknown, "not asked: the audit was stopped", "stopped"
+			f.Status, f.Short = finding.Unknown, "stopped"
+			say(&f, "dns.target.stopped", args)
 			return f
 		case a4.Msg == nil && a6.Msg == nil:
-			f.Message = fmt.Sprintf("no answer for %s's address (%s)", name, a4.Fail)
 			f.Short = string(a4.Fail)
+			args["Fail"] = f.Short
+			say(&f, "dns.target.no_answer", args)
 		case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
-			f.Message = fmt.Sprintf("%s does not exist (NXDOMAIN): the SRV record points at a dangling name", name)
 			f.Short = "dangling"
-		default:
-			f.Message = fmt.Sprintf("%s has no A or AAAA record: PCs find the name but no address", name)
+			say(&f, "dns.target.dangling", args)
+		case len(ev.CNAME) > 0:
 			f.Short = "no address"
+			args["End"] = ev.CNAME[len(ev.CNAME)-1]
+			say(&f, "dns.target.cname_no_address", args)
+		case len(ev.Foreign) > 0:
+			f.Short = "no address"
+			args["Foreign"] = strings.Join(ev.Foreign, "; ")
+			say(&f, "dns.target.foreign_only", args)
+		default:
+			f.Short = "no address"
+			say(&f, "dns.target.no_address", args)
 		}
+		fixDNS()
+		return f
+	}
+	lo := HostIsLoopback(exp, kmsAddrs)
+	var unusable []string
+	for _, ip := range addrs {
+		if !UsableKMSAddress(ip, lo) && !slices.Contains(unusable, ip.String()) {
+			unusable = append(unusable, ip.String())
+		}
+	}
+	args["Addresses"] = strings.Join(ev.Addresses, ", ")
+	if len(unusable) > 0 {
+		// Some PCs would take such an address and connect to themselves
+		// or to nothing: one is enough to fail.
+		sort.Strings(unusable)
+		ev.Unusable = unusable
+		f.Status, f.Short = finding.Fail, "unusable address"
+		args["Unusable"] = strings.Join(unusable, ", ")
+		say(&f, "dns.target.unusable", args)
 		if isHost {
-			f.Remedy = fmt.Sprintf("make %s resolve %s (check its forwarders or root hints; the KMS host's A record lives in the kh.edu.tw zone)", server, host)
+			advise(&f, "dns.target.fix_unusable", nil)
 		} else {
-			f.Remedy = fmt.Sprintf("point the SRV record at %s instead of %s", host, name)
+			advise(&f, "dns.target.point_instead", nil)
 		}
 		return f
 	}
@@ -330,11 +489,12 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 		// Without a reference, resolving is all that can be shown; do
 		// not call it a pass for a foreign name.
 		if isHost {
-			f.Status, f.Message, f.Short = finding.Pass, fmt.Sprintf("%s -> %s", name, strings.Join(strs, ", ")), "ok"
+			f.Status, f.Short = finding.Pass, "ok"
+			say(&f, "dns.target.ok", args)
 		} else {
 			f.Status, f.Short = finding.Warn, "unverified"
-			f.Message = fmt.Sprintf("%s -> %s; the KMS host's own addresses are unknown (no city resolver gave them), so this cannot be compared", name, strings.Join(strs, ", "))
-			f.Remedy = fmt.Sprintf("point the SRV record at %s", host)
+			say(&f, "dns.target.unverified", args)
+			advise(&f, "dns.target.point_at", nil)
 		}
 		return f
 	}
@@ -344,20 +504,23 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			foreign = append(foreign, ip.String())
 		}
 	}
+	args["KMSAddresses"] = strings.Join(ipStrings(kmsAddrs), ", ")
 	switch {
 	case len(foreign) == 0 && isHost:
-		f.Status, f.Message, f.Short = finding.Pass, fmt.Sprintf("%s -> %s", name, strings.Join(strs, ", ")), "ok"
+		f.Status, f.Short = finding.Pass, "ok"
+		say(&f, "dns.target.ok", args)
 	case len(foreign) == 0:
 		f.Status, f.Short = finding.Warn, "alias"
-		f.Message = fmt.Sprintf("%s is another name for the KMS host (-> %s): it works, but breaks when %s moves", name, strings.Join(strs, ", "), host)
-		f.Remedy = fmt.Sprintf("point the SRV record at %s itself", host)
+		say(&f, "dns.target.alias", args)
+		advise(&f, "dns.target.point_itself", nil)
 	default:
 		f.Status, f.Short = finding.Fail, "elsewhere"
-		f.Message = fmt.Sprintf("%s resolves elsewhere: %s is not the KMS host %s (%s)", name, strings.Join(foreign, ", "), host, strings.Join(ipStrings(kmsAddrs), ", "))
+		args["Foreign"] = strings.Join(foreign, ", ")
+		say(&f, "dns.target.elsewhere", args)
 		if isHost {
-			f.Remedy = fmt.Sprintf("%s serves a wrong address for %s: remove the local override (a stale zone or hosts entry) so it resolves to %s", server, host, strings.Join(ipStrings(kmsAddrs), ", "))
+			advise(&f, "dns.target.fix_override", nil)
 		} else {
-			f.Remedy = fmt.Sprintf("point the SRV record at %s instead of %s", host, name)
+			advise(&f, "dns.target.point_instead", nil)
 		}
 	}
 	return f
@@ -386,7 +549,7 @@ func ipStrings(ips []net.IP) []string {
 }
 
 // RecordSet is the comparable form of one server's SRV answer: the sorted
-// records, or the rcode when there are none.
+// records that answer the question, or the rcode when there are none.
 func RecordSet(a Answer) string {
 	if a.Msg == nil {
 		return ""
@@ -405,71 +568,153 @@ func RecordSet(a Answer) string {
 	return strings.Join(s, "; ")
 }
 
-// JudgeConsistency compares the SRV answers of all servers of one school.
-// Servers that gave no response are left out: dns.srv already fails them,
-// and "no answer" is not a record set to disagree with.
-func JudgeConsistency(school string, answers []Answer) finding.Finding {
-	f := finding.Finding{Check: finding.DNSConsistency, Evidence: finding.Evidence{}}
-	groups := map[string][]string{}
-	for _, a := range answers {
-		if set := RecordSet(a); set != "" {
-			groups[set] = append(groups[set], a.Query.Server)
+// expected reports whether an answer is the expected record: SRV records
+// that all point at the KMS host and port. Priority and weight are not
+// judged (DESIGN §4).
+func expected(a Answer, exp Expect) bool {
+	recs := SRVRecords(a)
+	for _, r := range recs {
+		if r.Port != exp.Port || !strings.EqualFold(r.Target, exp.fqdn()) {
+			return false
 		}
 	}
-	sets := map[string]string{}
+	return len(recs) > 0
+}
+
+// cacheTTL is how long a cache may keep serving a's answer: its records'
+// lowest TTL, or for a negative answer the SOA's negative TTL (RFC 2308).
+// -1 when the answer does not say.
+func cacheTTL(a Answer) int64 {
+	if a.Msg == nil {
+		return -1
+	}
+	ttl := int64(-1)
+	low := func(v uint32) {
+		if ttl < 0 || int64(v) < ttl {
+			ttl = int64(v)
+		}
+	}
+	for _, r := range SRVRecords(a) {
+		low(r.Hdr.Ttl)
+	}
+	if ttl < 0 {
+		for _, rr := range a.Msg.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				low(min(soa.Hdr.Ttl, soa.Minttl))
+			}
+		}
+	}
+	return ttl
+}
+
+// JudgeConsistency compares the SRV answers of all servers of one school;
+// roles[i] is the kind of server that gave answers[i]. Servers that gave
+// no response are left out: dns.srv already fails them, and "no answer"
+// is not a record set to disagree with.
+//
+// The reference is the expected record (exp), never the majority (DESIGN
+// §4.1): right after a school fixes its zone, its own server is right and
+// the city caches are stale, however many of them there are. When no
+// server serves the expected record alone, every group is named and no
+// server is blamed.
+func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role) (f finding.Finding) {
+	f = finding.Finding{Check: finding.DNSConsistency}
+	ev := ConsistencyEvidence{Sets: map[string]string{}}
+	defer func() { f.Evidence = finding.NewEvidence(ev) }()
+	type group struct {
+		set      string
+		servers  []string
+		expected bool
+	}
+	var gs []*group
+	var suffixName string
+	var oddSchool, oddCache []string
+	cacheTTLs := int64(-1)
 	n := 0
-	for set, servers := range groups {
-		for _, s := range servers {
-			sets[s] = set
-			n++
+	for i, a := range answers {
+		set := RecordSet(a)
+		if set == "" {
+			continue
+		}
+		suffixName = strings.TrimSuffix(a.Query.Name, ".")
+		n++
+		ev.Sets[a.Query.Server] = set
+		j := slices.IndexFunc(gs, func(g *group) bool { return g.set == set })
+		if j < 0 {
+			gs = append(gs, &group{set: set, expected: expected(a, exp)})
+			j = len(gs) - 1
+		}
+		gs[j].servers = append(gs[j].servers, a.Query.Server)
+		if !gs[j].expected {
+			if i < len(roles) && roles[i] == CityResolver {
+				oddCache = append(oddCache, a.Query.Server)
+				if t := cacheTTL(a); t >= 0 && (cacheTTLs < 0 || t > cacheTTLs) {
+					cacheTTLs = t
+				}
+			} else {
+				oddSchool = append(oddSchool, a.Query.Server)
+			}
 		}
 	}
-	f.Evidence["sets"] = sets
+	zone := zoneArgs(strings.TrimPrefix(suffixName, "_vlmcs._tcp."), exp)
+	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
+	args := map[string]string{"Count": strconv.Itoa(n), "Expected": ev.Expected, "Name": suffixName}
 	switch {
 	case n < 2:
 		f.Status, f.Short = finding.Skip, "-"
-		f.Message = "fewer than two servers answered: nothing to compare"
+		say(&f, "dns.consistency.skip", args)
 		return f
-	case len(groups) == 1:
+	case len(gs) == 1:
 		f.Status, f.Short = finding.Pass, "agree"
-		f.Message = fmt.Sprintf("all %d servers that answered agree", n)
+		say(&f, "dns.consistency.agree", args)
 		return f
 	}
-	// The majority is taken as the intended set; the others are the odd
-	// ones. On a tie there is no majority, so every group is named.
-	type group struct {
-		set     string
-		servers []string
-	}
-	var gs []group
-	for set, servers := range groups {
-		sort.Strings(servers)
-		gs = append(gs, group{set, servers})
-	}
-	sort.Slice(gs, func(i, j int) bool {
-		if len(gs[i].servers) != len(gs[j].servers) {
-			return len(gs[i].servers) > len(gs[j].servers)
+	sort.Slice(gs, func(i, j int) bool { return gs[i].set < gs[j].set })
+	var right, odd []string
+	var oddWords []string
+	for _, g := range gs {
+		sort.Strings(g.servers)
+		if g.expected {
+			right = append(right, g.servers...)
+			continue
 		}
-		return gs[i].set < gs[j].set
-	})
+		for _, s := range g.servers {
+			odd = append(odd, s)
+			oddWords = append(oddWords, fmt.Sprintf("%s says %q", s, g.set))
+		}
+	}
 	f.Status, f.Short = finding.Warn, "differ"
-	if len(gs[0].servers) > len(gs[1].servers) {
-		var odd []string
-		for _, g := range gs[1:] {
-			for _, s := range g.servers {
-				odd = append(odd, fmt.Sprintf("%s says %q", s, g.set))
-			}
-		}
-		f.Server = gs[1].servers[0]
-		f.Message = fmt.Sprintf("servers disagree: %s; the other %d say %q", strings.Join(odd, ", "), len(gs[0].servers), gs[0].set)
-		f.Remedy = "PCs get different answers depending on which DNS server they ask: make the odd server(s) serve the same record (stale secondary? flush its cache or fix the zone transfer)"
-	} else {
+	if len(right) == 0 || len(odd) == 0 {
+		// Nobody serves the expected record (or all serve it and differ
+		// only in priority or weight): there is no reference to measure
+		// the others by, and counting heads would blame at random.
 		parts := make([]string, len(gs))
 		for i, g := range gs {
 			parts[i] = fmt.Sprintf("%s say %q", strings.Join(g.servers, ", "), g.set)
 		}
-		f.Message = "servers disagree: " + strings.Join(parts, "; ")
-		f.Remedy = "PCs get different answers depending on which DNS server they ask: decide which record is right and serve it everywhere"
+		args["Groups"] = strings.Join(parts, "; ")
+		say(&f, "dns.consistency.differ", args)
+		advise(&f, "dns.consistency.decide", zone)
+		return f
+	}
+	sort.Strings(odd)
+	ev.Odd = odd
+	f.Server = odd[0]
+	args["Odd"] = strings.Join(oddWords, ", ")
+	args["Right"] = strings.Join(right, ", ")
+	args["OddServers"] = strings.Join(odd, ", ")
+	say(&f, "dns.consistency.stale", args)
+	if len(oddSchool) == 0 {
+		// Only caches are behind: the normal state for a TTL after a
+		// school fixes its zone.
+		if cacheTTLs >= 0 {
+			args["TTL"] = strconv.FormatInt(cacheTTLs, 10)
+			advise(&f, "dns.consistency.wait_ttl", args)
+		} else {
+			advise(&f, "dns.consistency.wait_cache", args)
+		}
+	} else {
+		advise(&f, "dns.consistency.fix_odd", args)
 	}
 	return f
 }

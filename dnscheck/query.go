@@ -2,14 +2,19 @@ package dnscheck
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // Query is one question to one server. It is comparable so the orchestrator
@@ -22,7 +27,7 @@ type Query struct {
 
 // NewQuery canonicalises the name so equal questions compare equal.
 func NewQuery(server, name string, qtype uint16) Query {
-	return Query{Server: server, Name: dns.Fqdn(strings.ToLower(name)), Type: qtype}
+	return Query{Server: server, Name: dnsname.FQDN(name), Type: qtype}
 }
 
 func (q Query) String() string {
@@ -39,11 +44,21 @@ const (
 	Timeout     FailKind = "timeout"
 	PortClosed  FailKind = "port-closed" // ICMP port unreachable / TCP RST
 	Unreachable FailKind = "unreachable" // no route, host down
-	Mismatch    FailKind = "mismatch"    // an answer to another question
-	Malformed   FailKind = "malformed"   // bytes that do not parse as DNS
-	Cancelled   FailKind = "cancelled"   // the audit was stopped
-	NetError    FailKind = "error"
+	Mismatch    FailKind = "mismatch"    // only answers to another question (or not answers at all)
+	// MismatchedID: something answered, but only ever with another id. A
+	// NAT or firewall rewriting ids, or a spoofer: not a silent server.
+	MismatchedID FailKind = "mismatched-id"
+	Malformed    FailKind = "malformed" // only bytes that do not parse as DNS
+	// TruncatedTCP: TC was set on the TCP answer too, so no transport ever
+	// gives the full answer. Not NODATA: the data may well exist.
+	TruncatedTCP FailKind = "truncated-tcp"
+	Cancelled    FailKind = "cancelled" // the audit was stopped
+	NetError     FailKind = "error"
 )
+
+// maxIgnored bounds the packets an Answer names: a flood of junk must not
+// grow the report, the count says how many there were.
+const maxIgnored = 8
 
 // Answer is what one query produced: either a response (Msg non-nil) or a
 // failure kind with the last error.
@@ -56,6 +71,11 @@ type Answer struct {
 	Transport string        // "udp" or "tcp": how Msg arrived
 	Attempts  int           // exchanges sent, TCP retries included
 	Truncated bool          // the UDP answer had TC set, so TCP was tried
+	// Ignored names, in arrival order, the packets that were not the
+	// answer (another id, another question, junk), at most maxIgnored;
+	// IgnoredCount counts them all.
+	Ignored      []string
+	IgnoredCount int
 }
 
 // Rcode is the response code, or -1 when there was no response.
@@ -67,9 +87,11 @@ func (a Answer) Rcode() int {
 }
 
 // Client asks questions with the retry policy of the probe. miekg/dns's
-// Exchange neither retries nor falls back to TCP on truncation; a Windows
-// resolver does both, so the probe must too or it reports failures PCs
-// would not see.
+// Exchange neither retries nor falls back to TCP on truncation, and takes
+// the first packet with the right id as the answer; a Windows resolver
+// retries, falls back to TCP and, like every stub resolver, keeps
+// listening past a packet that does not answer its question. The probe
+// must do the same or it reports failures PCs would not see.
 type Client struct {
 	Timeout  time.Duration // per attempt
 	Attempts int           // UDP attempts before giving up
@@ -92,40 +114,49 @@ func (c Client) withDefaults() Client {
 	return c
 }
 
+// buffers are reused across exchanges: a city audit makes thousands, and
+// a 64 KiB read buffer each would dominate the allocations.
+type buffers struct {
+	out [dns.MaxMsgSize + 2]byte // the query, with room for the TCP length
+	in  [dns.MaxMsgSize]byte
+}
+
+var bufPool = sync.Pool{New: func() any { return new(buffers) }}
+
 // Exchange asks q, retrying over UDP up to Attempts times and over TCP
 // when the UDP answer is truncated. Every wait is bounded by Timeout and
 // by ctx.
 func (c Client) Exchange(ctx context.Context, q Query) Answer {
 	c = c.withDefaults()
 	ans := Answer{Query: q}
+	bufs := bufPool.Get().(*buffers)
+	defer bufPool.Put(bufs)
 	for i := 0; i < c.Attempts; i++ {
 		if ctx.Err() != nil {
 			ans.Fail, ans.Err = Cancelled, ctx.Err()
 			return ans
 		}
-		msg, rtt, err := c.once(ctx, q, "udp")
-		ans.Attempts++
-		ans.RTT = rtt
+		msg, err := c.once(ctx, q, "udp", bufs, &ans)
 		if err == nil && msg.Truncated {
 			ans.Truncated = true
-			msg, rtt, err = c.once(ctx, q, "tcp")
-			ans.Attempts++
-			ans.RTT = rtt
+			msg, err = c.once(ctx, q, "tcp", bufs, &ans)
+			if err == nil && msg.Truncated {
+				ans.Fail, ans.Err = TruncatedTCP, errors.New("the answer over TCP has the TC bit set too")
+				return ans
+			}
 			if err == nil {
-				ans.Msg, ans.Transport, ans.Fail, ans.Err = msg, "tcp", NoFailure, nil
+				ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
 				return ans
 			}
 			// A server that truncates but has no TCP is broken the same
 			// way for a PC: report the TCP failure, do not retry UDP.
-			ans.Transport = "tcp"
 			ans.Fail, ans.Err = classify(ctx, err), err
 			return ans
 		}
 		if err == nil {
-			ans.Msg, ans.Transport, ans.Fail, ans.Err = msg, "udp", NoFailure, nil
+			ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
 			return ans
 		}
-		ans.Transport = "udp"
 		ans.Fail, ans.Err = classify(ctx, err), err
 		if ans.Fail == Cancelled {
 			return ans
@@ -134,65 +165,185 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 	return ans
 }
 
-func (c Client) once(ctx context.Context, q Query, network string) (*dns.Msg, time.Duration, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(q.Name, q.Type)
-	m.RecursionDesired = true
-	m.SetEdns0(c.UDPSize, false)
-	cl := &dns.Client{Net: network, Timeout: c.Timeout, UDPSize: c.UDPSize}
-	actx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
+// junkError is an attempt that saw only packets that were not the answer.
+type junkError struct {
+	kind   FailKind
+	detail string
+}
+
+func (e *junkError) Error() string { return e.detail }
+
+// once sends q over network and reads until a packet answers it or the
+// attempt's deadline passes. Packets that do not answer it are named in
+// ans.Ignored and skipped.
+func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers, ans *Answer) (*dns.Msg, error) {
+	ans.Attempts++
+	ans.Transport = network
 	start := time.Now()
-	co, err := cl.DialContext(actx, q.Server)
-	if err != nil {
-		return nil, time.Since(start), err
+	deadline := start.Add(c.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
 	}
-	defer co.Close()
-	// miekg/dns takes only the deadline from a context, not its
-	// cancellation: closing the socket is what makes Ctrl-C prompt.
-	stop := context.AfterFunc(ctx, func() { co.Close() })
-	defer stop()
-	r, _, err := cl.ExchangeWithConnContext(actx, m, co)
-	rtt := time.Since(start)
+	defer func() { ans.RTT = time.Since(start) }()
+
+	id := dns.Id()
+	wire, err := packQuery(bufs.out[2:2], id, q, c.UDPSize)
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, network, q.Server)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-		return nil, rtt, err
+		return nil, err
 	}
-	if err := matches(m, r); err != nil {
-		return nil, rtt, err
+	defer conn.Close()
+	_ = conn.SetDeadline(deadline)
+	// A stopped audit must not wait out the attempt: a past deadline
+	// wakes the read at once.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	tcp := network == "tcp"
+	if tcp {
+		binary.BigEndian.PutUint16(bufs.out[:2], uint16(len(wire)))
+		_, err = conn.Write(bufs.out[:2+len(wire)])
+	} else {
+		_, err = conn.Write(wire)
 	}
-	return r, rtt, nil
+	if err != nil {
+		return nil, err
+	}
+
+	var junk *junkError
+	onlyIDs := true
+	for {
+		p, err := readPacket(conn, tcp, bufs.in[:])
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
+			if junk != nil && (isTimeout(err) || errors.Is(err, io.EOF)) {
+				if onlyIDs {
+					junk.kind = MismatchedID
+				}
+				return nil, junk
+			}
+			return nil, err
+		}
+		m, kind, why := check(p, id, q)
+		if m != nil {
+			return m, nil
+		}
+		ans.IgnoredCount++
+		if len(ans.Ignored) < maxIgnored {
+			ans.Ignored = append(ans.Ignored, network+": "+why)
+		}
+		junk = &junkError{kind: kind, detail: why}
+		if kind != MismatchedID {
+			onlyIDs = false
+		}
+		if tcp && kind == Malformed {
+			// A TCP stream that carried junk has lost its framing:
+			// nothing after it can be trusted to be a message.
+			return nil, junk
+		}
+	}
 }
 
-// errMismatch marks an answer that is not for our question.
-var errMismatch = errors.New("answer does not match the question")
+func readPacket(conn net.Conn, tcp bool, buf []byte) ([]byte, error) {
+	if !tcp {
+		n, err := conn.Read(buf)
+		return buf[:n], err
+	}
+	var l [2]byte
+	if _, err := io.ReadFull(conn, l[:]); err != nil {
+		return nil, err
+	}
+	n := int(binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(conn, buf[:n]); err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
 
-// matches checks what miekg/dns does not: that the answer is a response to
-// the very question asked (miekg checks only the id).
-func matches(q, r *dns.Msg) error {
-	if !r.Response {
-		return fmt.Errorf("%w: QR bit not set", errMismatch)
+// packQuery writes a recursive query for q with an EDNS0 OPT record into
+// b. Built by hand: it is the same few dozen bytes every time, and a
+// dns.Msg per attempt is pure garbage for the collector.
+func packQuery(b []byte, id uint16, q Query, udpSize uint16) ([]byte, error) {
+	b = b[:12]
+	binary.BigEndian.PutUint16(b[0:], id)
+	binary.BigEndian.PutUint16(b[2:], 0x0100) // RD
+	binary.BigEndian.PutUint16(b[4:], 1)      // QDCOUNT
+	binary.BigEndian.PutUint16(b[6:], 0)
+	binary.BigEndian.PutUint16(b[8:], 0)
+	binary.BigEndian.PutUint16(b[10:], 1) // ARCOUNT: the OPT record
+	b = b[:cap(b)]
+	off, err := dns.PackDomainName(q.Name, b, 12, nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("cannot ask for %q: %w", q.Name, err)
 	}
-	if r.Id != q.Id {
-		return fmt.Errorf("%w: id %d, asked %d", errMismatch, r.Id, q.Id)
+	b = b[:off]
+	b = binary.BigEndian.AppendUint16(b, q.Type)
+	b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
+	// OPT: root owner, type 41, class = UDP size, TTL 0 (no DO), no rdata.
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint16(b, dns.TypeOPT)
+	b = binary.BigEndian.AppendUint16(b, udpSize)
+	b = append(b, 0, 0, 0, 0, 0, 0)
+	return b, nil
+}
+
+// check decides whether packet p answers the query with id sent for q.
+// It returns the parsed message, or why the packet is not the answer. The
+// cheap checks on the header come first: a flood of wrong ids costs no
+// parsing.
+func check(p []byte, id uint16, q Query) (*dns.Msg, FailKind, string) {
+	if len(p) < 12 {
+		return nil, Malformed, fmt.Sprintf("a %d-byte packet, too short to be DNS", len(p))
 	}
-	if len(r.Question) == 0 && (r.Truncated || r.Rcode != dns.RcodeSuccess) {
-		// Some servers leave the question out of a TC answer (TCP
-		// follows) or of a refusal (unbound's access-control refuse):
-		// the id matched, so it is the answer to our question.
-		return nil
+	if got := binary.BigEndian.Uint16(p); got != id {
+		return nil, MismatchedID, fmt.Sprintf("an answer with id %d (asked with id %d)", got, id)
 	}
-	if len(r.Question) != 1 {
-		return fmt.Errorf("%w: %d questions in the answer", errMismatch, len(r.Question))
+	if p[2]&0x80 == 0 {
+		return nil, Mismatch, "a packet with the right id but the QR bit unset: a query, not an answer"
 	}
-	got, want := r.Question[0], q.Question[0]
-	if !strings.EqualFold(got.Name, want.Name) || got.Qtype != want.Qtype || got.Qclass != want.Qclass {
-		return fmt.Errorf("%w: answered %s %s, asked %s %s", errMismatch,
-			got.Name, dns.TypeToString[got.Qtype], want.Name, dns.TypeToString[want.Qtype])
+	m := new(dns.Msg)
+	if err := m.Unpack(p); err != nil {
+		return nil, Malformed, fmt.Sprintf("%d bytes that do not parse as DNS (%v)", len(p), err)
 	}
-	return nil
+	if len(m.Question) == 0 {
+		// Servers leave the question out of a TC answer (TCP follows)
+		// or of an error they cannot or will not answer (unbound's
+		// access-control refuse). A stub resolver takes those; an
+		// answer with data or a NOERROR/NXDOMAIN says nothing about
+		// which question it answers, and is not taken.
+		switch {
+		case m.Truncated,
+			m.Rcode == dns.RcodeRefused, m.Rcode == dns.RcodeServerFailure,
+			m.Rcode == dns.RcodeFormatError, m.Rcode == dns.RcodeNotImplemented:
+			return m, NoFailure, ""
+		}
+		return nil, Mismatch, fmt.Sprintf("a %s answer with no question section", dns.RcodeToString[m.Rcode])
+	}
+	if len(m.Question) != 1 {
+		return nil, Mismatch, fmt.Sprintf("an answer with %d questions", len(m.Question))
+	}
+	got := m.Question[0]
+	if got.Qtype != q.Type || got.Qclass != dns.ClassINET || !strings.EqualFold(got.Name, q.Name) {
+		return nil, Mismatch, fmt.Sprintf("an answer to another question (%s %s %s)",
+			got.Name, dns.ClassToString[got.Qclass], dns.TypeToString[got.Qtype])
+	}
+	return m, NoFailure, ""
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func classify(ctx context.Context, err error) FailKind {
@@ -201,19 +352,16 @@ func classify(ctx context.Context, err error) FailKind {
 	if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
 		return Cancelled
 	}
-	var ne net.Error
+	var je *junkError
 	switch {
-	case errors.Is(err, errMismatch), errors.Is(err, dns.ErrId):
-		return Mismatch
+	case errors.As(err, &je):
+		return je.kind
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
 		return PortClosed
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTDOWN):
 		return Unreachable
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case isTimeout(err):
 		return Timeout
-	case strings.Contains(err.Error(), "unpack"), strings.Contains(err.Error(), "overflow"),
-		strings.Contains(err.Error(), "bad rdata"), strings.Contains(err.Error(), "buffer size too small"):
-		return Malformed
 	}
 	return NetError
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -40,7 +41,6 @@ const (
 	evCount    = "count"     // kms.rpc: the host's current client count
 	evOffsetS  = "offset_s"  // clock.offset: seconds, local minus NTP
 	evOffsetMS = "offset_ms" // clock.offset: the same in milliseconds
-	evRole     = "role"      // dns.srv: school, resolver or dhcp
 	evError    = "error"     // present when nothing was measured (timeout...)
 )
 
@@ -214,8 +214,8 @@ func FromReport(r *probe.Report) Measures {
 			measured := f.Evidence[evError] == nil
 			switch f.Check {
 			case finding.DNSSRV:
-				if role, ok := f.Evidence[evRole].(string); ok && role != "" {
-					m.Roles[ServerRole{f.Server, role}] = true
+				if r, ok := dnscheck.RoleOf(f); ok {
+					m.Roles[ServerRole{f.Server, r.String()}] = true
 				}
 				if v, ok := Number(f.Evidence[evRTTms]); ok && measured {
 					m.DNSRTT[f.Server] = math.Max(m.DNSRTT[f.Server], v/1e3)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/sim"
 	"github.com/kh-edu/kmsprobe/probe"
@@ -111,8 +112,8 @@ func TestBenchCityDeadServers(t *testing.T) {
 		for _, f := range s.Findings {
 			if f.Check == finding.DNSSRV && f.Short == "timeout" && f.Status == finding.Fail {
 				timeouts++
-				if f.Evidence["attempts"] != attempts {
-					t.Errorf("%s: attempts %v, want %d", s.ID, f.Evidence["attempts"], attempts)
+				if ev, _ := dnscheck.SRVEvidenceOf(f); ev.Attempts != attempts {
+					t.Errorf("%s: attempts %v, want %d", s.ID, ev.Attempts, attempts)
 				}
 			}
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
-	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // DiscoverOptions configure Discover.
@@ -48,7 +47,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	var srvAns dnscheck.Answer
 	for _, s := range o.Servers {
 		a := o.Client.Exchange(ctx, dnscheck.NewQuery(s, dnscheck.SRVName(suffix), dns.TypeSRV))
-		out = append(out, dnscheck.JudgeSRV(a, suffix, o.Expect, dnscheck.SchoolDNS, o.Client.Timeout.String()))
+		out = append(out, dnscheck.JudgeSRV(a, suffix, o.Expect, dnscheck.SchoolDNS, o.Client.Timeout))
 		// A PC moves to its next DNS server only when one does not answer;
 		// an NXDOMAIN is an answer.
 		if a.Msg != nil {
@@ -59,7 +58,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	if srvAns.Msg == nil {
 		return append(out, skipKMS("no DNS server answered the SRV question")...)
 	}
-	recs := OrderSRV(usableSRV(dnscheck.SRVRecords(srvAns)), o.Rand)
+	recs := OrderSRV(dnscheck.Followable(dnscheck.SRVRecords(srvAns)), o.Rand)
 	if len(recs) == 0 {
 		return append(out, skipKMS("no SRV record to follow")...)
 	}
@@ -110,19 +109,6 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	}
 	if !tried && o.KMS != nil {
 		out = append(out, skipKMS("no SRV target led to an address the KMS host is known to have")...)
-	}
-	return out
-}
-
-// usableSRV drops records a client never follows: a target of "." means
-// "no service here" (RFC 2782).
-func usableSRV(recs []*dns.SRV) []*dns.SRV {
-	var out []*dns.SRV
-	for _, r := range recs {
-		if dnsname.IsRoot(r.Target) {
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
 }

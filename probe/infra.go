@@ -20,7 +20,7 @@ import (
 func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
 	var infra []Infra
 	for _, r := range p.Resolvers {
-		f, ok := resolverFault(r, m)
+		f, ok := resolverFault(r, p, m)
 		if !ok {
 			continue
 		}
@@ -114,53 +114,31 @@ func workingKMS(s School, _ string) bool {
 // question it was asked went unanswered, refused or failed, including the
 // KMS host's own name. One school's missing record is that school's
 // problem; a resolver that answers nothing is everyone's.
-func resolverFault(server string, m Measurements) (finding.Finding, bool) {
+func resolverFault(server string, p Plan, m Measurements) (finding.Finding, bool) {
 	var asked int
-	var why string
+	var sample dnscheck.Answer
 	for q, a := range m.DNS {
 		if q.Server != server {
 			continue
 		}
 		asked++
-		w, fault := serverFault(a)
-		if !fault {
+		if fault, _ := dnscheck.ServerFault(a); !fault {
 			return finding.Finding{}, false
 		}
-		if why == "" || q.Type == dns.TypeSRV {
-			why = w
+		// A stable sample: the SRV question first, then by name.
+		if sample.Query.Name == "" || (q.Type == dns.TypeSRV && (sample.Query.Type != dns.TypeSRV || q.Name < sample.Query.Name)) {
+			sample = a
 		}
 	}
 	if asked == 0 {
 		return finding.Finding{}, false
 	}
-	return finding.Finding{
-		Check: finding.DNSSRV, Server: server, Status: finding.Fail, Short: why,
-		ID:      "infra.resolver.down",
-		Args:    map[string]string{"Server": server, "Why": why, "Asked": fmt.Sprint(asked)},
-		Message: fmt.Sprintf("city resolver %s failed every question it was asked (%d): %s", server, asked, why),
-		Remedy: fmt.Sprintf("for the city's DNS operators: bring resolver %s back (check the service, its upstream and any firewall between it and the schools); "+
-			"until then PCs whose DHCP hands out only this resolver cannot find the KMS host", server),
-		RemedyID: "infra.resolver.down.fix",
-	}, true
-}
-
-// serverFault reports whether an answer shows the server itself failing
-// (no answer, refused, SERVFAIL) rather than a record being wrong. A
-// stopped audit's unanswered question proves nothing.
-func serverFault(a dnscheck.Answer) (string, bool) {
-	switch {
-	case a.Fail == dnscheck.Cancelled:
-		return "", false
-	case a.Fail != dnscheck.NoFailure:
-		return string(a.Fail), true
-	case a.Msg == nil:
-		return "no answer", true
-	case a.Msg.Rcode == dns.RcodeRefused:
-		return "REFUSED", true
-	case a.Msg.Rcode == dns.RcodeServerFailure:
-		return "SERVFAIL", true
+	f, ok := dnscheck.JudgeSharedServer(sample, dnscheck.CityResolver, p.PerAttempt)
+	if !ok {
+		return finding.Finding{}, false
 	}
-	return "", false
+	f.Message += fmt.Sprintf(" (every one of the %d questions it was asked failed the same way)", asked)
+	return f, true
 }
 
 // sharedFault asks the measurement whether f is its shared server's own

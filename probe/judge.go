@@ -80,9 +80,10 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 	for _, sp := range p.Schools {
 		sd := schoolDNS{srv: map[string]finding.Finding{}}
 		var same []dnscheck.Answer
+		var roles []dnscheck.Role
 		for j, srv := range sp.Servers {
 			a := m.DNS[sp.SRV[j]]
-			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt.String())
+			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
 			sd.findings = append(sd.findings, f)
 			sd.srv[srv.Addr+" "+srv.Suffix] = f
 			// Consistency is about the servers the school itself relies
@@ -90,6 +91,7 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 			// different question that dhcp.dns and dhcp.search judge.
 			if srv.Suffix == sp.School.Suffix {
 				same = append(same, a)
+				roles = append(roles, srv.Role)
 			}
 		}
 		for _, q := range sp.SRV {
@@ -106,7 +108,7 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 				}
 			}
 		}
-		sd.findings = append(sd.findings, dnscheck.JudgeConsistency(sp.School.ID, same))
+		sd.findings = append(sd.findings, dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles))
 		sort.Strings(sd.kms)
 		dv.schools = append(dv.schools, sd)
 	}
@@ -118,7 +120,6 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 // witness. Audit and Discover both judge targets here.
 func judgeTarget(p Plan, server, target string, a4, a6 dnscheck.Answer, ref []net.IP, loopbackOK bool) (finding.Finding, []net.IP) {
 	f := dnscheck.JudgeTarget(server, target, a4, a6, p.Expect, ref)
-	f = unusable(f, a4, a6, loopbackOK)
 	if len(ref) == 0 && (f.Status == finding.Pass || f.Status == finding.Warn) {
 		f = unwitnessed(f)
 	}
@@ -127,7 +128,7 @@ func judgeTarget(p Plan, server, target string, a4, a6 dnscheck.Answer, ref []ne
 	}
 	var dial []net.IP
 	for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
-		if usableKMSAddress(ip, loopbackOK) && slices.ContainsFunc(ref, ip.Equal) {
+		if dnscheck.UsableKMSAddress(ip, loopbackOK) && slices.ContainsFunc(ref, ip.Equal) {
 			dial = append(dial, ip)
 		}
 	}
@@ -143,7 +144,7 @@ func reference(p Plan, m Measurements) []net.IP {
 	var out []net.IP
 	add := func(ips []net.IP) {
 		for _, ip := range ips {
-			if usableKMSAddress(ip, loopbackOK) && !slices.ContainsFunc(out, ip.Equal) {
+			if dnscheck.UsableKMSAddress(ip, loopbackOK) && !slices.ContainsFunc(out, ip.Equal) {
 				out = append(out, ip)
 			}
 		}
@@ -177,41 +178,6 @@ func (p Plan) loopbackOK() bool {
 func isLoopbackHost(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback() || strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
-}
-
-// usableKMSAddress reports whether a PC could reach ip as a KMS host
-// (§4.1): never 0.0.0.0, ::, multicast, broadcast or link-local; loopback
-// only when kms.host itself is a loopback address (tests, the demo).
-func usableKMSAddress(ip net.IP, loopbackOK bool) bool {
-	switch {
-	case ip == nil, ip.IsUnspecified(), ip.IsMulticast(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
-		ip.Equal(net.IPv4bcast):
-		return false
-	case ip.IsLoopback():
-		return loopbackOK
-	}
-	return true
-}
-
-// unusable fails a target verdict whose addresses include one a PC could
-// not use: "it resolves" is no pass when it resolves to 0.0.0.0.
-func unusable(f finding.Finding, a4, a6 dnscheck.Answer, loopbackOK bool) finding.Finding {
-	var bad []string
-	for _, ip := range append(dnscheck.Addresses(a4), dnscheck.Addresses(a6)...) {
-		if !usableKMSAddress(ip, loopbackOK) {
-			bad = append(bad, ip.String())
-		}
-	}
-	if len(bad) == 0 {
-		return f
-	}
-	f.Status, f.Short = finding.Fail, "unusable "+bad[0]
-	f.ID = "dns.target.unusable"
-	f.Args = map[string]string{"Server": f.Server, "Addresses": strings.Join(bad, ", ")}
-	f.Message = fmt.Sprintf("%s: the KMS host's name resolves to %s, which no PC can connect to (unspecified, multicast, broadcast, link-local or loopback)", f.Server, strings.Join(bad, ", "))
-	f.Remedy = "correct the KMS host's A/AAAA records so they hold its real unicast addresses"
-	f.RemedyID = "dns.target.unusable.fix"
-	return f
 }
 
 // unwitnessed turns a target verdict into unknown when nothing but the

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/probe"
@@ -141,8 +142,10 @@ func hasCheck(r *probe.Report, prefix string) bool {
 }
 
 func role(f finding.Finding) string {
-	s, _ := f.Evidence["role"].(string)
-	return s
+	if r, ok := dnscheck.RoleOf(f); ok {
+		return r.String()
+	}
+	return ""
 }
 
 // resolvers lists the city resolvers that appear in the report, in the

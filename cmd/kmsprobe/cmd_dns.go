@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -36,7 +37,14 @@ func runDNS(ctx context.Context, e *env, args []string) int {
 	if err := o.checkFormat(); err != nil {
 		return fail(e, err)
 	}
-	cfg, err := pseudoConfig(o.config, "dns", pos[0], servers)
+	suffix, note, err := dnsSuffixArg(pos[0])
+	if err != nil {
+		return fail(e, err)
+	}
+	if note != "" {
+		fmt.Fprintln(e.Stderr, "kmsprobe:", note)
+	}
+	cfg, err := pseudoConfig(o.config, "dns", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -56,6 +64,39 @@ func runDNS(ctx context.Context, e *env, args []string) int {
 		return fail(e, err)
 	}
 	return rep.ExitCode()
+}
+
+// dnsSuffixArg takes the school's DNS suffix, or the full record name an
+// admin copies from a zone or a KMS client's log
+// (_vlmcs._tcp.x.kh.edu.tw): the command asks _vlmcs._tcp.SUFFIX itself,
+// so a pasted record name would otherwise become
+// _vlmcs._tcp._vlmcs._tcp.x... Any other service label is refused with
+// what to type.
+func dnsSuffixArg(arg string) (suffix, note string, err error) {
+	name := dnsname.Canonical(arg)
+	const prefix = "_vlmcs._tcp."
+	if rest, ok := strings.CutPrefix(name+".", prefix); ok {
+		rest = strings.TrimSuffix(rest, ".")
+		if rest == "" || strings.HasPrefix(rest, "_") {
+			return "", "", fmt.Errorf("%q has no DNS suffix after %s: type the school's suffix, e.g. kmsprobe dns demo-jh.kh.edu.tw", arg, prefix)
+		}
+		return rest, fmt.Sprintf("%s is the record name; checking the suffix %s (the record asked is %s%s)", name, rest, prefix, rest), nil
+	}
+	if name == "" {
+		return "", "", errors.New("the SUFFIX is empty: type the school's DNS suffix, e.g. kmsprobe dns demo-jh.kh.edu.tw")
+	}
+	if strings.HasPrefix(name, "_") {
+		first, rest, _ := strings.Cut(name, ".")
+		if strings.HasPrefix(rest, "_") {
+			_, rest, _ = strings.Cut(rest, ".")
+		}
+		hint := "demo-jh.kh.edu.tw"
+		if rest != "" {
+			hint = rest
+		}
+		return "", "", fmt.Errorf("%q is not a DNS suffix (%s is a service label; KMS clients ask only %s): type the school's suffix, e.g. kmsprobe dns %s", arg, first, prefix+"SUFFIX", hint)
+	}
+	return name, "", nil
 }
 
 // pseudoConfig builds a one-school configuration for the single-target
