@@ -456,7 +456,8 @@ func TestDiscoverRealServers(t *testing.T) {
 			exp := tc.exp
 			exp.Iface, exp.Window, exp.Suffix = ifPrefix+"cli", DefaultWindow, "school.example"
 			exp.SchoolDNS = []string{"10.99.0.1"}
-			fs := append(Judge(res.Offers, exp), JudgeDNS(res.Offers, exp, res.SRV))
+			v := View{Offers: res.Offers}
+			fs := append(Judge(v, exp), JudgeDNS(v, exp, byTarget(v, exp, res.SRV)))
 			got := verdicts(fs)
 			for i := range tc.want {
 				if tc.want[i].Server == "" && i < len(got) {

@@ -44,21 +44,21 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 	case l.dhcpWindow > 0:
 		window = l.dhcpWindow
 	}
-	var allowed []net.IP
-	for _, s := range cfg.DHCP.AllowedServers {
-		allowed = append(allowed, net.ParseIP(s))
-	}
+	allowed, allowed6 := dhcpcheck.SplitAllowed(cfg.DHCP.AllowedServers)
 	exp := dhcpcheck.Expect{
 		Iface:          l.dhcpIface,
 		Window:         window,
 		Suffix:         school.Suffix,
 		AllowedServers: allowed,
+		Allowed6:       allowed6,
+		KMSHost:        cfg.KMS.Host,
+		KMSPort:        cfg.KMS.Port,
 		SchoolDNS:      school.DNS,
 		Resolvers:      cfg.Resolvers,
 	}
 	return func(ctx context.Context) (probe.Campus, error) {
 		c := probe.Campus{School: school.ID}
-		offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: l.dhcpIface, MAC: mac, Window: window})
+		view, err := dhcpcheck.Observe(ctx, dhcpcheck.Options{Iface: l.dhcpIface, MAC: mac, Window: window})
 		switch {
 		case ctx.Err() != nil:
 			// Stopped during the window: "no offer" would blame the
@@ -73,12 +73,16 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (func(ctx context
 			c.Findings = dhcpcheck.ErrorFindings(l.dhcpIface, err)
 			return c, nil
 		}
-		c.Findings = dhcpcheck.Judge(offers, exp)
-		for _, t := range dhcpcheck.DNSTargets(offers, school.Suffix) {
+		c.Findings = dhcpcheck.Judge(view, exp)
+		// Every question of the view (dhcp.dns and dhcp.search). The
+		// orchestrator's map is keyed by server only, so each server is
+		// matched back to its question by the SRV name in the evidence.
+		targets := view.Targets(school.Suffix)
+		for _, t := range targets {
 			c.Servers = append(c.Servers, probe.CampusServer{Addr: t.Server, Suffix: t.Suffix})
 		}
 		c.JudgeDNS = func(srv map[string]finding.Finding) finding.Finding {
-			return dhcpcheck.JudgeDNS(offers, exp, srv)
+			return dhcpcheck.JudgeDNS(view, exp, dhcpcheck.ResultsByServer(targets, srv))
 		}
 		return c, nil
 	}, nil
