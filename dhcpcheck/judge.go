@@ -115,7 +115,7 @@ func DNSAddr(ip net.IP) string { return net.JoinHostPort(ip.String(), "53") }
 // DUID) and routers whose advertisements carry DNS options.
 func Judge(v View, exp Expect) []finding.Finding {
 	offers := v.Offers
-	fs := []finding.Finding{judgeOffer(offers, exp)}
+	fs := []finding.Finding{judgeOffer(v, exp)}
 	groups := byServer(offers)
 	if len(groups) == 0 {
 		fs = append(fs, withID(finding.Finding{
@@ -158,8 +158,21 @@ func windowText(d time.Duration) string {
 	return d.String()
 }
 
-func judgeOffer(offers []Offer, exp Expect) finding.Finding {
+func judgeOffer(v View, exp Expect) finding.Finding {
+	offers := v.Offers
 	ev := finding.Evidence{"iface": exp.Iface, "window_s": exp.Window.Seconds(), "offers": offersEvidence(offers)}
+	// The PC view beside the offers: what `kmsprobe dhcp` lists.
+	ev["search_domains"] = searchDomainsEvidence(v.Domains())
+	ev["dns_servers"] = dnsServersEvidence(v.Servers())
+	if len(v.Replies) > 0 {
+		ev["dhcpv6_replies"] = replies6Evidence(v.Replies)
+	}
+	if len(v.Adverts) > 0 {
+		ev["router_adverts"] = advertsEvidence(v.Adverts)
+	}
+	if v.IPv6Error != "" {
+		ev["ipv6_error"] = v.IPv6Error
+	}
 	if len(offers) == 0 {
 		ev["offers"] = []map[string]any{}
 		return withID(finding.Finding{
@@ -640,4 +653,38 @@ func containsAddr(l []string, ip net.IP) bool {
 		}
 	}
 	return false
+}
+
+func replies6Evidence(rs []Reply6) []map[string]any {
+	out := make([]map[string]any, 0, len(rs))
+	for _, r := range rs {
+		e := map[string]any{"server_duid": r.ServerDUID, "source": ipText(r.Source), "server_mac": macText(r.ServerMAC)}
+		if r.HasDNS {
+			e["dns"] = ipStrings(r.DNS)
+		}
+		if r.HasDomains {
+			e["domains"] = nonNil(r.Domains)
+		}
+		if r.Malformed != "" {
+			e["malformed"] = r.Malformed
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func advertsEvidence(as []RouterAdvert) []map[string]any {
+	out := make([]map[string]any, 0, len(as))
+	for _, a := range as {
+		e := map[string]any{"source": ipText(a.Source), "mac": macText(a.MAC), "lifetime_s": int64(a.Lifetime / time.Second),
+			"managed": a.Managed, "other": a.Other, "rdnss": ipStrings(a.RDNSS), "dnssl": nonNil(a.DNSSL)}
+		if len(a.Withdrawn) > 0 {
+			e["withdrawn"] = a.Withdrawn
+		}
+		if a.Malformed != "" {
+			e["malformed"] = a.Malformed
+		}
+		out = append(out, e)
+	}
+	return out
 }
