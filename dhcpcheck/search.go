@@ -187,12 +187,12 @@ func JudgeSearch(v View, exp Expect, srv SRVResults) finding.Finding {
 		ev["other_hosts"] = others
 	}
 
-	args := []string{"Suffix", orPlaceholder(school), "KMS", orPlaceholder(kms), "Domains", strings.Join(domains, ", "), "Servers", strings.Join(servers, ", ")}
+	args := []string{"Suffix", orPlaceholder(school), "KMS", orPlaceholder(kms), "Domains", strings.Join(domains, ", "), "Servers", strings.Join(servers, ", "), "Bad", strings.Join(schoolBad, ", ")}
 	switch {
 	case !leadsSomewhere && unknowns > 0:
 		f.Status = finding.Unknown
 		f.Message = fmt.Sprintf("no searched domain was seen leading to the KMS host, but %d of the questions could not be asked or judged", unknowns)
-		return withID(f, "dhcp.search.unknown", append(args, "Count", strconv.Itoa(unknowns))...)
+		return withID(f, "dhcp.search.unknown_none", append(args, "Count", strconv.Itoa(unknowns))...)
 	case !leadsSomewhere:
 		f.Status = finding.Fail
 		f.Message = fmt.Sprintf("no domain a PC searches (%s) leads to the KMS host %s at any DNS server it gets (%s): PCs cannot activate by themselves",

@@ -121,7 +121,7 @@ func TestJudgeSearch(t *testing.T) {
 		},
 		{
 			name: "a question not asked is unknown, not pass", view: View{Offers: []Offer{campusOffer(school)}}, exp: exp,
-			srv: SRVResults{}, status: finding.Unknown, id: "dhcp.search.unknown",
+			srv: SRVResults{}, status: finding.Unknown, id: "dhcp.search.unknown_none",
 		},
 		{
 			name: "IPv6: RDNSS server lacks the record for the school's suffix", view: View{Offers: []Offer{campusOffer(school)}, Adverts: []RouterAdvert{ra}}, exp: exp,
