@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +32,38 @@ type Expect struct {
 	// carries no port.
 	SchoolDNS []string
 	Resolvers []string
+	// Allowed6 are the allowed_servers entries that name IPv6 senders:
+	// DHCPv6 server DUIDs ("00:01:00:01:…"), router or server IPv6
+	// addresses, MACs. Empty: one DHCPv6 server and one router advertising
+	// DNS options are accepted. SplitAllowed fills it and AllowedServers.
+	Allowed6 []string
+	// KMSHost and KMSPort are what _vlmcs._tcp must point at (kms.host,
+	// kms.port): dhcp.search names searched domains that point elsewhere.
+	KMSHost string
+	KMSPort int
+}
+
+// SplitAllowed sorts schools.yaml's dhcp.allowed_servers into the DHCPv4
+// server ids of Expect.AllowedServers and the IPv6 names of
+// Expect.Allowed6 (a MAC goes into both: it can name either).
+func SplitAllowed(entries []string) (v4 []net.IP, v6 []string) {
+	for _, e := range entries {
+		e = strings.TrimSpace(e)
+		if ip := net.ParseIP(e); ip != nil {
+			if ip.To4() != nil {
+				v4 = append(v4, ip.To4())
+			} else {
+				v6 = append(v6, ip.String())
+			}
+			continue
+		}
+		if _, err := net.ParseMAC(e); err == nil && len(strings.Split(e, ":")) == 6 {
+			v6 = append(v6, strings.ToLower(e))
+			continue
+		}
+		v6 = append(v6, strings.ToLower(e))
+	}
+	return v4, v6
 }
 
 // Target is one SRV lookup JudgeDNS needs: the name _vlmcs._tcp.<Suffix> at
@@ -77,19 +110,23 @@ func DNSAddr(ip net.IP) string { return net.JoinHostPort(ip.String(), "53") }
 // Judge gives dhcp.offer (one finding), dhcp.suffix (one per DHCP server
 // that answered, since a PC gets whichever answers first) and dhcp.rogue
 // (one finding) for the offers of one Discover.
-func Judge(offers []Offer, exp Expect) []finding.Finding {
-	fs := []finding.Finding{judgeOffer(offers, exp)}
+//
+// dhcp.rogue covers both families: DHCPv4 servers, DHCPv6 servers (by
+// DUID) and routers whose advertisements carry DNS options.
+func Judge(v View, exp Expect) []finding.Finding {
+	offers := v.Offers
+	fs := []finding.Finding{judgeOffer(v, exp)}
 	groups := byServer(offers)
 	if len(groups) == 0 {
-		fs = append(fs, finding.Finding{
+		fs = append(fs, withID(finding.Finding{
 			Check: finding.DHCPSuffix, Server: exp.Iface, Status: finding.Skip,
 			Message: "no DHCP offer, so no option 15 to check",
-		})
+		}, "dhcp.suffix.no_offer"))
 	}
 	for _, g := range groups {
 		fs = append(fs, judgeSuffix(g, exp))
 	}
-	return append(fs, judgeRogue(groups, exp))
+	return append(fs, judgeRogue(groups, v, exp))
 }
 
 // serverGroup is the offers of one server id, in arrival order.
@@ -121,18 +158,32 @@ func windowText(d time.Duration) string {
 	return d.String()
 }
 
-func judgeOffer(offers []Offer, exp Expect) finding.Finding {
+func judgeOffer(v View, exp Expect) finding.Finding {
+	offers := v.Offers
 	ev := finding.Evidence{"iface": exp.Iface, "window_s": exp.Window.Seconds(), "offers": offersEvidence(offers)}
+	// The PC view beside the offers: what `kmsprobe dhcp` lists.
+	ev["search_domains"] = searchDomainsEvidence(v.Domains())
+	ev["dns_servers"] = dnsServersEvidence(v.Servers())
+	if len(v.Replies) > 0 {
+		ev["dhcpv6_replies"] = replies6Evidence(v.Replies)
+	}
+	if len(v.Adverts) > 0 {
+		ev["router_adverts"] = advertsEvidence(v.Adverts)
+	}
+	if v.IPv6Error != "" {
+		ev["ipv6_error"] = v.IPv6Error
+	}
 	if len(offers) == 0 {
 		ev["offers"] = []map[string]any{}
-		return finding.Finding{
+		return withID(finding.Finding{
 			Check: finding.DHCPOffer, Server: exp.Iface, Status: finding.Fail,
 			Message:  fmt.Sprintf("no DHCP offer on %s within %s: is the interface on the school LAN and the DHCP server running?", exp.Iface, windowText(exp.Window)),
 			Evidence: ev,
 			Remedy: fmt.Sprintf("Check that %s is plugged into an ordinary school LAN port (access port of the PCs' VLAN, not a trunk), "+
 				"that the DHCP server is running, and, if the server is on another subnet, that the router forwards DHCP to it "+
 				"(Cisco: ip helper-address SERVER on the VLAN interface).", exp.Iface),
-		}
+			RemedyID: "dhcp.offer.none.remedy",
+		}, "dhcp.offer.none", "Iface", exp.Iface, "Window", windowText(exp.Window))
 	}
 	// Name the legitimate server's offer when the allow-list says which it
 	// is: a home router often answers first, as it does not ping first.
@@ -144,13 +195,17 @@ func judgeOffer(offers []Offer, exp Expect) finding.Finding {
 		}
 	}
 	msg := fmt.Sprintf("offer of %s from DHCP server %s", ipText(first.YourIP), first.ServerID)
+	id := "dhcp.offer.ok"
+	args := []string{"Offered", ipText(first.YourIP), "Server", first.ServerID.String()}
 	if n := len(offers); n > 1 {
 		msg = fmt.Sprintf("%d offers from %d DHCP servers; %s", n, len(byServer(offers)), msg)
+		id = "dhcp.offer.several"
+		args = append(args, "Offers", strconv.Itoa(n), "Servers", strconv.Itoa(len(byServer(offers))))
 	}
-	return finding.Finding{
+	return withID(finding.Finding{
 		Check: finding.DHCPOffer, Server: first.ServerID.String(), Status: finding.Pass,
 		Message: msg, Evidence: ev,
-	}
+	}, id, args...)
 }
 
 func judgeSuffix(g serverGroup, exp Expect) finding.Finding {
@@ -175,31 +230,42 @@ func judgeSuffix(g serverGroup, exp Expect) finding.Finding {
 		note119 = fmt.Sprintf(" (option 119 lists %s, but KMS discovery uses option 15 only)", strings.Join(o.SearchList, ", "))
 	}
 	rogue := len(exp.AllowedServers) > 0 && !containsIP(exp.AllowedServers, g.id)
-	remedy := func() string {
+	remedy := func() {
+		f.Args["Server"] = g.id.String()
 		if rogue {
-			return fmt.Sprintf("%s is not in dhcp.allowed_servers: remove that server from the LAN (see dhcp.rogue) rather than configure it.", g.id)
+			f.Remedy = fmt.Sprintf("%s is not in dhcp.allowed_servers: remove that server from the LAN (see dhcp.rogue) rather than configure it.", g.id)
+			f.RemedyID = "dhcp.suffix.remedy.rogue"
+			return
 		}
-		return suffixRemedy(g.id, exp.Suffix, scopeID(o))
+		f.Remedy = suffixRemedy(g.id, exp.Suffix, scopeID(o))
+		f.RemedyID = "dhcp.suffix.remedy.set"
+		f.Args["Lines"] = suffixLines(exp.Suffix, scopeID(o))
 	}
+	f.Args = map[string]string{"Expected": normName(exp.Suffix), "Offered": o.Suffix, "Note119": note119}
 	switch st := o.State(OptDomainName); {
 	case exp.Suffix == "":
 		f.Status = finding.Skip
 		f.Message = fmt.Sprintf("no suffix configured for this school; the server offers %s", quoteOrNone(o, st))
+		f.ID, f.Args["Offered"] = "dhcp.suffix.not_configured", quoteOrNone(o, st)
 	case st == Absent:
 		f.Status = finding.Fail
 		f.Message = "no option 15 (DNS suffix) in the offer: PCs cannot find the KMS host by SRV" + note119
-		f.Remedy = remedy()
+		f.ID = "dhcp.suffix.absent"
+		remedy()
 	case st == Malformed:
 		f.Status = finding.Fail
 		f.Message = fmt.Sprintf("option 15 is malformed (%s): %q", o.Malformed[OptDomainName], o.Suffix)
-		f.Remedy = remedy()
+		f.ID, f.Args["Why"], f.Args["Offered"] = "dhcp.suffix.malformed", o.Malformed[OptDomainName], strconv.Quote(o.Suffix)
+		remedy()
 	case normName(o.Suffix) != normName(exp.Suffix):
 		f.Status = finding.Fail
 		f.Message = fmt.Sprintf("option 15 is %s, want %s", o.Suffix, normName(exp.Suffix)) + note119
-		f.Remedy = remedy()
+		f.ID = "dhcp.suffix.wrong"
+		remedy()
 	default:
 		f.Status = finding.Pass
 		f.Message = "option 15 is " + normName(o.Suffix)
+		f.ID, f.Args["Offered"] = "dhcp.suffix.ok", normName(o.Suffix)
 	}
 	return f
 }
@@ -229,13 +295,18 @@ func scopeID(o Offer) string {
 }
 
 func suffixRemedy(server net.IP, suffix, scope string) string {
+	return fmt.Sprintf("Set option 15 (domain name) to %s on DHCP server %s:\n", normName(suffix), server) + suffixLines(suffix, scope)
+}
+
+// suffixLines are the configuration lines of the option 15 fix, kept apart
+// from the prose so a translation never touches them.
+func suffixLines(suffix, scope string) string {
 	s := normName(suffix)
-	return fmt.Sprintf("Set option 15 (domain name) to %s on DHCP server %s:\n"+
-		"  dnsmasq:      dhcp-option=option:domain-name,%s\n"+
+	return fmt.Sprintf("  dnsmasq:      dhcp-option=option:domain-name,%s\n"+
 		"  ISC dhcpd:    option domain-name \"%s\";\n"+
 		"  Kea:          \"option-data\": [ { \"name\": \"domain-name\", \"data\": \"%s\" } ]\n"+
 		"  Windows DHCP: Set-DhcpServerv4OptionValue %s-DnsDomain %s",
-		s, server, s, s, s, scopeArg(scope), s)
+		s, s, s, scopeArg(scope), s)
 }
 
 func scopeArg(scope string) string {
@@ -245,143 +316,37 @@ func scopeArg(scope string) string {
 	return "-ScopeId " + scope + " "
 }
 
-func judgeRogue(groups []serverGroup, exp Expect) finding.Finding {
-	f := finding.Finding{Check: finding.DHCPRogue, Server: exp.Iface}
-	var servers []map[string]any
-	var unlisted []serverGroup
-	listed := len(exp.AllowedServers) > 0
-	for _, g := range groups {
-		o := g.offers[0]
-		allowed := listed && containsIP(exp.AllowedServers, g.id)
-		s := map[string]any{"server_id": g.id.String(), "server_mac": macText(o.ServerMAC), "offered_ip": ipText(o.YourIP)}
-		if o.Relay != nil {
-			s["relay"] = o.Relay.String()
-		}
-		if listed {
-			s["allowed"] = allowed
-		}
-		servers = append(servers, s)
-		if listed && !allowed {
-			unlisted = append(unlisted, g)
-		}
-	}
-	f.Evidence = finding.Evidence{"servers": nonNilMaps(servers), "allowed_servers": ipStrings(exp.AllowedServers)}
-	switch {
-	case len(groups) == 0:
-		f.Status = finding.Skip
-		f.Message = "no DHCP offer, so no servers to count"
-		return f
-	case len(groups) == 1 && len(unlisted) == 0:
-		f.Server = groups[0].id.String()
-		f.Status = finding.Pass
-		f.Message = "one DHCP server answered: " + groups[0].id.String()
-		return f
-	case listed && len(unlisted) == 0:
-		f.Server = groups[0].id.String()
-		f.Status = finding.Pass
-		f.Message = fmt.Sprintf("%d DHCP servers answered, all in dhcp.allowed_servers", len(groups))
-		return f
-	}
-	f.Status = finding.Fail
-	suspects := unlisted
-	if !listed {
-		// Without an allow-list, presume legitimate the server that hands
-		// out the school's suffix, else the first to answer. Arrival order
-		// alone would mislead: a home router does not ping before it
-		// offers, so it usually answers first.
-		legit := 0
-		for i, g := range groups {
-			if exp.Suffix != "" && normName(g.offers[0].Suffix) == normName(exp.Suffix) {
-				legit = i
-				break
-			}
-		}
-		suspects = nil
-		for i, g := range groups {
-			if i != legit {
-				suspects = append(suspects, g)
-			}
-		}
-		f.Server = suspects[0].id.String()
-		f.Message = fmt.Sprintf("%d DHCP servers answered: %s; presuming %s legitimate, the suspects are %s (list the legitimate ones in dhcp.allowed_servers)",
-			len(groups), strings.Join(ipStrings(groupIDs(groups)), ", "), groups[legit].id, strings.Join(suspectNames(suspects), ", "))
-		f.Remedy = rogueRemedy(suspects)
-		return f
-	}
-	f.Server = suspects[0].id.String()
-	names := suspectNames(suspects)
-	if len(groups) == 1 {
-		f.Message = fmt.Sprintf("the only DHCP server answering, %s, is not in dhcp.allowed_servers", names[0])
-	} else {
-		f.Message = fmt.Sprintf("%d DHCP servers answered; not in dhcp.allowed_servers: %s", len(groups), strings.Join(names, ", "))
-	}
-	f.Remedy = rogueRemedy(suspects)
-	return f
-}
-
-func suspectNames(gs []serverGroup) []string {
-	var names []string
-	for _, g := range gs {
-		names = append(names, fmt.Sprintf("%s (MAC %s)", g.id, macText(g.offers[0].ServerMAC)))
-	}
-	return names
-}
-
-func rogueRemedy(suspects []serverGroup) string {
-	var b strings.Builder
-	for _, g := range suspects {
-		o := g.offers[0]
-		mac := macText(o.ServerMAC)
-		fmt.Fprintf(&b, "Find DHCP server %s (MAC %s) and unplug it, or switch off its DHCP service.\n", g.id, mac)
-		if o.Relay != nil {
-			fmt.Fprintf(&b, "  Its offers came through the relay %s: it is on the far side of that relay, and %s is the relay's MAC.\n", o.Relay, mac)
-		} else if len(o.ServerMAC) == 6 {
-			m := o.ServerMAC
-			fmt.Fprintf(&b, "  Switch port: Cisco `show mac address-table address %02x%02x.%02x%02x.%02x%02x`, H3C/HPE/Huawei `display mac-address %02x%02x-%02x%02x-%02x%02x`.\n",
-				m[0], m[1], m[2], m[3], m[4], m[5], m[0], m[1], m[2], m[3], m[4], m[5])
-			fmt.Fprintf(&b, "  From this box: `ip neigh | grep -i %s`; the MAC's vendor prefix (%02x:%02x:%02x) often names the home router's maker.\n", m, m[0], m[1], m[2])
-		}
-	}
-	b.WriteString("To keep it from happening again, enable DHCP snooping on the access switches and trust only the uplink toward the campus server " +
-		"(Cisco: ip dhcp snooping; ip dhcp snooping vlan N; ip dhcp snooping trust on the uplink). " +
-		"If the server is legitimate, add its id to dhcp.allowed_servers in schools.yaml.")
-	return b.String()
-}
-
-func groupIDs(gs []serverGroup) []net.IP {
-	ids := make([]net.IP, len(gs))
-	for i, g := range gs {
-		ids[i] = g.id
-	}
-	return ids
-}
-
-// JudgeDNS gives dhcp.dns: whether each DNS server the offers hand out
-// (option 6) answers the SRV record a PC would ask it for. srv maps each
-// Target.Server of DNSTargets to the dns.srv finding the DNS leg produced
-// there. Server is the DHCP server id when one server answered, else the
-// interface.
+// JudgeDNS gives dhcp.dns: whether each DNS server a PC gets (option 6 of
+// every offer, and DHCPv6 option 23 and RA RDNSS) answers the SRV record a
+// PC would ask it for: _vlmcs._tcp.<the offer's option 15>, or the school's
+// suffix for an offer without one and for the IPv6 servers. srv holds the
+// dns.srv findings for v.Targets(exp.Suffix). Server is the DHCP server id
+// when one server answered, else the interface.
 //
 // Fail when an offer gives no usable option 6 or a server's dns.srv fails.
 // Unknown when a server's dns.srv is unknown, skipped or missing: the probe,
 // not the school, could not tell. Warn when a dns.srv warns, or a server is
 // neither the school's nor a city resolver (it may answer today, but no one
 // is watching its records).
-func JudgeDNS(offers []Offer, exp Expect, srv map[string]finding.Finding) finding.Finding {
+func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 	f := finding.Finding{Check: finding.DHCPDNS, Server: exp.Iface}
-	groups := byServer(offers)
-	if len(groups) == 0 {
+	groups := byServer(v.Offers)
+	v6 := v.Servers()
+	v6 = slices.DeleteFunc(v6, func(s DNSServer) bool { return s.Source == SrcOption6 })
+	if len(groups) == 0 && len(v6) == 0 {
 		f.Status = finding.Skip
 		f.Message = "no DHCP offer, so no option 6 to check"
-		return f
+		return withID(f, "dhcp.dns.no_offer")
 	}
 	if len(groups) == 1 {
 		f.Server = groups[0].id.String()
 	}
 	listed := append(append([]string(nil), exp.SchoolDNS...), exp.Resolvers...)
 	targets := map[string]string{}
-	for _, t := range DNSTargets(offers, exp.Suffix) {
-		targets[t.Server] = t.Suffix
+	for _, t := range v.dnsTargets(exp.Suffix) {
+		if _, ok := targets[t.Server]; !ok {
+			targets[t.Server] = t.Suffix
+		}
 	}
 
 	status := finding.Pass
@@ -393,6 +358,53 @@ func JudgeDNS(offers []Offer, exp Expect, srv map[string]finding.Finding) findin
 	var problems, remedies, working []string
 	var rows []map[string]any
 	seen := map[string]bool{}
+	check := func(addr string, ip net.IP, row map[string]any) {
+		name := ip.String()
+		s, ok := targets[addr]
+		if ok {
+			row["srv_name"] = "_vlmcs._tcp." + s
+		}
+		if len(listed) > 0 {
+			isListed := containsAddr(listed, ip)
+			row["listed"] = isListed
+			if !isListed {
+				worse(finding.Warn)
+				problems = append(problems, fmt.Sprintf("%s is neither a school DNS server nor a city resolver", name))
+			}
+		}
+		sf, found := srv[Target{Server: addr, Suffix: s}]
+		switch {
+		case !ok:
+			row["srv_status"] = finding.Skip.String()
+			problems = append(problems, fmt.Sprintf("%s: no suffix to ask it for (no option 15 and no school suffix)", name))
+			worse(finding.Unknown)
+		case !found:
+			row["srv_status"] = finding.Unknown.String()
+			worse(finding.Unknown)
+			problems = append(problems, fmt.Sprintf("%s: SRV not checked", name))
+		default:
+			row["srv_status"] = sf.Status.String()
+			row["srv_message"] = sf.Message
+			switch sf.Status {
+			case finding.Pass:
+				working = append(working, name)
+			case finding.Warn:
+				working = append(working, name)
+				worse(finding.Warn)
+				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
+			case finding.Fail:
+				worse(finding.Fail)
+				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
+				if sf.Remedy != "" {
+					remedies = append(remedies, fmt.Sprintf("Or add the record on %s: %s", name, sf.Remedy))
+				}
+			default:
+				worse(finding.Unknown)
+				problems = append(problems, fmt.Sprintf("%s: SRV could not be checked (%s)", name, sf.Message))
+			}
+		}
+		rows = append(rows, row)
+	}
 	for _, g := range groups {
 		o := g.offers[0]
 		switch o.State(OptDNS) {
@@ -413,58 +425,42 @@ func JudgeDNS(offers []Offer, exp Expect, srv map[string]finding.Finding) findin
 				continue
 			}
 			seen[addr] = true
-			row := map[string]any{"address": addr, "dhcp_server": g.id.String()}
-			if s, ok := targets[addr]; ok {
-				row["srv_name"] = "_vlmcs._tcp." + s
-			}
-			if len(listed) > 0 {
-				ok := containsAddr(listed, ip)
-				row["listed"] = ok
-				if !ok {
-					worse(finding.Warn)
-					problems = append(problems, fmt.Sprintf("%s is neither a school DNS server nor a city resolver", ip))
-				}
-			}
-			sf, ok := srv[addr]
-			switch {
-			case !ok:
-				row["srv_status"] = finding.Unknown.String()
-				worse(finding.Unknown)
-				problems = append(problems, fmt.Sprintf("%s: SRV not checked", ip))
-			default:
-				row["srv_status"] = sf.Status.String()
-				row["srv_message"] = sf.Message
-				switch sf.Status {
-				case finding.Pass:
-					working = append(working, ip.String())
-				case finding.Warn:
-					working = append(working, ip.String())
-					worse(finding.Warn)
-					problems = append(problems, fmt.Sprintf("%s: %s", ip, sf.Message))
-				case finding.Fail:
-					worse(finding.Fail)
-					problems = append(problems, fmt.Sprintf("%s: %s", ip, sf.Message))
-					if sf.Remedy != "" {
-						remedies = append(remedies, fmt.Sprintf("Or add the record on %s: %s", ip, sf.Remedy))
-					}
-				default:
-					worse(finding.Unknown)
-					problems = append(problems, fmt.Sprintf("%s: SRV could not be checked (%s)", ip, sf.Message))
-				}
-			}
-			rows = append(rows, row)
+			check(addr, ip, map[string]any{"address": addr, "dhcp_server": g.id.String()})
 		}
+	}
+	for _, s := range v6 {
+		if seen[s.Addr] {
+			continue
+		}
+		seen[s.Addr] = true
+		host, _, _ := net.SplitHostPort(s.Addr)
+		ip := net.ParseIP(strings.SplitN(host, "%", 2)[0])
+		check(s.Addr, ip, map[string]any{"address": s.Addr, "source": string(s.Source), "origin": s.Origin})
 	}
 	f.Status = status
 	f.Evidence = finding.Evidence{"dns_servers": nonNilMaps(rows), "listed": nonNil(listed)}
 	if status == finding.Pass {
 		f.Message = fmt.Sprintf("every DNS server in option 6 answers the KMS SRV record: %s", strings.Join(working, ", "))
-		return f
+		if len(v6) > 0 {
+			f.Message = fmt.Sprintf("every DNS server a PC gets (option 6, DHCPv6, router advertisements) answers the KMS SRV record: %s", strings.Join(working, ", "))
+			return withID(f, "dhcp.dns.ok_all", "Servers", strings.Join(working, ", "))
+		}
+		return withID(f, "dhcp.dns.ok", "Servers", strings.Join(working, ", "))
 	}
 	f.Message = strings.Join(problems, "; ")
-	if status == finding.Fail || status == finding.Warn {
+	f = withID(f, "dhcp.dns.problems", "Problems", f.Message)
+	if (status == finding.Fail || status == finding.Warn) && len(groups) > 0 {
 		good := goodDNS(exp, working)
 		f.Remedy = dnsRemedy(groups, exp, good, remedies)
+		f.RemedyID = "dhcp.dns.remedy"
+		f.Args["Steps"] = f.Remedy
+	} else if status == finding.Fail || status == finding.Warn {
+		f.Remedy = strings.Join(remedies, "\n")
+		if f.Remedy == "" {
+			f.Remedy = "Advertise DNS servers that carry the SRV record (RDNSS in the router advertisement, or DHCPv6 option 23)."
+		}
+		f.RemedyID = "dhcp.dns.remedy"
+		f.Args["Steps"] = f.Remedy
 	}
 	return f
 }
@@ -510,17 +506,18 @@ func dnsRemedy(groups []serverGroup, exp Expect, good, extra []string) string {
 // privilege the remedy is the exact setcap command.
 func ErrorFindings(iface string, err error) []finding.Finding {
 	msg := fmt.Sprintf("cannot probe DHCP on %s: %v", iface, err)
-	remedy := ""
+	remedy, id, rid := "", "dhcp.error", ""
 	// os.ErrPermission, which ErrPermission wraps, also covers a caller's
 	// own socket failing with EPERM or EACCES.
 	if errors.Is(err, os.ErrPermission) {
 		msg = fmt.Sprintf("cannot probe DHCP on %s: a raw socket needs root or cap_net_raw", iface)
 		remedy = "Run kmsprobe as root, or grant it the capabilities once:\n  " + SetcapCommand()
+		id, rid = "dhcp.error.permission", "dhcp.error.permission.remedy"
 	}
 	var fs []finding.Finding
-	for _, c := range []string{finding.DHCPOffer, finding.DHCPSuffix, finding.DHCPDNS, finding.DHCPRogue} {
-		fs = append(fs, finding.Finding{Check: c, Server: iface, Status: finding.Unknown, Message: msg, Remedy: remedy,
-			Evidence: finding.Evidence{"error": err.Error()}})
+	for _, c := range []string{finding.DHCPOffer, finding.DHCPSuffix, finding.DHCPDNS, finding.DHCPRogue, finding.DHCPSearch} {
+		fs = append(fs, withID(finding.Finding{Check: c, Server: iface, Status: finding.Unknown, Message: msg, Remedy: remedy, RemedyID: rid,
+			Evidence: finding.Evidence{"error": err.Error()}}, id, "Iface", iface, "Error", err.Error(), "Command", SetcapCommand()))
 	}
 	return fs
 }
@@ -656,4 +653,38 @@ func containsAddr(l []string, ip net.IP) bool {
 		}
 	}
 	return false
+}
+
+func replies6Evidence(rs []Reply6) []map[string]any {
+	out := make([]map[string]any, 0, len(rs))
+	for _, r := range rs {
+		e := map[string]any{"server_duid": r.ServerDUID, "source": ipText(r.Source), "server_mac": macText(r.ServerMAC)}
+		if r.HasDNS {
+			e["dns"] = ipStrings(r.DNS)
+		}
+		if r.HasDomains {
+			e["domains"] = nonNil(r.Domains)
+		}
+		if r.Malformed != "" {
+			e["malformed"] = r.Malformed
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func advertsEvidence(as []RouterAdvert) []map[string]any {
+	out := make([]map[string]any, 0, len(as))
+	for _, a := range as {
+		e := map[string]any{"source": ipText(a.Source), "mac": macText(a.MAC), "lifetime_s": int64(a.Lifetime / time.Second),
+			"managed": a.Managed, "other": a.Other, "rdnss": ipStrings(a.RDNSS), "dnssl": nonNil(a.DNSSL)}
+		if len(a.Withdrawn) > 0 {
+			e["withdrawn"] = a.Withdrawn
+		}
+		if a.Malformed != "" {
+			e["malformed"] = a.Malformed
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -194,7 +194,7 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, judgedOf(Judge(tc.offers, tc.exp))); diff != "" {
+			if diff := cmp.Diff(tc.want, judgedOf(Judge(View{Offers: tc.offers}, tc.exp))); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
@@ -214,7 +214,7 @@ func find(t *testing.T, fs []finding.Finding, check, server string) finding.Find
 
 func TestJudgeRemedies(t *testing.T) {
 	t.Run("suffix: the exact line for each server", func(t *testing.T) {
-		f := find(t, Judge([]Offer{campusOffer("kh.edu.tw")}, baseExpect), finding.DHCPSuffix, campusID)
+		f := find(t, Judge(View{Offers: []Offer{campusOffer("kh.edu.tw")}}, baseExpect), finding.DHCPSuffix, campusID)
 		want := "Set option 15 (domain name) to demo-jh.kh.edu.tw on DHCP server 10.1.2.1:\n" +
 			"  dnsmasq:      dhcp-option=option:domain-name,demo-jh.kh.edu.tw\n" +
 			"  ISC dhcpd:    option domain-name \"demo-jh.kh.edu.tw\";\n" +
@@ -225,7 +225,7 @@ func TestJudgeRemedies(t *testing.T) {
 		}
 	})
 	t.Run("rogue: its MAC, the switch commands, snooping", func(t *testing.T) {
-		f := find(t, Judge([]Offer{campusOffer("demo-jh.kh.edu.tw"), rogueOffer()}, baseExpect), finding.DHCPRogue, rogueID)
+		f := find(t, Judge(View{Offers: []Offer{campusOffer("demo-jh.kh.edu.tw"), rogueOffer()}}, baseExpect), finding.DHCPRogue, rogueID)
 		for _, s := range []string{
 			"Find DHCP server 192.168.0.1 (MAC ac:84:c6:11:22:33)",
 			"show mac address-table address ac84.c611.2233",
@@ -241,7 +241,7 @@ func TestJudgeRemedies(t *testing.T) {
 	t.Run("rogue behind a relay: the MAC is the relay's", func(t *testing.T) {
 		r := rogueOffer()
 		r.Relay = net.ParseIP("10.1.9.1").To4()
-		f := find(t, Judge([]Offer{campusOffer("demo-jh.kh.edu.tw"), r}, baseExpect), finding.DHCPRogue, rogueID)
+		f := find(t, Judge(View{Offers: []Offer{campusOffer("demo-jh.kh.edu.tw"), r}}, baseExpect), finding.DHCPRogue, rogueID)
 		if !strings.Contains(f.Remedy, "through the relay 10.1.9.1") {
 			t.Errorf("remedy does not name the relay:\n%s", f.Remedy)
 		}
@@ -249,7 +249,7 @@ func TestJudgeRemedies(t *testing.T) {
 	t.Run("a rogue's wrong suffix says remove it, not configure it", func(t *testing.T) {
 		e := baseExpect
 		e.AllowedServers = []net.IP{net.ParseIP(campusID)}
-		f := find(t, Judge([]Offer{campusOffer("demo-jh.kh.edu.tw"), rogueOffer()}, e), finding.DHCPSuffix, rogueID)
+		f := find(t, Judge(View{Offers: []Offer{campusOffer("demo-jh.kh.edu.tw"), rogueOffer()}}, e), finding.DHCPSuffix, rogueID)
 		if !strings.HasPrefix(f.Remedy, "192.168.0.1 is not in dhcp.allowed_servers") {
 			t.Errorf("remedy = %q", f.Remedy)
 		}
@@ -354,7 +354,7 @@ func TestJudgeDNS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := JudgeDNS(tc.offers, tc.exp, tc.srv)
+			f := JudgeDNS(View{Offers: tc.offers}, tc.exp, byTarget(View{Offers: tc.offers}, tc.exp, tc.srv))
 			if diff := cmp.Diff(tc.want, judgedOf([]finding.Finding{f})[0]); diff != "" {
 				t.Errorf("finding (-want +got):\n%s", diff)
 			}
@@ -391,7 +391,7 @@ func TestErrorFindings(t *testing.T) {
 					t.Errorf("%s: %v %q remedy %q", f.Check, f.Status, f.Message, f.Remedy)
 				}
 			}
-			if diff := cmp.Diff([]string{"dhcp.offer", "dhcp.suffix", "dhcp.dns", "dhcp.rogue"}, checks); diff != "" {
+			if diff := cmp.Diff([]string{"dhcp.offer", "dhcp.suffix", "dhcp.dns", "dhcp.rogue", "dhcp.search"}, checks); diff != "" {
 				t.Errorf("checks (-want +got):\n%s", diff)
 			}
 		})
@@ -409,4 +409,16 @@ func TestSetcapCommand(t *testing.T) {
 	if got, want := SetcapCommand(), "setcap cap_net_raw,cap_net_bind_service=+ep "+exe; got != want {
 		t.Errorf("SetcapCommand() = %q, want %q", got, want)
 	}
+}
+
+// byTarget keys dns.srv findings given per server by the question the
+// campus leg asks that server (View.Targets).
+func byTarget(v View, exp Expect, m map[string]finding.Finding) SRVResults {
+	out := SRVResults{}
+	for _, t := range v.Targets(exp.Suffix) {
+		if f, ok := m[t.Server]; ok {
+			out[t] = f
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // Judge turns an audit's measurements into per-school findings and the
@@ -24,7 +25,7 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 		var fs []finding.Finding
 		if m.Campus != nil && m.Campus.School() == sp.School.ID {
 			fs = append(fs, m.Campus.Findings()...)
-			fs = append(fs, m.Campus.Judge(campusSRV(sp, sd))...)
+			fs = append(fs, m.Campus.Judge(campusSRV(m.Campus, sd))...)
 		}
 		fs = append(fs, sd.findings...)
 		if !p.DNSOnly {
@@ -85,11 +86,11 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 			a := m.DNS[sp.SRV[j]]
 			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
 			sd.findings = append(sd.findings, f)
-			sd.srv[srv.Addr+" "+srv.Suffix] = f
+			sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
 			// Consistency is about the servers the school itself relies
 			// on; a DHCP-offered server with another suffix is a
 			// different question that dhcp.dns and dhcp.search judge.
-			if srv.Suffix == sp.School.Suffix {
+			if dnsname.Equal(srv.Suffix, sp.School.Suffix) {
 				same = append(same, a)
 				roles = append(roles, srv.Role)
 			}
@@ -194,11 +195,11 @@ func unwitnessed(f finding.Finding) finding.Finding {
 
 // campusSRV gives the campus judge the dns.srv finding of each question a
 // PC on the LAN would ask.
-func campusSRV(sp schoolPlan, sd schoolDNS) map[CampusQuestion]finding.Finding {
+func campusSRV(v CampusView, sd schoolDNS) map[CampusQuestion]finding.Finding {
 	out := map[CampusQuestion]finding.Finding{}
-	for _, srv := range sp.Servers {
-		if f, ok := sd.srv[srv.Addr+" "+srv.Suffix]; ok {
-			out[CampusQuestion{Server: srv.Addr, Domain: srv.Suffix}] = f
+	for _, q := range v.Questions() {
+		if f, ok := sd.srv[q.Server+" "+dnsname.Canonical(q.Domain)]; ok {
+			out[q] = f
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // serverRef is one DNS server as one school sees it.
@@ -84,7 +85,7 @@ func MakePlan(cfg *config.Config, schools []config.School, campus CampusView) Pl
 			if r.Suffix == "" {
 				r.Suffix = s.Suffix
 			}
-			key := r.Addr + " " + r.Suffix
+			key := r.Addr + " " + dnsname.Canonical(r.Suffix)
 			if have[key] {
 				return
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/dhcpcheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -44,15 +45,15 @@ func (l *legFlags) campusLeg(cfg *config.Config, ids []string) (probe.CampusLeg,
 	case l.dhcpWindow > 0:
 		window = l.dhcpWindow
 	}
-	var allowed []net.IP
-	for _, s := range cfg.DHCP.AllowedServers {
-		allowed = append(allowed, net.ParseIP(s))
-	}
+	allowed, allowed6 := dhcpcheck.SplitAllowed(cfg.DHCP.AllowedServers)
 	exp := dhcpcheck.Expect{
 		Iface:          l.dhcpIface,
 		Window:         window,
 		Suffix:         school.Suffix,
 		AllowedServers: allowed,
+		Allowed6:       allowed6,
+		KMSHost:        cfg.KMS.Host,
+		KMSPort:        cfg.KMS.Port,
 		SchoolDNS:      school.DNS,
 		Resolvers:      cfg.Resolvers,
 	}
@@ -70,7 +71,7 @@ type campusLeg struct {
 
 func (c campusLeg) Measure(ctx context.Context) (probe.CampusView, error) {
 	v := &campusView{school: c.school, exp: c.exp}
-	offers, err := dhcpcheck.Discover(ctx, dhcpcheck.Options{Iface: c.exp.Iface, MAC: c.mac, Window: c.window})
+	view, err := dhcpcheck.Observe(ctx, dhcpcheck.Options{Iface: c.exp.Iface, MAC: c.mac, Window: c.window})
 	switch {
 	case ctx.Err() != nil:
 		// Stopped during the window: "no offer" would blame the
@@ -85,17 +86,18 @@ func (c campusLeg) Measure(ctx context.Context) (probe.CampusView, error) {
 		v.findings = dhcpcheck.ErrorFindings(c.exp.Iface, err)
 		return v, nil
 	}
-	v.offers = offers
+	v.view = view
 	v.measured = true
-	v.findings = dhcpcheck.Judge(offers, c.exp)
+	v.findings = dhcpcheck.Judge(view, c.exp)
 	return v, nil
 }
 
-// campusView is what the offers on the LAN give a PC.
+// campusView is what the offers and adverts on the LAN give a PC: every
+// DNS server it would ask, every domain it would search.
 type campusView struct {
 	school   string
 	exp      dhcpcheck.Expect
-	offers   []dhcpcheck.Offer
+	view     dhcpcheck.View
 	measured bool
 	findings []finding.Finding
 }
@@ -103,9 +105,14 @@ type campusView struct {
 func (v *campusView) School() string              { return v.school }
 func (v *campusView) Findings() []finding.Finding { return v.findings }
 
+// Questions are every (server, domain) pair dhcp.dns and dhcp.search
+// need; the orchestrator asks them through the same DNS judging.
 func (v *campusView) Questions() []probe.CampusQuestion {
+	if !v.measured {
+		return nil
+	}
 	var qs []probe.CampusQuestion
-	for _, t := range dhcpcheck.DNSTargets(v.offers, v.exp.Suffix) {
+	for _, t := range v.view.Targets(v.exp.Suffix) {
 		qs = append(qs, probe.CampusQuestion{Server: t.Server, Domain: t.Suffix})
 	}
 	return qs
@@ -115,13 +122,11 @@ func (v *campusView) Judge(srv map[probe.CampusQuestion]finding.Finding) []findi
 	if !v.measured {
 		return nil
 	}
-	byServer := map[string]finding.Finding{}
-	for _, q := range v.Questions() {
-		if f, ok := srv[q]; ok {
-			byServer[q.Server] = f
-		}
+	res := dhcpcheck.SRVResults{}
+	for q, f := range srv {
+		res[dhcpcheck.Target{Server: q.Server, Suffix: dnsname.Canonical(q.Domain)}] = f
 	}
-	return []finding.Finding{dhcpcheck.JudgeDNS(v.offers, v.exp, byServer)}
+	return []finding.Finding{dhcpcheck.JudgeDNS(v.view, v.exp, res), dhcpcheck.JudgeSearch(v.view, v.exp, res)}
 }
 
 // setCampusErr and campusError guard campusErr: serve runs the campus leg

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -56,6 +57,16 @@ func runDHCP(ctx context.Context, e *env, args []string) int {
 	// The offers are followed the way a PC follows them: each option 6
 	// server asked for the SRV record of the suffix the same offer gave,
 	// through the same planner (bounded, deduplicated) as an audit.
+	// With no suffix to judge against (no offer's, no --school, no
+	// --expect-suffix), nobody is asked for "_vlmcs._tcp.": the city
+	// resolvers are left out of the questions (the campus leg above still
+	// recognises them in option 6), and offered servers are asked only
+	// for suffixes their offers carry.
+	if cfg.Schools[0].Suffix == "" {
+		runCfg := *cfg
+		runCfg.Resolvers = nil
+		cfg = &runCfg
+	}
 	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
 	if err != nil {
 		return fail(e, err)
@@ -94,16 +105,40 @@ func dhcpConfig(path, school, expect string) (*config.Config, error) {
 		cfg.Schools = []config.School{s}
 		return cfg, nil
 	}
-	cfg := &config.Config{Schools: []config.School{{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: strings.ToLower(strings.TrimSuffix(expect, "."))}}}
+	cfg := &config.Config{Schools: []config.School{{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: dnsname.Canonical(expect)}}}
 	cfg.DHCP.Window.Duration = config.DefaultDHCPWindow
 	cfg.Probe.Timeout.Duration, cfg.Probe.Attempts = config.DefaultTimeout, config.DefaultAttempts
 	cfg.KMS.Host, cfg.KMS.Port = config.DefaultKMSHost, config.DefaultKMSPort
 	if base, err := loadConfig(path); err == nil {
 		cfg.DHCP, cfg.Probe, cfg.KMS, cfg.Resolvers = base.DHCP, base.Probe, base.KMS, base.Resolvers
+		// --expect-suffix names a school as surely as --school does: its
+		// own DNS servers are then recognised in option 6, exactly as in
+		// `audit --school ID --dhcp-iface`.
+		if s, ok := schoolBySuffix(base, expect); ok {
+			cfg.Schools = []config.School{s}
+		}
 	} else if !errors.Is(err, config.ErrNoConfig) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// schoolBySuffix finds the one school of cfg whose suffix is suffix.
+// Two schools with the same suffix name none (validate warns about it).
+func schoolBySuffix(cfg *config.Config, suffix string) (config.School, bool) {
+	if dnsname.Canonical(suffix) == "" {
+		return config.School{}, false
+	}
+	var found []config.School
+	for _, s := range cfg.Schools {
+		if dnsname.Equal(s.Suffix, suffix) {
+			found = append(found, s)
+		}
+	}
+	if len(found) != 1 {
+		return config.School{}, false
+	}
+	return found[0], true
 }
 
 // printOffers lists every offer before the table: what a PC on this LAN
@@ -114,6 +149,7 @@ func printOffers(e *env, fs []finding.Finding) {
 			continue
 		}
 		offers, _ := f.Evidence["offers"].([]map[string]any)
+		defer printView(e, f.Evidence)
 		if len(offers) == 0 {
 			return
 		}
@@ -135,4 +171,48 @@ func printOffers(e *env, fs []finding.Finding) {
 		}
 		fmt.Fprintln(e.Stdout)
 	}
+}
+
+// printView lists the IPv6 half and what a PC ends up with: every search
+// domain and every DNS server, each with where it came from.
+func printView(e *env, ev finding.Evidence) {
+	list := func(k string) []map[string]any { l, _ := ev[k].([]map[string]any); return l }
+	if rs := list("dhcpv6_replies"); len(rs) > 0 {
+		fmt.Fprintf(e.Stdout, "%d DHCPv6 reply(ies) to the Information-Request:\n", len(rs))
+		for _, r := range rs {
+			fmt.Fprintf(e.Stdout, "  from DUID %v at %v (%v)\n", r["server_duid"], r["source"], r["server_mac"])
+			for _, k := range []string{"dns", "domains", "malformed"} {
+				if v, ok := r[k]; ok {
+					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
+				}
+			}
+		}
+	}
+	if as := list("router_adverts"); len(as) > 0 {
+		fmt.Fprintf(e.Stdout, "%d router advertisement(s):\n", len(as))
+		for _, a := range as {
+			fmt.Fprintf(e.Stdout, "  from %v (%v) lifetime %vs M=%v O=%v\n", a["source"], a["mac"], a["lifetime_s"], a["managed"], a["other"])
+			for _, k := range []string{"rdnss", "dnssl", "withdrawn", "malformed"} {
+				if v, ok := a[k]; ok {
+					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
+				}
+			}
+		}
+	}
+	if why, ok := ev["ipv6_error"]; ok {
+		fmt.Fprintf(e.Stdout, "IPv6 not observed: %v\n", why)
+	}
+	if ds := list("search_domains"); len(ds) > 0 {
+		fmt.Fprintln(e.Stdout, "Search domains a PC would use:")
+		for _, d := range ds {
+			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["domain"], d["source"], d["origin"])
+		}
+	}
+	if ss := list("dns_servers"); len(ss) > 0 {
+		fmt.Fprintln(e.Stdout, "DNS servers a PC would ask:")
+		for _, d := range ss {
+			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["address"], d["source"], d["origin"])
+		}
+	}
+	fmt.Fprintln(e.Stdout)
 }
