@@ -24,10 +24,10 @@ import (
 type Mode int
 
 const (
-	Serve   Mode = iota // answer from its zones
-	Refuse              // REFUSED to everything (a server that dropped the zone)
-	NoAA                // answer, but without the authority flag (a cache, not the zone)
-	Silent              // never answer: a timeout
+	Serve  Mode = iota // answer from its zones
+	Refuse             // REFUSED to everything (a server that dropped the zone)
+	NoAA               // answer, but without the authority flag (a cache, not the zone)
+	Silent             // never answer: a timeout
 )
 
 // Host is one fake server on one loopback address.
