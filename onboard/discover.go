@@ -30,7 +30,7 @@ type DiscoverOptions struct {
 	Resolvers   []string // host:port, asked with recursion
 	Client      delegation.Client
 	Concurrency int // schools looked up at once (default 64)
-	// Progress, when set, is called after each school.
+	// Progress, when set, is called after each school, one call at a time.
 	Progress func(done, total int)
 }
 
@@ -82,6 +82,7 @@ func Discover(ctx context.Context, es []Entry, o DiscoverOptions) error {
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	var done atomic.Int64
+	var progMu sync.Mutex
 	for _, i := range todo {
 		wg.Go(func() {
 			sem <- struct{}{}
@@ -92,7 +93,9 @@ func Discover(ctx context.Context, es []Entry, o DiscoverOptions) error {
 			}
 			res[i] = found{names, rcode, fail}
 			if o.Progress != nil {
+				progMu.Lock()
 				o.Progress(int(done.Add(1)), len(todo))
+				progMu.Unlock()
 			}
 		})
 	}
