@@ -20,6 +20,10 @@ import (
 // Record is one row of a Ministry school list.
 type Record struct {
 	File string // base name, for messages and comments
+	// List is the kind of list the row came from, told by its header:
+	// 國小 (it has 學年度), 高中 (it has 備註), else 國中. A merge only
+	// drops a school when its kind of list was read again.
+	List string
 	Line int    // 1-based line of the row
 	Code string // 代碼: the Ministry's school code, stable across years
 	Name string // 學校名稱
@@ -116,7 +120,7 @@ func ReadCSV(name string, data []byte, city string) ([]Record, string, error) {
 		if strings.Join(rec, "") == "" {
 			continue
 		}
-		rc := Record{File: name, Line: line, Code: get(colCode), Name: get(colName), Kind: get(colKind),
+		rc := Record{File: name, Line: line, List: listKind(cols), Code: get(colCode), Name: get(colName), Kind: get(colKind),
 			City: stripCityCode(get(colCity)), URL: get(colURL), Year: get(colYear), Note: get(colNote)}
 		if want != "" && cityKey(rc.City) != want {
 			continue
@@ -143,6 +147,23 @@ func headerCols(rec []string) map[string]int {
 		}
 	}
 	return cols
+}
+
+// Kinds of Ministry list.
+const (
+	ListElementary = "國小"
+	ListJunior     = "國中"
+	ListSenior     = "高中"
+)
+
+func listKind(cols map[string]int) string {
+	if _, ok := cols[colYear]; ok {
+		return ListElementary
+	}
+	if _, ok := cols[colNote]; ok {
+		return ListSenior
+	}
+	return ListJunior
 }
 
 var cityCode = regexp.MustCompile(`^\s*\[[^\]]*\]\s*`)

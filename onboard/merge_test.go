@@ -32,7 +32,7 @@ func TestMergeKeepsTheAdminsEdits(t *testing.T) {
 	// got a suffix through the overrides, discovery found servers.
 	recs := readLists(t, "高雄市")
 	recs = slices.DeleteFunc(recs, func(r onboard.Record) bool { return r.Code == "583602" })
-	recs = append(recs, onboard.Record{File: "國民小學名錄.csv", Line: 99, Code: "583609", Name: "市立新開國小", Kind: "公立", City: "高雄市", URL: "http://www.xinkai.kh.edu.tw"})
+	recs = append(recs, onboard.Record{File: "國民小學名錄.csv", List: "國小", Line: 99, Code: "583609", Name: "市立新開國小", Kind: "公立", City: "高雄市", URL: "http://www.xinkai.kh.edu.tw"})
 	ov := onboard.Overrides{"583603": {Suffix: "shanding.kh.edu.tw"}}
 	es2, _ := onboard.Build(recs, "kh.edu.tw", ov)
 	for i := range es2 {
@@ -82,6 +82,24 @@ func TestMergeKeepsTheAdminsEdits(t *testing.T) {
 	}
 	if len(ch2.Added)+len(ch2.Dropped) != 0 || string(again) != s {
 		t.Errorf("a second merge is not a no-op: %+v\n%s", ch2, cmp.Diff(s, string(again)))
+	}
+}
+
+func TestMergeOfOneListKeepsTheOthers(t *testing.T) {
+	meta := onboard.Meta{Sources: lists, City: "高雄市", Zone: "kh.edu.tw"}
+	es, _ := onboard.Build(readLists(t, "高雄市"), "kh.edu.tw", nil)
+	first, err := onboard.Render(es, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elementary := slices.DeleteFunc(readLists(t, "高雄市"), func(r onboard.Record) bool { return r.List != "國小" })
+	es2, _ := onboard.Build(elementary, "kh.edu.tw", nil)
+	out, ch, err := onboard.Merge(first, es2, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Dropped) != 0 || ch.OtherLists != 6 || len(loads(t, out).Schools) != 11 {
+		t.Errorf("merging the elementary list alone: %+v", ch)
 	}
 }
 

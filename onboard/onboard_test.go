@@ -38,9 +38,9 @@ func TestReadCSVEncodingsAndColumns(t *testing.T) {
 		rows      int
 		first     onboard.Record
 	}{
-		{"國民小學名錄.csv", "UTF-8 (BOM)", 8, onboard.Record{File: "國民小學名錄.csv", Line: 2, Code: "583601", Name: "市立大同國小", Kind: "公立", City: "高雄市", URL: "http://www.ttps.kh.edu.tw", Year: "114"}},
-		{"國民中學名錄.csv", "Big5", 4, onboard.Record{File: "國民中學名錄.csv", Line: 2, Code: "593601", Name: "市立大同國中", Kind: "公立", City: "高雄市", URL: "http://www.ttjh.kh.edu.tw"}},
-		{"高級中等學校名錄.csv", "UTF-8", 4, onboard.Record{File: "高級中等學校名錄.csv", Line: 2, Code: "580301", Name: "市立高雄高中", Kind: "公立", City: "高雄市", URL: "http://www.kshs.kh.edu.tw"}},
+		{"國民小學名錄.csv", "UTF-8 (BOM)", 8, onboard.Record{File: "國民小學名錄.csv", List: "國小", Line: 2, Code: "583601", Name: "市立大同國小", Kind: "公立", City: "高雄市", URL: "http://www.ttps.kh.edu.tw", Year: "114"}},
+		{"國民中學名錄.csv", "Big5", 4, onboard.Record{File: "國民中學名錄.csv", List: "國中", Line: 2, Code: "593601", Name: "市立大同國中", Kind: "公立", City: "高雄市", URL: "http://www.ttjh.kh.edu.tw"}},
+		{"高級中等學校名錄.csv", "UTF-8", 4, onboard.Record{File: "高級中等學校名錄.csv", List: "高中", Line: 2, Code: "580301", Name: "市立高雄高中", Kind: "公立", City: "高雄市", URL: "http://www.kshs.kh.edu.tw"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join("testdata", tc.file))

@@ -29,6 +29,9 @@ type Changes struct {
 	Changed []string // schools whose data differs between the lists and the file
 	Dropped []string // schools init had written that are no longer in the lists
 	Kept    int      // schools in the file without a 代碼 (written by hand): left alone
+	// OtherLists counts schools init wrote from a kind of list (國小,
+	// 國中, 高中) not read this time: they are kept, not dropped.
+	OtherLists int
 }
 
 // Comment lines init owns: the line naming a school's 代碼 and the notes
@@ -41,7 +44,10 @@ const (
 	blockEnd   = "# ---- end of the kmsprobe init block ----"
 )
 
-var codeRe = regexp.MustCompile(`(?m)^#\s*代碼\s+(\S+)`)
+var (
+	codeRe = regexp.MustCompile(`(?m)^#\s*代碼\s+(\S+)`)
+	listRe = regexp.MustCompile(`(?m)^#\s*代碼\s+\S+ · (\S+)`)
+)
 
 // Render writes a new schools.yaml.
 func Render(es []Entry, m Meta) ([]byte, error) {
@@ -101,6 +107,9 @@ func item(e Entry) *yaml.Node {
 // ownComment is the comment init writes above a school.
 func ownComment(e Entry) string {
 	parts := []string{codeLine + e.Code}
+	if e.List != "" {
+		parts = append(parts, e.List)
+	}
 	if e.Kind != "" {
 		parts = append(parts, oneLine(e.Kind))
 	}
@@ -172,8 +181,10 @@ func encode(n *yaml.Node) ([]byte, error) {
 // a matched school keeps the file's id, name, suffix and dns (dns is only
 // filled when the file has none), and the differences are reported. New
 // schools are appended; schools init had written (they carry a 代碼) that
-// the lists no longer have are taken out and kept as comments at the end;
-// schools without a 代碼 were written by hand and are left alone.
+// are no longer in a list of their kind (國小, 國中, 高中) are taken out
+// and kept as comments at the end — a school whose kind of list was not
+// read this time stays; schools without a 代碼 were written by hand and
+// are left alone.
 func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 	var ch Changes
 	var root yaml.Node
@@ -267,6 +278,10 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 		ch.Added = append(ch.Added, fmt.Sprintf("%s (代碼 %s, %s)", e.ID, e.Code, e.Suffix))
 	}
 
+	lists := map[string]bool{}
+	for _, e := range es {
+		lists[e.List] = true
+	}
 	var kept []*yaml.Node
 	var dropped []string
 	for _, it := range seq.Content {
@@ -276,6 +291,9 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 			ch.Kept++
 			kept = append(kept, it)
 		case matched[it]:
+			kept = append(kept, it)
+		case !lists[listOf(it)]:
+			ch.OtherLists++
 			kept = append(kept, it)
 		default:
 			id := ""
@@ -314,6 +332,18 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 	key.FootComment = foot
 	out, err := encode(&root)
 	return out, ch, err
+}
+
+// listOf is the kind of list a school of the file came from, "" when
+// its comment does not say.
+func listOf(it *yaml.Node) string {
+	if m := listRe.FindStringSubmatch(it.HeadComment); m != nil {
+		switch m[1] {
+		case ListElementary, ListJunior, ListSenior:
+			return m[1]
+		}
+	}
+	return "?"
 }
 
 func joinComments(a, b string) string {
