@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kh-edu/kmsprobe/delegation/delegationtest"
+)
+
+// initCity is a simulated city for init: a Ministry list of n schools
+// and the DNS behind it on loopback. Every fourth school's zone is hosted
+// on the city's server; the others have their own name server (which
+// also serves the KMS host's name, so audit can follow the SRV target);
+// every tenth school's 網址 is an IP address, so it cannot be written.
+type initCity struct {
+	csv      string
+	resolver string
+	net      *delegationtest.Net
+	kmsPort  int
+	own      int // schools with their own name server
+	hosted   int
+	skipped  int
+}
+
+func startInitCity(t testing.TB, n int) initCity {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	c := initCity{kmsPort: ln.Addr().(*net.TCPAddr).Port}
+	kms := "kms.test.example. 300 IN A 127.0.0.1"
+	cache := []string{"kh.edu.tw. 3600 IN NS dns1.kh.edu.tw.", "dns1.kh.edu.tw. 3600 IN A 127.0.0.10", kms}
+	city := []string{"kh.edu.tw. 3600 IN SOA dns1.kh.edu.tw. h.kh.edu.tw. 1 3600 600 86400 300", "kh.edu.tw. 3600 IN NS dns1.kh.edu.tw."}
+	var hosts []*delegationtest.Host
+	var rows strings.Builder
+	rows.WriteString("\ufeff學年度,代碼,學校名稱,公/私立,縣市名稱,地址,電話,網址\r\n")
+	for i := range n {
+		id := fmt.Sprintf("s%03d", i)
+		zone := id + ".kh.edu.tw"
+		url := "http://www." + zone + "/"
+		if i%10 == 9 {
+			url = fmt.Sprintf("http://163.16.%d.%d/", i/250, i%250)
+			c.skipped++
+		}
+		fmt.Fprintf(&rows, "114,5%05d,市立第%d國小,公立,[64]高雄市,高雄市某區某路%d號,(07)0000000,%s\r\n", i, i, i, url)
+		srv := fmt.Sprintf("_vlmcs._tcp.%s. 300 IN SRV 0 0 %d kms.test.example.", zone, c.kmsPort)
+		soa := fmt.Sprintf("%s. 3600 IN SOA ns1.%s. h.%s. 1 3600 600 86400 300", zone, zone, zone)
+		cache = append(cache, srv)
+		if i%10 == 9 {
+			continue
+		}
+		if i%4 == 0 {
+			c.hosted++
+			cache = append(cache, zone+". 3600 IN NS dns1.kh.edu.tw.")
+			city = append(city, srv)
+			continue
+		}
+		c.own++
+		ip := fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200)
+		ns := "ns1." + zone
+		cache = append(cache, zone+". 3600 IN NS "+ns+".", ns+". 3600 IN A "+ip)
+		hosts = append(hosts, &delegationtest.Host{IP: ip, Zones: map[string][]string{
+			zone:           {soa, zone + ". 3600 IN NS " + ns + ".", ns + ". 3600 IN A " + ip, srv},
+			"test.example": {"test.example. 3600 IN SOA " + ns + ". h.test.example. 1 3600 600 86400 300", kms},
+		}})
+	}
+	hosts = append(hosts,
+		&delegationtest.Host{IP: "127.0.0.2", Cache: cache},
+		&delegationtest.Host{IP: "127.0.0.10", Zones: map[string][]string{"kh.edu.tw": city}},
+	)
+	c.net = delegationtest.Start(t, hosts...)
+	c.resolver = c.net.Addr("127.0.0.2")
+	c.csv = filepath.Join(t.TempDir(), "國民小學名錄.csv")
+	if err := os.WriteFile(c.csv, []byte(rows.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c initCity) initArgs(out string) []string {
+	return []string{"init", "--from", c.csv, "--discover", "--resolver", c.resolver,
+		"--ns-port", fmt.Sprint(c.net.Port), "--timeout", "1s", "-o", out}
+}
+
+func runInitCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), &env{Stdout: &out, Stderr: &errb}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestInitDiscoverValidateAudit(t *testing.T) {
+	c := startInitCity(t, 12)
+	out := filepath.Join(t.TempDir(), "schools.yaml")
+	code, stdout, stderr := runInitCmd(c.initArgs(out)...)
+	if code != 0 {
+		t.Fatalf("init: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"s001                     own name servers ns1.s001.kh.edu.tw (127.0.1.2)",
+		"s000                     shared name servers dns1.kh.edu.tw (the city's) not listed",
+		"not written: 代碼 500009 市立第9國小",
+		fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.own+c.hosted, c.own, c.skipped),
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("init output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, o, e := runInitCmd("validate", "-c", out); code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", code, o, e)
+	}
+	// The admin points the audit at the lab's KMS host; the rest is
+	// what init wrote.
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "kms: {host: kms.test.example, port: %d}\nprobe: {timeout: 500ms, attempts: 2}\n", c.kmsPort)
+	f.Close()
+	if code, o, e := runInitCmd("audit", "-c", out, "--kms-mode", "tcp"); code != 0 {
+		t.Fatalf("audit of the written city: exit %d\n%s%s", code, o, e)
+	}
+
+	// A second run refuses to overwrite; with --force it merges and
+	// finds nothing new.
+	if code, _, e := runInitCmd(c.initArgs(out)...); code != 3 || !strings.Contains(e, "--force") {
+		t.Errorf("second init without --force: exit %d, %s", code, e)
+	}
+	code, stdout, stderr = runInitCmd(append(c.initArgs(out), "--force")...)
+	if code != 0 || !strings.Contains(stdout, "0 added, 0 changed, 0 dropped") {
+		t.Errorf("merge: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if b, _ := os.ReadFile(out); !bytes.Contains(b, []byte("kms: {host: kms.test.example")) {
+		t.Errorf("the merge lost the admin's kms: line:\n%s", b)
+	}
+}
+
+func TestInitBadInput(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.csv")
+	fifoErr := ""
+	if err := mkfifo(fifo); err == nil {
+		fifoErr = "regular file"
+	}
+	notList := filepath.Join(dir, "x.csv")
+	os.WriteFile(notList, []byte("a,b\n1,2\n"), 0o644)
+	badOv := filepath.Join(dir, "ov.yaml")
+	os.WriteFile(badOv, []byte("abc: {suffx: a.kh.edu.tw}\n"), 0o644)
+	good := filepath.Join("..", "..", "onboard", "testdata", "國民小學名錄.csv")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"init"}, "--from FILE.csv"},
+		{[]string{"init", "--from", filepath.Join(dir, "missing.csv")}, "no such file"},
+		{[]string{"init", "--from", notList, "-o", filepath.Join(dir, "o.yaml")}, "x.csv: no header row"},
+		{[]string{"init", "--from", good, "--overrides", badOv, "-o", filepath.Join(dir, "o.yaml")}, "suffx"},
+		{[]string{"init", "--from", good, "--resolver", "127.0.0.1"}, "only used with --discover"},
+		{[]string{"init", "--from", good, "--discover", "--resolver", "dns.example"}, "not an IP address"},
+		{[]string{"init", "--from", good, "--zone", "tw."}, "not a DNS zone"},
+		{[]string{"init", "--from", good, "--city", "臺北市", "-o", filepath.Join(dir, "o.yaml")}, "nothing was written"},
+		{[]string{"init", "stray"}, "no arguments"},
+	}
+	if fifoErr != "" {
+		cases = append(cases, struct {
+			args []string
+			want string
+		}{[]string{"init", "--from", fifo}, fifoErr})
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		code, o, e := runInitCmd(tc.args...)
+		if code != 3 || !strings.Contains(o+e, tc.want) {
+			t.Errorf("%v: exit %d, want 3 with %q:\n%s%s", tc.args, code, tc.want, o, e)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%v took %s", tc.args, d)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o.yaml")); err == nil {
+		t.Error("a failed init wrote its output")
+	}
+}
+
+func TestInitToStdout(t *testing.T) {
+	good := filepath.Join("..", "..", "onboard", "testdata", "國民小學名錄.csv")
+	code, o, e := runInitCmd("init", "--from", good, "-o", "-")
+	if code != 0 || !strings.HasPrefix(o, "# schools.yaml made by `kmsprobe init`") || !strings.Contains(e, "not written: 代碼 583603") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, o, e)
+	}
+}
+
+// TestInitCityOf400 times init --discover on a simulated city the size of
+// Kaohsiung's. The bound is loose (CI is a loaded 2-core machine); the
+// log line is the figure.
+func TestInitCityOf400(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the 400-school run starts 300 name servers")
+	}
+	c := startInitCity(t, 400)
+	out := filepath.Join(t.TempDir(), "schools.yaml")
+	start := time.Now()
+	code, stdout, stderr := runInitCmd(c.initArgs(out)...)
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	want := fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.own+c.hosted, c.own, c.skipped)
+	if !strings.Contains(stdout, want) {
+		t.Errorf("summary lacks %q:\n%s", want, stdout[max(0, len(stdout)-400):])
+	}
+	if code, o, e := runInitCmd("validate", "-c", out); code != 0 {
+		t.Fatalf("validate: %d %s%s", code, o, e)
+	}
+	t.Logf("init --discover of %d schools (%d own name servers): %s", 400, c.own, took.Round(time.Millisecond))
+	if took > 60*time.Second {
+		t.Errorf("init took %s for 400 schools", took)
+	}
+}
