@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -134,8 +135,35 @@ func TestInitDiscoverValidateAudit(t *testing.T) {
 	}
 	fmt.Fprintf(f, "kms: {host: kms.test.example, port: %d}\nprobe: {timeout: 500ms, attempts: 2}\n", c.kmsPort)
 	f.Close()
-	if code, o, e := runInitCmd("audit", "-c", out, "--kms-mode", "tcp"); code != 0 {
+	code, o, e := runInitCmd("audit", "-c", out, "--kms-mode", "tcp", "--format", "json")
+	if code != 0 {
 		t.Fatalf("audit of the written city: exit %d\n%s%s", code, o, e)
+	}
+	var rep struct {
+		Summary struct{ Schools, Pass int }
+		Schools []struct {
+			ID       string
+			Findings []struct{ Check, Server, Status string }
+		}
+	}
+	if err := json.Unmarshal([]byte(o), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Schools != c.own+c.hosted || rep.Summary.Pass != rep.Summary.Schools {
+		t.Errorf("audit summary %+v, want %d schools all passing", rep.Summary, c.own+c.hosted)
+	}
+	// A school with its own server was asked there, not only at the
+	// city resolver.
+	asked := map[string]bool{}
+	for _, s := range rep.Schools {
+		if s.ID == "s001" {
+			for _, f := range s.Findings {
+				asked[f.Check+"@"+f.Server] = true
+			}
+		}
+	}
+	if !asked["dns.srv@"+c.net.Addr("127.0.1.2")] || !asked["dns.srv@"+c.resolver] {
+		t.Errorf("s001 findings: %v", asked)
 	}
 
 	// A second run refuses to overwrite; with --force it merges and
