@@ -15,21 +15,14 @@ import (
 	"github.com/kh-edu/kmsprobe/delegation/delegationtest"
 )
 
-// initCity is a simulated city for init: a Ministry list of n schools
-// and the DNS behind it on loopback. Every fourth school's zone is hosted
-// on the city's server; the others have their own name server (which
-// also serves the KMS host's name, so audit can follow the SRV target);
-// every tenth school's 網址 is an IP address, so it cannot be written.
 type initCity struct {
-	csv      string
-	resolver string
-	net      *delegationtest.Net
-	kmsPort  int
-	own      int // schools with their own name server
-	hosted   int
-	skipped  int
+	*delegationtest.City
+	csv     string
+	kmsPort int
 }
 
+// startInitCity starts delegationtest's simulated city of n schools, with
+// a KMS port that only accepts (for --kms-mode tcp).
 func startInitCity(t testing.TB, n int) initCity {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -46,59 +39,22 @@ func startInitCity(t testing.TB, n int) initCity {
 			c.Close()
 		}
 	}()
-	c := initCity{kmsPort: ln.Addr().(*net.TCPAddr).Port}
-	kms := "kms.test.example. 300 IN A 127.0.0.1"
-	cache := []string{"kh.edu.tw. 3600 IN NS dns1.kh.edu.tw.", "dns1.kh.edu.tw. 3600 IN A 127.0.0.10", kms}
-	city := []string{"kh.edu.tw. 3600 IN SOA dns1.kh.edu.tw. h.kh.edu.tw. 1 3600 600 86400 300", "kh.edu.tw. 3600 IN NS dns1.kh.edu.tw."}
-	var hosts []*delegationtest.Host
-	var rows strings.Builder
-	rows.WriteString("\ufeff學年度,代碼,學校名稱,公/私立,縣市名稱,地址,電話,網址\r\n")
-	for i := range n {
-		id := fmt.Sprintf("s%03d", i)
-		zone := id + ".kh.edu.tw"
-		url := "http://www." + zone + "/"
-		if i%10 == 9 {
-			url = fmt.Sprintf("http://163.16.%d.%d/", i/250, i%250)
-			c.skipped++
-		}
-		fmt.Fprintf(&rows, "114,5%05d,市立第%d國小,公立,[64]高雄市,高雄市某區某路%d號,(07)0000000,%s\r\n", i, i, i, url)
-		srv := fmt.Sprintf("_vlmcs._tcp.%s. 300 IN SRV 0 0 %d kms.test.example.", zone, c.kmsPort)
-		soa := fmt.Sprintf("%s. 3600 IN SOA ns1.%s. h.%s. 1 3600 600 86400 300", zone, zone, zone)
-		cache = append(cache, srv)
-		if i%10 == 9 {
-			continue
-		}
-		if i%4 == 0 {
-			c.hosted++
-			cache = append(cache, zone+". 3600 IN NS dns1.kh.edu.tw.")
-			city = append(city, srv)
-			continue
-		}
-		c.own++
-		ip := fmt.Sprintf("127.0.%d.%d", 1+i/200, 1+i%200)
-		ns := "ns1." + zone
-		cache = append(cache, zone+". 3600 IN NS "+ns+".", ns+". 3600 IN A "+ip)
-		hosts = append(hosts, &delegationtest.Host{IP: ip, Zones: map[string][]string{
-			zone:           {soa, zone + ". 3600 IN NS " + ns + ".", ns + ". 3600 IN A " + ip, srv},
-			"test.example": {"test.example. 3600 IN SOA " + ns + ". h.test.example. 1 3600 600 86400 300", kms},
-		}})
+	port := ln.Addr().(*net.TCPAddr).Port
+	city, err := delegationtest.StartCity(n, port)
+	if err != nil {
+		t.Fatal(err)
 	}
-	hosts = append(hosts,
-		&delegationtest.Host{IP: "127.0.0.2", Cache: cache},
-		&delegationtest.Host{IP: "127.0.0.10", Zones: map[string][]string{"kh.edu.tw": city}},
-	)
-	c.net = delegationtest.Start(t, hosts...)
-	c.resolver = c.net.Addr("127.0.0.2")
-	c.csv = filepath.Join(t.TempDir(), "國民小學名錄.csv")
-	if err := os.WriteFile(c.csv, []byte(rows.String()), 0o644); err != nil {
+	t.Cleanup(city.Close)
+	c := initCity{City: city, kmsPort: port, csv: filepath.Join(t.TempDir(), "國民小學名錄.csv")}
+	if err := os.WriteFile(c.csv, city.CSV, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
 func (c initCity) initArgs(out string) []string {
-	return []string{"init", "--from", c.csv, "--discover", "--resolver", c.resolver,
-		"--ns-port", fmt.Sprint(c.net.Port), "--timeout", "1s", "-o", out}
+	return []string{"init", "--from", c.csv, "--discover", "--resolver", c.Resolver,
+		"--ns-port", fmt.Sprint(c.Port), "--timeout", "1s", "-o", out}
 }
 
 func runInitCmd(args ...string) (int, string, string) {
@@ -118,7 +74,7 @@ func TestInitDiscoverValidateAudit(t *testing.T) {
 		"s001                     own name servers ns1.s001.kh.edu.tw (127.0.1.2)",
 		"s000                     shared name servers dns1.kh.edu.tw (the city's) not listed",
 		"not written: 代碼 500009 市立第9國小",
-		fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.own+c.hosted, c.own, c.skipped),
+		fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.Own+c.Hosted, c.Own, c.Skipped),
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, stdout)
@@ -149,8 +105,8 @@ func TestInitDiscoverValidateAudit(t *testing.T) {
 	if err := json.Unmarshal([]byte(o), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Summary.Schools != c.own+c.hosted || rep.Summary.Pass != rep.Summary.Schools {
-		t.Errorf("audit summary %+v, want %d schools all passing", rep.Summary, c.own+c.hosted)
+	if rep.Summary.Schools != c.Own+c.Hosted || rep.Summary.Pass != rep.Summary.Schools {
+		t.Errorf("audit summary %+v, want %d schools all passing", rep.Summary, c.Own+c.Hosted)
 	}
 	// A school with its own server was asked there, not only at the
 	// city resolver.
@@ -162,7 +118,7 @@ func TestInitDiscoverValidateAudit(t *testing.T) {
 			}
 		}
 	}
-	if !asked["dns.srv@"+c.net.Addr("127.0.1.2")] || !asked["dns.srv@"+c.resolver] {
+	if !asked["dns.srv@"+c.Addr("127.0.1.2")] || !asked["dns.srv@"+c.Resolver] {
 		t.Errorf("s001 findings: %v", asked)
 	}
 
@@ -250,14 +206,14 @@ func TestInitCityOf400(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	want := fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.own+c.hosted, c.own, c.skipped)
+	want := fmt.Sprintf("%d schools (%d with their own DNS servers), %d not written", c.Own+c.Hosted, c.Own, c.Skipped)
 	if !strings.Contains(stdout, want) {
 		t.Errorf("summary lacks %q:\n%s", want, stdout[max(0, len(stdout)-400):])
 	}
 	if code, o, e := runInitCmd("validate", "-c", out); code != 0 {
 		t.Fatalf("validate: %d %s%s", code, o, e)
 	}
-	t.Logf("init --discover of %d schools (%d own name servers): %s", 400, c.own, took.Round(time.Millisecond))
+	t.Logf("init --discover of %d schools (%d own name servers): %s", 400, c.Own, took.Round(time.Millisecond))
 	if took > 60*time.Second {
 		t.Errorf("init took %s for 400 schools", took)
 	}
