@@ -23,6 +23,10 @@ type Entry struct {
 	// Reason is why the school is written commented out ("" when it is
 	// written as a school).
 	Reason string
+	// ReasonID and ReasonArgs are Reason as a message id with its
+	// arguments (Reasons), for a translated rendering.
+	ReasonID   string
+	ReasonArgs map[string]string
 	// Notes say what init decided for this school (an id made unique,
 	// an override applied, what --discover found); they become comments.
 	Notes []string
@@ -123,11 +127,13 @@ func Build(recs []Record, zone string, ov Overrides) ([]Entry, []string) {
 		}
 		e := Entry{Record: r}
 		if e.Name == "" {
-			e.Reason = "no school name (學校名稱) in the list"
+			e.setReason(newReason("init.reason.no_name"))
 		} else if e.Code == "" {
-			e.Reason = "no school code (代碼) in the list"
+			e.setReason(newReason("init.reason.no_code"))
 		} else {
-			e.Suffix, e.Reason = Suffix(r.URL, zone)
+			var why Reason
+			e.Suffix, why = suffixReason(r.URL, zone)
+			e.setReason(why)
 		}
 		key, o, ok := lookup(ov, e)
 		if ok {
@@ -169,12 +175,13 @@ func lookup(ov Overrides, e Entry) (string, Override, bool) {
 func (e *Entry) apply(key string, o Override) {
 	var what []string
 	if o.Skip {
-		e.Reason = "skip: true in the overrides file (key " + key + ")"
+		e.setReason(newReason("init.reason.skipped", "Key", key))
 		e.Notes = append(e.Notes, "overrides: skipped")
 		return
 	}
 	if o.Suffix != "" {
-		e.Suffix, e.Reason = o.Suffix, ""
+		e.Suffix = o.Suffix
+		e.setReason(Reason{})
 		what = append(what, "suffix")
 	}
 	if o.ID != "" {
@@ -213,7 +220,7 @@ func AssignIDs(es []Entry, taken map[string]bool) {
 		}
 		id := IDFrom(e.Suffix)
 		if !idRe.MatchString(id) {
-			e.Reason = fmt.Sprintf("the suffix %s gives no usable id; set id in the overrides file (key %s)", e.Suffix, e.Code)
+			e.setReason(newReason("init.reason.no_id", "Suffix", e.Suffix, "Code", e.Code))
 			continue
 		}
 		want[id] = append(want[id], i)

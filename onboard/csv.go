@@ -181,10 +181,15 @@ func cityKey(s string) string {
 // city delegates it (web.abc.kh.edu.tw -> abc.kh.edu.tw). Otherwise it
 // returns the reason the suffix cannot be derived, for the admin.
 func Suffix(raw, zone string) (suffix, reason string) {
+	s, r := suffixReason(raw, zone)
+	return s, r.String()
+}
+
+func suffixReason(raw, zone string) (string, Reason) {
 	zone = dnsname.Canonical(zone)
 	raw = strings.TrimSpace(raw)
 	if raw == "" || raw == "-" || raw == "無" {
-		return "", "no web address (網址) in the list"
+		return "", newReason("init.reason.no_url")
 	}
 	u := raw
 	if !strings.Contains(u, "://") {
@@ -192,25 +197,25 @@ func Suffix(raw, zone string) (suffix, reason string) {
 	}
 	p, err := url.Parse(u)
 	if err != nil || p.Hostname() == "" {
-		return "", fmt.Sprintf("網址 %q is not a web address", raw)
+		return "", newReason("init.reason.bad_url", "URL", raw)
 	}
 	host := dnsname.Canonical(p.Hostname())
 	if _, err := netip.ParseAddr(host); err == nil {
-		return "", fmt.Sprintf("網址 %q is an IP address, not a name under %s", raw, zone)
+		return "", newReason("init.reason.ip", "URL", raw, "Zone", zone)
 	}
 	host = strings.TrimPrefix(host, "www.")
 	if host == zone {
-		return "", fmt.Sprintf("網址 %q is the city zone itself, not a school's", raw)
+		return "", newReason("init.reason.city_zone", "URL", raw)
 	}
 	if !strings.HasSuffix(host, "."+zone) {
-		return "", fmt.Sprintf("網址 %q is not under %s", raw, zone)
+		return "", newReason("init.reason.other_domain", "URL", raw, "Zone", zone)
 	}
 	labels := strings.Split(strings.TrimSuffix(host, "."+zone), ".")
 	school := labels[len(labels)-1]
 	if !validLabel(school) {
-		return "", fmt.Sprintf("網址 %q gives %q, not a DNS label", raw, school)
+		return "", newReason("init.reason.bad_label", "URL", raw, "Label", school)
 	}
-	return school + "." + zone, ""
+	return school + "." + zone, Reason{}
 }
 
 var labelRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
