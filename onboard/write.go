@@ -1,11 +1,16 @@
 package onboard
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
+
+// fifoWait is how long a FIFO given as -o may take to get a reader.
+const fifoWait = 5 * time.Second
 
 // WriteFile writes schools.yaml so that a crash or a full disk never
 // leaves half a file: a temporary file in the same folder, synced and
@@ -52,8 +57,19 @@ func WriteFile(path string, data []byte) error {
 }
 
 func writeThrough(path string, data []byte) error {
-	// Non-blocking open: a FIFO nobody reads is an error now, not a hang.
-	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	// Non-blocking open: a FIFO nobody reads fails with ENXIO instead of
+	// hanging; a reader gets a few seconds to come, then it is an error.
+	var f *os.File
+	var err error
+	for deadline := time.Now().Add(fifoWait); ; time.Sleep(50 * time.Millisecond) {
+		f, err = os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if !errors.Is(err, syscall.ENXIO) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		return fmt.Errorf("cannot write %s: nothing reads from it (a FIFO without a reader for %s)", path, fifoWait)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}

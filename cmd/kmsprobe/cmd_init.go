@@ -87,6 +87,9 @@ func runInit(ctx context.Context, e *env, args []string) int {
 			return fail(e, fmt.Errorf("%s already exists; run again with --force to merge the lists into it (its ids, edits and comments are kept), or write elsewhere with -o FILE", out))
 		case err == nil:
 			existing = b
+		case errors.Is(err, safefile.ErrNotRegular):
+			// A device or FIFO (-o /dev/stdout): nothing to merge or
+			// lose, the file is written through.
 		case !errors.Is(err, os.ErrNotExist):
 			return fail(e, fmt.Errorf("cannot read the existing %s: %v", out, err))
 		}

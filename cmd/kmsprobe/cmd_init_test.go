@@ -189,6 +189,30 @@ func TestInitToStdout(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(o, "# schools.yaml made by `kmsprobe init`") || !strings.Contains(e, "not written: 代碼 583603") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, o, e)
 	}
+	// A FIFO is written through, never replaced or merged into.
+	fifo := filepath.Join(t.TempDir(), "out")
+	if err := mkfifo(fifo); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- b
+	}()
+	if code, o, e := runInitCmd("init", "--from", good, "-o", fifo); code != 0 {
+		t.Fatalf("-o FIFO: exit %d\n%s%s", code, o, e)
+	}
+	select {
+	case b := <-got:
+		if !bytes.HasPrefix(b, []byte("# schools.yaml made by")) {
+			t.Errorf("FIFO got %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing came through the FIFO")
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v %v", st, err)
+	}
 }
 
 // TestInitCityOf400 times init --discover on a simulated city the size of
