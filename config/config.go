@@ -99,6 +99,13 @@ type Probe struct {
 	// 32, see probe.DefaultPerServer): a city resolver serving every
 	// school must not receive the whole concurrency at once.
 	PerServer int `yaml:"per_server"`
+	// Delegation turns the dns.delegation check off when false (default
+	// on): a lab or benchmark city without NS records has nothing to
+	// check there.
+	Delegation *bool `yaml:"delegation"`
+	// NSPort is the port the zones' own name servers are asked on (default
+	// 53; a lab whose name servers listen elsewhere sets it).
+	NSPort int `yaml:"ns_port"`
 	// StateDir keeps the probe's stable KMS client identity when the host
 	// has no /etc/machine-id.
 	StateDir string `yaml:"state_dir"`
@@ -189,6 +196,10 @@ type Budgets struct {
 	// DHCPWindow is how long offers are collected (dhcp.window).
 	DHCPWindow time.Duration
 }
+
+// DelegationOn reports whether dns.delegation runs (probe.delegation,
+// default true).
+func (p Probe) DelegationOn() bool { return p.Delegation == nil || *p.Delegation }
 
 // Budgets returns the named budgets for c. A Config that was not loaded or
 // validated (a zero value) gets the defaults, never a zero wait.

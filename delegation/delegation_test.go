@@ -210,11 +210,14 @@ func TestCancelledIsUnknown(t *testing.T) {
 	}
 }
 
-func TestDeadResolversAreUnknownNotPass(t *testing.T) {
+// TestDeadResolversAreSkipNotPass: with no name server to learn, the
+// check is skipped with the reason, never passed, and never "unknown"
+// (that is the probe's own trouble, exit 3).
+func TestDeadResolversAreSkipNotPass(t *testing.T) {
 	n := delegationtest.Start(t, &delegationtest.Host{IP: "127.0.0.3", Mode: delegationtest.Silent})
 	cl := delegation.Client{Timeout: 100 * time.Millisecond, Attempts: 1, NSPort: n.Port}
 	fs := delegation.Judge(delegation.Measure(context.Background(), delegation.Plan("x.kh.edu.tw")[0], cl, []string{n.Addr("127.0.0.3")}))
-	if len(fs) != 1 || fs[0].Status != finding.Unknown || fs[0].ID != "dns.delegation.unknown" || !strings.Contains(fs[0].Message, "timeout") {
+	if len(fs) != 1 || fs[0].Status != finding.Skip || fs[0].ID != "dns.delegation.unknown" || !strings.Contains(fs[0].Message, "timeout") {
 		t.Fatalf("dead resolvers: %+v", fs)
 	}
 }

@@ -131,7 +131,10 @@ func Judge(m Measurement) []finding.Finding {
 		if reason == "" {
 			reason = "neither the delegation nor the city resolvers name any"
 		}
-		return []finding.Finding{newFinding(finding.Unknown, "", "dns.delegation.unknown", "no name servers", ev, with("Reason", reason), false)}
+		// Nothing to judge, and not the probe's own trouble (unknown
+		// would make the run exit 3): a skip with the reason. When the
+		// resolvers themselves fail, dns.srv at them already says so.
+		return []finding.Finding{newFinding(finding.Skip, "", "dns.delegation.unknown", "no name servers", ev, with("Reason", reason), false)}
 	}
 
 	var lame, good []Server

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
@@ -88,10 +89,45 @@ func (c Clock) Measure(ctx context.Context, _ string) probe.Measurement {
 
 type clockMeasurement clockcheck.Measurement
 
-func (m clockMeasurement) Judge() []finding.Finding { return clockcheck.Judge(clockcheck.Measurement(m)) }
+func (m clockMeasurement) Judge() []finding.Finding {
+	return clockcheck.Judge(clockcheck.Measurement(m))
+}
 
 // SharedFault: NTP servers that do not answer are their operators'
 // problem; a wrong local clock is this machine's.
 func (m clockMeasurement) SharedFault(f finding.Finding) (finding.Finding, bool) {
 	return clockcheck.ServerFault(f)
+}
+
+// Zone is the dns.delegation leg: one school zone, through the city
+// resolvers and the zone's own name servers. One Prober is shared by every
+// zone of an audit, so the parent's servers are looked up once.
+type Zone struct {
+	Prober    *delegation.Prober
+	resolvers int
+}
+
+// ZoneOf builds the delegation leg of cfg with the per-question budget.
+func ZoneOf(cfg *config.Config) Zone {
+	b := BudgetsOf(cfg)
+	return Zone{Prober: delegation.NewProber(delegation.Client{Timeout: b.PerAttempt, Attempts: b.Attempts, NSPort: cfg.Probe.NSPort}, cfg.Resolvers), resolvers: len(cfg.Resolvers)}
+}
+
+// Measure checks the delegation of one zone (a school's suffix).
+func (z Zone) Measure(ctx context.Context, zone string) probe.Measurement {
+	if z.resolvers == 0 {
+		return probe.Judged{{Check: finding.DNSDelegation, Status: finding.Skip, Short: "no resolvers",
+			ID: "dns.delegation.no_resolvers", Message: "no city resolvers configured to find the zone's name servers through; delegation not checked"}}
+	}
+	ts := delegation.Plan(zone)
+	if len(ts) == 0 {
+		return probe.Judged(nil)
+	}
+	return zoneMeasurement(z.Prober.Measure(ctx, ts[0]))
+}
+
+type zoneMeasurement delegation.Measurement
+
+func (m zoneMeasurement) Judge() []finding.Finding {
+	return delegation.Judge(delegation.Measurement(m))
 }

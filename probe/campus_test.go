@@ -15,7 +15,7 @@ type fakeCampus struct {
 }
 
 func (c *fakeCampus) Measure(context.Context) (probe.CampusView, error) { return c, nil }
-func (c *fakeCampus) School() string                                   { return "s0" }
+func (c *fakeCampus) School() string                                    { return "s0" }
 func (c *fakeCampus) Findings() []finding.Finding {
 	return []finding.Finding{{Check: finding.DHCPOffer, Status: finding.Pass}}
 }

@@ -19,6 +19,9 @@ type Measurements struct {
 	KMS map[string]Measured
 	// Clock is the clock leg's measurement, nil when the leg is absent.
 	Clock *Measured
+	// Zones holds one delegation measurement per distinct school suffix
+	// (canonical), nil when the zone leg is absent.
+	Zones map[string]Measured
 	// Campus is the view of the school's LAN, nil outside campus mode.
 	Campus CampusView
 	// HostResolver are the KMS host's addresses from the probe host's own

@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
@@ -28,6 +30,11 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 			fs = append(fs, m.Campus.Judge(campusSRV(m.Campus, sd))...)
 		}
 		fs = append(fs, sd.findings...)
+		if m.Zones != nil {
+			zone := judgeZone(m, sp.School.Suffix)
+			fs = append(fs, zone...)
+			negativeTTL(fs, zone)
+		}
 		if !p.DNSOnly {
 			fs = append(fs, judgeKMS(p, m, sd)...)
 			fs = append(fs, judgeClock(p, m)...)
@@ -231,6 +238,43 @@ func judgeKMS(p Plan, m Measurements, sd schoolDNS) []finding.Finding {
 		fs = append(fs, judged(ms)...)
 	}
 	return fs
+}
+
+// negativeTTL tells, under an NXDOMAIN, how long the city resolvers may
+// keep the negative answer after the record is added (the zone's SOA
+// negative TTL): "I fixed it and it still fails" is the first question
+// an admin asks.
+func negativeTTL(fs, zone []finding.Finding) {
+	var ttl time.Duration
+	for _, z := range zone {
+		if d, ok := delegation.NegativeTTLOf(z); ok && d > ttl {
+			ttl = d
+		}
+	}
+	if ttl <= 0 {
+		return
+	}
+	for i := range fs {
+		f := &fs[i]
+		if f.Check != finding.DNSSRV || f.ID != "dns.srv.nxdomain" || f.Remedy == "" {
+			continue
+		}
+		f.Remedy += fmt.Sprintf(" After the record is added, resolvers that already cached the NXDOMAIN may keep it for up to %s (the zone's SOA negative TTL); flush their cache to see the fix at once.", ttl)
+		if f.Args == nil {
+			f.Args = map[string]string{}
+		}
+		f.Args["NegativeTTL"] = ttl.String()
+	}
+}
+
+// judgeZone is the school zone's dns.delegation verdict; a zone the
+// stopped audit never reached is unknown, never blamed.
+func judgeZone(m Measurements, suffix string) []finding.Finding {
+	ms, ok := m.Zones[dnsname.Canonical(suffix)]
+	if !ok {
+		return []finding.Finding{{Check: finding.DNSDelegation, Status: finding.Unknown, Short: "stopped", ID: "dns.delegation.stopped", Message: "not checked: the audit was stopped"}}
+	}
+	return judged(ms)
 }
 
 func judgeClock(p Plan, m Measurements) []finding.Finding {

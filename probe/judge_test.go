@@ -3,6 +3,7 @@ package probe
 import (
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -300,5 +301,32 @@ func TestJudgeStoppedKMSNeverBlames(t *testing.T) {
 				t.Errorf("%s: %s = %s after a stop, want unknown", s.ID, f.Check, f.Status)
 			}
 		}
+	}
+}
+
+// TestJudgeNXDOMAINSaysHowLongCachesKeepIt: the school zone's negative
+// TTL (from dns.delegation) is added to dns.srv's NXDOMAIN remedy.
+func TestJudgeNXDOMAINSaysHowLongCachesKeepIt(t *testing.T) {
+	p := planOf(t, twoSchools)
+	w := healthy()
+	delete(w.srv, "b.example")
+	m := w.measure(p)
+	for q, a := range m.DNS {
+		if q.Type == dns.TypeSRV && strings.Contains(q.Name, "b.example") {
+			a.Msg.Rcode = dns.RcodeNameError
+			m.DNS[q] = a
+		}
+	}
+	m.Zones = map[string]Measured{
+		"a.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass}}},
+		"b.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.Evidence{"zone": "b.example", "negative_ttl_s": 900.0}}}},
+	}
+	schools, _ := Judge(p, m)
+	f, _ := find(schools[1].Findings, finding.DNSSRV, "192.0.2.21:53")
+	if f.ID != "dns.srv.nxdomain" || !strings.Contains(f.Remedy, "15m0s") {
+		t.Errorf("b's NXDOMAIN remedy = %q (id %s), want the 15m negative TTL", f.Remedy, f.ID)
+	}
+	if _, ok := find(schools[1].Findings, finding.DNSDelegation, ""); !ok {
+		t.Error("the delegation finding is missing from the school")
 	}
 }

@@ -78,7 +78,10 @@ type CampusView interface {
 // Legs are the legs an audit runs beyond DNS. A nil leg is reported as
 // "skip" with the reason, never as a pass.
 type Legs struct {
-	KMS    Leg
-	Clock  Leg
+	KMS   Leg
+	Clock Leg
+	// Zone checks one school zone's delegation (target: the suffix),
+	// dns.delegation. nil: not checked, and nothing is reported.
+	Zone   Leg
 	Campus CampusLeg
 }

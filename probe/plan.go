@@ -184,3 +184,18 @@ func knownAddrs(cfg *config.Config) []net.IP {
 	}
 	return out
 }
+
+// Zones are the distinct school zones (canonical suffixes), in plan order:
+// the targets of the delegation leg.
+func (p Plan) Zones() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, sp := range p.Schools {
+		z := dnsname.Canonical(sp.School.Suffix)
+		if !seen[z] {
+			seen[z] = true
+			out = append(out, z)
+		}
+	}
+	return out
+}

@@ -115,6 +115,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		if opts.Legs.Clock != nil {
 			wg.Go(func() { m.Clock = measureOne(ctx, opts.Legs.Clock) })
 		}
+		if opts.Legs.Zone != nil {
+			wg.Go(func() { m.Zones = x.measureAll(ctx, opts.Legs.Zone, plan.Zones()) })
+		}
 		if plan.HaveKMS {
 			m.KMS = x.measureAll(ctx, opts.Legs.KMS, KMSTargets(plan, m))
 		}

@@ -93,6 +93,9 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	if opts.Legs.Campus == nil {
 		opts.Legs.Campus = legs.Campus
 	}
+	if opts.Legs.Zone == nil && !opts.Simulate {
+		opts.Legs.Zone = legs.Zone
+	}
 	bar := newProgress(e)
 	opts.Progress = bar.update
 	rep, err := probe.Run(ctx, cfg, opts)

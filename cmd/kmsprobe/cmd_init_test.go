@@ -89,7 +89,7 @@ func TestInitDiscoverValidateAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "kms: {host: kms.test.example, port: %d, addresses: [127.0.0.1]}\nprobe: {timeout: 500ms, attempts: 2}\n", c.kmsPort)
+	fmt.Fprintf(f, "kms: {host: kms.test.example, port: %d, addresses: [127.0.0.1]}\nprobe: {timeout: 500ms, attempts: 2, ns_port: %d}\n", c.kmsPort, c.Port)
 	f.Close()
 	code, o, e := runInitCmd("audit", "-c", out, "--kms-mode", "tcp", "--format", "json")
 	if code != 0 {

@@ -84,6 +84,9 @@ func (l *legFlags) build(cfg *config.Config, schools []string) (probe.Legs, erro
 		return probe.Legs{}, err
 	}
 	built := probe.Legs{KMS: k, Clock: legs.ClockOf(cfg)}
+	if cfg.Probe.DelegationOn() {
+		built.Zone = legs.ZoneOf(cfg)
+	}
 	if l.dhcpIface != "" {
 		campus, err := l.campusLeg(cfg, schools)
 		if err != nil {
