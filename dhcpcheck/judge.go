@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // Expect is what the school's configuration says the offers should hold.
@@ -281,7 +282,7 @@ func quoteOrNone(o Offer, st OptState) string {
 // the trailing dot, and without the trailing NUL some servers add.
 func normName(s string) string {
 	s = strings.TrimRight(s, "\x00")
-	return strings.ToLower(strings.TrimSuffix(s, "."))
+	return dnsname.Canonical(s)
 }
 
 // scopeID is the offered network, which Windows DHCP names scopes by; empty

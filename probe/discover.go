@@ -6,12 +6,12 @@ import (
 	"net"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
 // DiscoverOptions configure Discover.
@@ -64,7 +64,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	}
 	order := make([]string, len(recs))
 	for i, r := range recs {
-		order[i] = strings.TrimSuffix(r.Target, ".") + ":" + strconv.Itoa(int(r.Port))
+		order[i] = dnsname.Canonical(r.Target) + ":" + strconv.Itoa(int(r.Port))
 	}
 	if out[len(out)-1].Evidence == nil {
 		out[len(out)-1].Evidence = finding.Evidence{}
@@ -87,7 +87,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	server := srvAns.Query.Server
 	tried := false
 	for _, r := range recs {
-		target := dns.Fqdn(strings.ToLower(r.Target))
+		target := dnsname.FQDN(r.Target)
 		a4 := o.Client.Exchange(ctx, dnscheck.NewQuery(server, target, dns.TypeA))
 		a6 := o.Client.Exchange(ctx, dnscheck.NewQuery(server, target, dns.TypeAAAA))
 		f, addrs := judgeTarget(p, server, target, a4, a6, ref, loopbackOK)

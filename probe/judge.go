@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -185,7 +184,7 @@ func (p Plan) loopbackOK() bool {
 
 func isLoopbackHost(host string) bool {
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback() || strings.EqualFold(strings.TrimSuffix(host, "."), "localhost")
+	return ip != nil && ip.IsLoopback() || dnsname.Equal(host, "localhost")
 }
 
 // unwitnessed turns a target verdict into unknown when nothing but the
