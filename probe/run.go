@@ -110,18 +110,27 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 
 	if !plan.DNSOnly {
-		// KMS and clock are measured together: neither depends on the other.
+		// KMS, clock and delegation are measured together: none depends
+		// on another. Each writes only its own result; m is filled in
+		// after all are done.
+		var kmsTargets []string
+		if plan.HaveKMS {
+			kmsTargets = KMSTargets(plan, m)
+		}
+		var clock *Measured
+		var zones, kms map[string]Measured
 		var wg sync.WaitGroup
 		if opts.Legs.Clock != nil {
-			wg.Go(func() { m.Clock = measureOne(ctx, opts.Legs.Clock) })
+			wg.Go(func() { clock = measureOne(ctx, opts.Legs.Clock) })
 		}
 		if opts.Legs.Zone != nil {
-			wg.Go(func() { m.Zones = x.measureAll(ctx, opts.Legs.Zone, plan.Zones()) })
+			wg.Go(func() { zones = x.measureAll(ctx, opts.Legs.Zone, plan.Zones()) })
 		}
 		if plan.HaveKMS {
-			m.KMS = x.measureAll(ctx, opts.Legs.KMS, KMSTargets(plan, m))
+			kms = x.measureAll(ctx, opts.Legs.KMS, kmsTargets)
 		}
 		wg.Wait()
+		m.Clock, m.Zones, m.KMS = clock, zones, kms
 	}
 	m.Stopped = stopReason(ctx)
 
