@@ -30,6 +30,7 @@ const (
 	ProbeSuccess       = "kmsprobe_probe_success"
 	ProbeDuration      = "kmsprobe_probe_duration_seconds"
 	BackgroundInterval = "kmsprobe_audit_interval_seconds"
+	ProbeRejected      = "kmsprobe_probe_rejected_total"
 )
 
 // Evidence keys the metrics read (written by dnscheck and kmscheck).

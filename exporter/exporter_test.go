@@ -59,8 +59,15 @@ func TestBudget(t *testing.T) {
 		{"10", 9500 * time.Millisecond, false},
 		{"1", 750 * time.Millisecond, false},
 		{"0.4", 300 * time.Millisecond, false},
+		// The caller's word is capped: a day-long budget would hold a
+		// probe slot for a day.
+		{"86400", DefaultMaxBudget, false},
+		{"1e300", DefaultMaxBudget, false},
+		{"60", 59500 * time.Millisecond, false},
 		{"abc", 0, true},
 		{"-1", 0, true},
+		{"0", 0, true},
+		{"NaN", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.header, func(t *testing.T) {
@@ -68,7 +75,7 @@ func TestBudget(t *testing.T) {
 			if tt.header != "" {
 				h.Set(ScrapeTimeoutHeader, tt.header)
 			}
-			got, err := Budget(h, DefaultProbeTimeout)
+			got, err := Budget(h, DefaultProbeTimeout, DefaultMaxBudget)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -287,4 +294,145 @@ func TestRunStopsOnCancel(t *testing.T) {
 	if x.Snapshot().Report != nil {
 		t.Error("an audit cut short by shutdown was published")
 	}
+}
+
+// blockingClock is a clock leg that holds its audit until release is
+// closed (or the audit's context ends), announcing each start on entered.
+func blockingClock(entered chan<- struct{}, release <-chan struct{}, calls *atomic.Int32) func(context.Context) []finding.Finding {
+	return func(ctx context.Context) []finding.Finding {
+		calls.Add(1)
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.1}}}
+	}
+}
+
+// TestProbeQueueBounded: 200 concurrent /probe requests against one
+// slot and a queue of one: one audit runs, one waits, 198 are refused at
+// once with 503 and Retry-After, and the refusals are counted.
+func TestProbeQueueBounded(t *testing.T) {
+	city, err := sim.StartDemoCity(1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer city.Close()
+	var calls atomic.Int32
+	entered := make(chan struct{}, 300)
+	release := make(chan struct{})
+	x, err := New(city.Config, Options{MaxProbes: 1, Queue: 1, MaxBudget: 2 * time.Minute,
+		Legs: probe.Legs{Clock: blockingClock(entered, release, &calls)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+
+	const n = 200
+	type result struct {
+		status     int
+		retryAfter string
+	}
+	results := make(chan result, n)
+	client := &http.Client{Timeout: 2 * time.Minute}
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/probe?school=good-jh", nil)
+			req.Header.Set(ScrapeTimeoutHeader, "86400")
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- result{status: -1, retryAfter: err.Error()}
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			results <- result{resp.StatusCode, resp.Header.Get("Retry-After")}
+		}()
+	}
+	select {
+	case <-entered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no /probe audit started within 60 s")
+	}
+	// Everything but the running and the waiting request is answered
+	// while the running one is still held: refusal does not wait.
+	for i := range n - 2 {
+		select {
+		case r := <-results:
+			if r.status != http.StatusServiceUnavailable {
+				t.Fatalf("request %d: status %d (%s), want 503 while the slot and the queue are full", i, r.status, r.retryAfter)
+			}
+			if r.retryAfter != "120" {
+				t.Errorf("Retry-After %q, want 120 (the longest a slot stays busy)", r.retryAfter)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("only %d of %d excess requests were refused within 60 s", i, n-2)
+		}
+	}
+	if got := len(x.admit); got != 2 {
+		t.Errorf("%d requests admitted, want 1 running + 1 queued", got)
+	}
+	close(release)
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.status != http.StatusOK {
+				t.Errorf("admitted request: status %d, want 200", r.status)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("admitted requests did not finish within 60 s of the release")
+		}
+	}
+	if c := calls.Load(); c != 2 {
+		t.Errorf("%d audits ran, want 2 (the running and the queued request)", c)
+	}
+	body := get(t, mustReq(srv.URL+"/metrics"), http.StatusOK)
+	for _, want := range []string{
+		`kmsprobe_probe_rejected_total{reason="queue_full"} 198`,
+		`kmsprobe_probe_rejected_total{reason="budget"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestProbeBudgetCapped: a caller announcing a day-long scrape timeout
+// gets the configured maximum, not a day.
+func TestProbeBudgetCapped(t *testing.T) {
+	cfg := deadCity(t)
+	slow := func(ctx context.Context, addr string) []finding.Finding {
+		<-ctx.Done()
+		return nil
+	}
+	x, err := New(cfg, Options{Legs: probe.Legs{KMS: slow}, MaxBudget: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	req := mustReq(srv.URL + "/probe?school=dead-jh")
+	req.Header.Set(ScrapeTimeoutHeader, "86400")
+	done := make(chan string, 1)
+	go func() { done <- get(t, req, http.StatusOK) }()
+	select {
+	case body := <-done:
+		if !strings.Contains(body, "kmsprobe_probe_success 0") {
+			t.Errorf("a probe cut at the cap must not succeed:\n%s", body)
+		}
+	case <-time.After(45 * time.Second):
+		// A 1 s cap answered after 45 s even at load average 10 means
+		// the header's day was obeyed.
+		t.Fatal("/probe with a 86400 s scrape timeout ignored the 1 s cap")
+	}
+}
+
+func mustReq(url string) *http.Request {
+	r, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

@@ -236,16 +236,25 @@ func runCityJSON(t *testing.T, ctx context.Context, args []string) (*probe.Repor
 // configuration and TSDB, scraping the targets every second.
 func startPrometheus(t *testing.T, ctx context.Context, bin string, targets ...string) string {
 	t.Helper()
+	return startPrometheusWith(t, ctx, bin, fmt.Sprintf(`  - job_name: kmsprobe
+    static_configs:
+      - targets: ['%s']
+`, strings.Join(targets, "', '")))
+}
+
+// startPrometheusWith runs Prometheus with the given scrape_configs
+// entries (YAML list items, indented two spaces), scraping every second.
+// Relative paths in them (certificates) are under Prometheus's own
+// temporary directory, which the caller can fill through files.
+func startPrometheusWith(t *testing.T, ctx context.Context, bin, scrapeConfigs string) string {
+	t.Helper()
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`global:
+	cfg := `global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
 scrape_configs:
-  - job_name: kmsprobe
-    static_configs:
-      - targets: ['%s']
-`, strings.Join(targets, "', '"))
+` + scrapeConfigs
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
