@@ -181,7 +181,7 @@ func (x *Exporter) AuditOnce(ctx context.Context) {
 	}
 	actx, cancel := context.WithTimeout(ctx, x.opts.Interval)
 	defer cancel()
-	start := time.Now()
+	start := x.opts.Now()
 	rep, err := probe.Run(actx, x.cfg, x.probeOptions(x.opts.Schools))
 	if err != nil {
 		x.opts.Log.Error("background audit could not run; /metrics keeps the previous results", "err", err)
