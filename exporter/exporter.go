@@ -20,6 +20,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 // Defaults of Options.
@@ -86,6 +87,9 @@ type Exporter struct {
 	reg   *prometheus.Registry
 
 	rejected *prometheus.CounterVec
+
+	trendMu sync.Mutex
+	trend   []render.TrendPoint // published background audits, oldest first
 
 	running sync.Mutex // held during a background audit: never two at once
 }
@@ -199,6 +203,7 @@ func (x *Exporter) AuditOnce(ctx context.Context) {
 		x.opts.Log.Warn("background audit incomplete: it did not finish within the interval; raise serve.interval or lower probe.timeout", "interval", x.opts.Interval, "reason", rep.Reason)
 	}
 	x.state.Store(&next)
+	x.recordTrend(rep)
 	x.opts.Log.Info("audit done", "schools", rep.Summary.Schools, "pass", rep.Summary.Pass, "warn", rep.Summary.Warn,
 		"fail", rep.Summary.Fail, "unknown", rep.Summary.Unknown, "seconds", strconv.FormatFloat(rep.DurationSeconds, 'f', 2, 64))
 }
@@ -223,7 +228,8 @@ func (x *Exporter) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /{$}", x.serveIndex)
+	mux.HandleFunc("GET /{$}", x.servePage)
+	mux.HandleFunc("GET /probes", x.serveIndex)
 	return mux
 }
 

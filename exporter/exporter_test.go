@@ -224,6 +224,9 @@ func TestEndpoints(t *testing.T) {
 	}
 	get(t, req("/healthz"), http.StatusOK)
 	get(t, req("/"), http.StatusOK)
+	if body := get(t, req("/probes"), http.StatusOK); !strings.Contains(body, `href="probe?school=good-jh"`) {
+		t.Errorf("/probes lacks the link to audit good-jh:\n%s", body)
+	}
 	get(t, req("/probe"), http.StatusBadRequest)
 	get(t, req("/probe?school=nowhere"), http.StatusBadRequest)
 	get(t, req("/probe?school=good-jh", ScrapeTimeoutHeader, "soon"), http.StatusBadRequest)
