@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -363,5 +364,141 @@ scrape_configs:
 			t.Fatalf("prometheus not ready within 30 s:\n%s", logs.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestGrafanaDashboardQueries runs every panel's query of
+// scripts/grafana/kmsprobe-dashboard.json against a real Prometheus
+// scraping kmsprobe serve --demo's exporter (the simulated city with the
+// replayed KMS host and a simulated NTP server), and asserts each
+// returns data; the headline counts must be the simulated city's.
+func TestGrafanaDashboardQueries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test with a real Prometheus; skipped with -short")
+	}
+	promBin := testenv.LookPath(t, "prometheus", "prometheus")
+	raw, err := os.ReadFile("../../scripts/grafana/kmsprobe-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type target struct {
+		RefID string `json:"refId"`
+		Expr  string `json:"expr"`
+	}
+	type panel struct {
+		Title   string   `json:"title"`
+		Targets []target `json:"targets"`
+		Panels  []panel  `json:"panels"` // inside collapsed rows
+	}
+	var dash struct {
+		Panels []panel `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	type query struct{ panel, ref, expr string }
+	var queries []query
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for _, p := range ps {
+			for _, tg := range p.Targets {
+				queries = append(queries, query{p.Title, tg.RefID, tg.Expr})
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(dash.Panels)
+	seen := map[string]bool{}
+	for _, q := range queries {
+		if k := q.panel + "/" + q.ref; seen[k] {
+			t.Errorf("two queries named %s: panel titles and refIds must be unique", k)
+		} else {
+			seen[k] = true
+		}
+	}
+	if len(queries) < 10 {
+		t.Fatalf("only %d queries in the dashboard", len(queries))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	kms, err := startDemoKMS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kms.stop()
+	sc, err := sim.StartDemoCity(kms.port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	sc.Config.Probe.Timeout.Duration = 3 * time.Second // generous under load
+	x, err := exporter.New(sc.Config, exporter.Options{Interval: time.Minute, Hostname: "demo", Simulate: true,
+		Legs: probe.Legs{KMS: kms.leg, Clock: kms.clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go x.Run(xctx)
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	promURL := startPrometheus(t, ctx, promBin, strings.TrimPrefix(srv.URL, "http://"))
+
+	// Wait for a complete audit in Prometheus, and for a few scrapes of
+	// it (increase() needs two samples).
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		v, err := promVector(ctx, promURL, `count_over_time(kmsprobe_kms_active_clients{job="kmsprobe"}[1m]) >= 3`, time.Time{})
+		if err == nil && len(v) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus has no KMS count from the demo exporter after 3 min (err %v)", err)
+		}
+		time.Sleep(time.Second)
+	}
+	at := time.Now()
+	expand := strings.NewReplacer("$job", "kmsprobe", "${job}", "kmsprobe")
+	counts := map[string]string{}
+	rows := map[string]int{}
+	for _, q := range queries {
+		expr := expand.Replace(q.expr)
+		if strings.Contains(expr, "$") {
+			t.Errorf("panel %q %s: a template variable this test does not know: %s", q.panel, q.ref, expr)
+			continue
+		}
+		v, err := promVector(ctx, promURL, expr, at)
+		if err != nil {
+			t.Errorf("panel %q %s: %v", q.panel, q.ref, err)
+			continue
+		}
+		if len(v) == 0 {
+			t.Errorf("panel %q %s returns no data: %s", q.panel, q.ref, expr)
+			continue
+		}
+		counts[q.panel+"/"+q.ref] = v[0].Value
+		rows[q.panel+"/"+q.ref] = len(v)
+	}
+	if n := rows["Failing schools/A"]; n != 5 {
+		t.Errorf("the failing schools table has %d rows, want 5 (nosrv-es, port-jh, target-hs, dangling-es, dead-jh)", n)
+	}
+	// The simulated city: good-jh and tcp-es pass, stale-es warns, the
+	// other five fail, none is unknown.
+	for key, want := range map[string]string{
+		"Schools failing/A": "5", "Schools warning/A": "1", "Schools unknown/A": "0", "Schools passing/A": "2",
+	} {
+		if got := counts[key]; got != want {
+			t.Errorf("%s = %q, want %s", key, got, want)
+		}
+	}
+	if t.Failed() {
+		st, _ := promVector(ctx, promURL, `kmsprobe_school_status`, at)
+		t.Logf("kmsprobe_school_status in Prometheus: %v", st)
+		if r := x.Snapshot().Report; r != nil {
+			for _, s := range r.Schools {
+				t.Logf("exporter: %s %s", s.ID, s.Status)
+			}
+		}
 	}
 }
