@@ -305,6 +305,10 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 			if st.Worse(in.Status) {
 				in.Status = st
 				in.Message = fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance)
+				in.ID, in.Args["Status"], in.Args["Probe"] = "city.infra."+st.String(), st.String(), p.Instance
+				in.Args["Instance"], in.Args["Job"] = p.Instance, p.Job
+				in.Remedy, in.RemedyID = infraHint(p), strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1)
+				in.Evidence = finding.Evidence{"probe": p.Instance, "source": "prometheus"}
 			}
 			in.Affects = max(in.Affects, n)
 			continue
@@ -313,12 +317,12 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 			Check:    s.Labels["check"],
 			Server:   s.Labels["server"],
 			Status:   st,
-			ID:       "city.infrastructure",
-			Args:     map[string]string{"Probe": p.Instance, "Status": st.String()},
+			ID:       "city.infra." + st.String(),
+			Args:     map[string]string{"Probe": p.Instance, "Status": st.String(), "Instance": p.Instance, "Job": p.Job},
 			Message:  fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance),
 			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
 			Remedy:   infraHint(p),
-			RemedyID: "city.infrastructure.where",
+			RemedyID: strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1),
 		}}
 	}
 
@@ -341,8 +345,8 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 				Check:    CheckStale,
 				Status:   finding.Unknown,
 				Short:    "stale",
-				ID:       "city.probe.stale",
-				RemedyID: "city.probe.stale.fix",
+				ID:       "city.stale.message",
+				RemedyID: "city.stale.fix",
 				Args:     map[string]string{"Probe": p.Instance, "Why": p.Why, "Host": hostOf(p.Instance), "Job": p.Job},
 				Message:  fmt.Sprintf("the probe %s is stale: %s; the other findings are the last it reported", p.Instance, p.Why),
 				Evidence: finding.Evidence{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)},

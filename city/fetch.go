@@ -138,5 +138,11 @@ func explain(base, q string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("Prometheus at %s did not answer %s in time: %w", base, q, err)
 	}
-	return fmt.Errorf("cannot query Prometheus at %s (is the URL right and is it up? try curl %s/-/ready): %w", base, strings.TrimRight(base, "/"), err)
+	// The HTTP method and URL of the API call are noise to an admin: the
+	// network error itself says what went wrong.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("cannot query Prometheus at %s: %v (is the URL right and is Prometheus up? try curl %s/-/ready)", base, err, strings.TrimRight(base, "/"))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,6 +234,52 @@ func TestFetchOneSnapshot(t *testing.T) {
 			}
 			if code := rep.ExitCode(); code != finding.Fail.Code() {
 				t.Errorf("exit code %d, want 2 (a school fails)", code)
+			}
+		})
+	}
+}
+
+// TestFetchErrors: each failure reads as advice, names Prometheus's
+// address, and carries no Go package or HTTP method names.
+func TestFetchErrors(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close() // nothing listens there now
+	badData := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:25: parse error: unexpected identifier"}`))
+	}))
+	defer badData.Close()
+	empty := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
+	}))
+	defer empty.Close()
+	tests := []struct {
+		name, url, selector string
+		want                []string
+	}{
+		{"not a URL", "prometheus:9090", "", []string{`--prometheus "prometheus:9090" is not a URL like http://`}},
+		{"nothing listens", closedURL, "", []string{"cannot query Prometheus at " + closedURL, "connection refused", "/-/ready"}},
+		{"bad selector", badData.URL, `job=kmsprobe`, []string{"refused the query", "parse error", "check --selector"}},
+		{"no kmsprobe series", empty.URL, `job="kmsprobe"`, []string{"holds no kmsprobe_school_status series", `--selector {job="kmsprobe"}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Fetch(context.Background(), FetchOptions{Prometheus: tt.url, Selector: tt.selector, Timeout: 10 * time.Second})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, bad := range []string{"Post ", "Get ", "client_error", "v1.", "api:", "city:"} {
+				if strings.Contains(err.Error(), bad) {
+					t.Errorf("error shows %q:\n%v", bad, err)
+				}
 			}
 		})
 	}

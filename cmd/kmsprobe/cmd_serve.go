@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -247,10 +249,49 @@ func checkWebConfig(path string) error {
 		return fmt.Errorf("--web.config.file: %w", err)
 	}
 	if err := web.Validate(path); err != nil {
-		return fmt.Errorf("--web.config.file %s is not usable: %v (see the README: tls_server_config with cert_file and key_file, basic_auth_users with bcrypt hashes from htpasswd -nBC 10 \"\" | tr -d ':\\n')", path, err)
+		return fmt.Errorf("--web.config.file %s is not usable: %s (it takes tls_server_config with cert_file and key_file, and basic_auth_users with bcrypt hashes such as htpasswd -nBC 10 USER prints)", path, webConfigProblem(err))
 	}
 	return nil
 }
+
+// webConfigProblem words the toolkit's parse errors for an admin: no Go
+// type names, no library prefixes, a tab called a tab.
+func webConfigProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "found character that cannot start any token"):
+		line := ""
+		if m := yamlLine.FindString(msg); m != "" {
+			line = " at " + m
+		}
+		return "a tab" + line + ": indent YAML with spaces"
+	case strings.Contains(msg, "crypto/bcrypt") || strings.Contains(msg, "hashedSecret") || strings.Contains(msg, "bcrypt"):
+		return "a password in basic_auth_users is not a bcrypt hash (write the hash, never the password itself)"
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = unknownField.ReplaceAllString(msg, "unknown key $1")
+	msg = cannotUnmarshal.ReplaceAllStringFunc(msg, func(m string) string {
+		kind := cannotUnmarshal.FindStringSubmatch(m)[1]
+		switch kind {
+		case "seq":
+			kind = "list"
+		case "map":
+			kind = "mapping (key: value lines)"
+		case "str":
+			kind = "text"
+		}
+		return "a " + kind + " where another kind of value belongs"
+	})
+	return msg
+}
+
+var (
+	yamlLine        = regexp.MustCompile(`line \d+`)
+	unknownField    = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	cannotUnmarshal = regexp.MustCompile(`cannot unmarshal !!(\w+) into \S+`)
+)
 
 // maxWebConfig bounds the web configuration read: a few users and paths,
 // or certificates inline, fit in far less.

@@ -53,10 +53,18 @@ func (s *syncBuffer) String() string {
 func TestServeBadFlags(t *testing.T) {
 	cfg := testCity(t, false, false)
 	missing := filepath.Join(t.TempDir(), "web.yml")
-	badWeb := filepath.Join(t.TempDir(), "web.yml")
-	if err := os.WriteFile(badWeb, []byte("basic_auth_users:\n  admin: plaintext-not-bcrypt\n"), 0o600); err != nil {
-		t.Fatal(err)
+	webFile := func(body string) string {
+		p := filepath.Join(t.TempDir(), "web.yml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
+	badWeb := webFile("basic_auth_users:\n  admin: plaintext-not-bcrypt\n")
+	tabWeb := webFile("tls_server_config:\n\tcert_file: x\n")
+	unknownWeb := webFile("basic_auth_user:\n  admin: x\n")
+	listWeb := webFile("basic_auth_users:\n  admin: [1, 2]\n")
+	noCertWeb := webFile("tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n")
 	tests := []struct {
 		name string
 		args []string
@@ -71,7 +79,11 @@ func TestServeBadFlags(t *testing.T) {
 		{"budget zero", []string{"--probe.max-budget", "0s"}, []string{"--probe.max-budget 0s is out of range"}},
 		{"queue negative", []string{"--probe.queue", "-1"}, []string{"--probe.queue -1 is out of range"}},
 		{"web config missing", []string{"--web.config.file", missing}, []string{"--web.config.file", missing}},
-		{"web config plaintext password", []string{"--web.config.file", badWeb}, []string{"is not usable", "bcrypt"}},
+		{"web config plaintext password", []string{"--web.config.file", badWeb}, []string{"is not usable", "not a bcrypt hash"}},
+		{"web config tab", []string{"--web.config.file", tabWeb}, []string{"a tab at line 2: indent YAML with spaces"}},
+		{"web config unknown key", []string{"--web.config.file", unknownWeb}, []string{"line 1: unknown key basic_auth_user"}},
+		{"web config list", []string{"--web.config.file", listWeb}, []string{"line 2: a list where another kind of value belongs"}},
+		{"web config missing cert", []string{"--web.config.file", noCertWeb}, []string{"/nonexistent/cert.pem"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +100,7 @@ func TestServeBadFlags(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", w, msg)
 				}
 			}
-			for _, bad := range []string{"another kmsprobe serve", "exporter:", "web:"} {
+			for _, bad := range []string{"another kmsprobe serve", "exporter:", "web:", "yaml:", "web.Config", "config.plain", "!!"} {
 				if strings.Contains(msg, bad) {
 					t.Errorf("stderr says %q, which does not fit this mistake:\n%s", bad, msg)
 				}
