@@ -523,3 +523,46 @@ func TestIncompleteAuditKeepsLastSuccess(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeBudgetRunsOutWhileQueued: a queued request whose scrape budget
+// ends before a slot frees up is answered (probe_success 0) and counted.
+func TestProbeBudgetRunsOutWhileQueued(t *testing.T) {
+	city, err := sim.StartDemoCity(1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer city.Close()
+	var calls atomic.Int32
+	entered := make(chan struct{}, 4)
+	release := make(chan struct{})
+	x, err := New(city.Config, Options{MaxProbes: 1, Queue: 1, Legs: probe.Legs{Clock: blockingClock(entered, release, &calls)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	first := make(chan string, 1)
+	go func() { first <- get(t, mustReq(srv.URL+"/probe?school=good-jh"), http.StatusOK) }()
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the first audit did not start")
+	}
+	req := mustReq(srv.URL + "/probe?school=good-jh")
+	req.Header.Set(ScrapeTimeoutHeader, "1")
+	body := get(t, req, http.StatusOK)
+	if !strings.Contains(body, "kmsprobe_probe_success 0") {
+		t.Errorf("the queued request that ran out of budget must not succeed:\n%s", body)
+	}
+	close(release)
+	<-first
+	if c := calls.Load(); c != 1 {
+		t.Errorf("%d audits ran, want 1: the queued request never got a slot", c)
+	}
+	m := get(t, mustReq(srv.URL+"/metrics"), http.StatusOK)
+	for _, want := range []string{`kmsprobe_probe_rejected_total{reason="budget"} 1`, `kmsprobe_probe_rejected_total{reason="queue_full"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
