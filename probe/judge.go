@@ -18,7 +18,14 @@ import (
 // shared-infrastructure list. It is pure: the same plan and measurements
 // always give the same report, and it is table-tested without a network.
 func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
-	dv := judgeDNS(p, m)
+	return judgeWith(p, m, judgeDNS(p, m))
+}
+
+// judgeWith is Judge with the DNS verdicts already made: Run makes them
+// once for KMSTargets and the report (they are a third of an audit's CPU
+// at 10,000 schools).
+func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra []Infra) {
+	schools = make([]School, 0, len(p.Schools))
 	for i, sp := range p.Schools {
 		sd := dv.schools[i]
 		var fs []finding.Finding
@@ -41,7 +48,10 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 // follow-up stage after DNS. Only addresses a witness vouches for are
 // listed (§4.1), so no school's server can steer where the probe connects.
 func KMSTargets(p Plan, m Measurements) []string {
-	dv := judgeDNS(p, m)
+	return judgeDNS(p, m).kmsTargets()
+}
+
+func (dv dnsVerdicts) kmsTargets() []string {
 	var out []string
 	for _, sd := range dv.schools {
 		for _, a := range sd.kms {
@@ -64,7 +74,7 @@ func NeedsHostResolver(p Plan, m Measurements) bool {
 type schoolDNS struct {
 	findings []finding.Finding
 	kms      []string                   // KMS addresses this school's chains reach
-	srv      map[string]finding.Finding // dns.srv per "server domain"
+	srv      map[string]finding.Finding // dns.srv per "server domain", only for the campus school
 }
 
 type dnsVerdicts struct {
@@ -77,14 +87,29 @@ type dnsVerdicts struct {
 func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 	dv := dnsVerdicts{ref: reference(p, m)}
 	loopbackOK := p.loopbackOK()
+	perAttempt := p.PerAttempt.String()
+	// A target's verdict at one server depends only on that server's
+	// A/AAAA answers: every school behind a city resolver gets the same
+	// one, judged once (and its evidence shared, as Judged shares it).
+	type targetVerdict struct {
+		f     finding.Finding
+		addrs []net.IP
+	}
+	targets := map[[2]string]targetVerdict{}
+	dv.schools = make([]schoolDNS, 0, len(p.Schools))
 	for _, sp := range p.Schools {
-		sd := schoolDNS{srv: map[string]finding.Finding{}}
+		sd := schoolDNS{}
+		if m.Campus != nil && m.Campus.School() == sp.School.ID {
+			sd.srv = map[string]finding.Finding{}
+		}
 		var same []dnscheck.Answer
 		for j, srv := range sp.Servers {
 			a := m.DNS[sp.SRV[j]]
-			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt.String())
+			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, perAttempt)
 			sd.findings = append(sd.findings, f)
-			sd.srv[srv.Addr+" "+srv.Suffix] = f
+			if sd.srv != nil {
+				sd.srv[srv.Addr+" "+srv.Suffix] = f
+			}
 			// Consistency is about the servers the school itself relies
 			// on; a DHCP-offered server with another suffix is a
 			// different question that dhcp.dns and dhcp.search judge.
@@ -94,11 +119,15 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		}
 		for _, q := range sp.SRV {
 			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
-				a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
-				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
-				f, addrs := judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
-				sd.findings = append(sd.findings, f)
-				for _, ip := range addrs {
+				tv, ok := targets[[2]string{q.Server, t}]
+				if !ok {
+					a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
+					a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
+					tv.f, tv.addrs = judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
+					targets[[2]string{q.Server, t}] = tv
+				}
+				sd.findings = append(sd.findings, tv.f)
+				for _, ip := range tv.addrs {
 					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
 					if !slices.Contains(sd.kms, addr) {
 						sd.kms = append(sd.kms, addr)

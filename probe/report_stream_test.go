@@ -20,7 +20,7 @@ func TestWriteJSONStreamsTheSameBytes(t *testing.T) {
 			Findings: []finding.Finding{
 				{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "a -> b port 1688", Short: "ok",
 					Evidence: finding.Evidence{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1, "html": "<b>&</b>"},
-					ID: "dns.srv.ok", Args: map[string]string{"Server": "127.0.0.1:53"}},
+					ID:       "dns.srv.ok", Args: map[string]string{"Server": "127.0.0.1:53"}},
 				{Check: finding.KMSTCP, Server: "127.0.0.88:1688", Status: finding.Fail, Message: "refused", DependsOn: "kms.tcp@127.0.0.88:1688",
 					Remedy: "check `sc query sppsvc`"},
 			},

@@ -109,6 +109,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		m.HostResolver = opts.LookupHost(ctx, plan.Expect.Host)
 	}
 
+	// The DNS verdicts read only m.DNS and m.HostResolver, complete
+	// here: made once for the KMS targets and the report.
+	var dv dnsVerdicts
 	if !plan.DNSOnly {
 		// KMS and clock are measured together: neither depends on the other.
 		var wg sync.WaitGroup
@@ -116,13 +119,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 			wg.Go(func() { m.Clock = measureOne(ctx, opts.Legs.Clock) })
 		}
 		if plan.HaveKMS {
-			m.KMS = x.measureAll(ctx, opts.Legs.KMS, KMSTargets(plan, m))
+			dv = judgeDNS(plan, m)
+			m.KMS = x.measureAll(ctx, opts.Legs.KMS, dv.kmsTargets())
 		}
 		wg.Wait()
 	}
 	m.Stopped = stopReason(ctx)
 
-	rep.Schools, rep.Infrastructure = Judge(plan, m)
+	if dv.schools == nil {
+		dv = judgeDNS(plan, m)
+	}
+	rep.Schools, rep.Infrastructure = judgeWith(plan, m, dv)
 	rep.Probe.Exchanges = len(m.DNS)
 	rep.Probe.PeakPerServer = x.peakPerServer
 	if m.Stopped != nil {
