@@ -74,7 +74,9 @@ func TestDemoCityIPv6School(t *testing.T) {
 // anywhere but 127.0.0.0/8.
 func TestDemoCityWithoutIPv6(t *testing.T) {
 	saved := ipv6Loopback
-	ipv6Loopback = func() (bool, string) { return false, "listen tcp6 [::1]:0: socket: address family not supported by protocol" }
+	ipv6Loopback = func() (bool, string) {
+		return false, "listen tcp6 [::1]:0: socket: address family not supported by protocol"
+	}
 	defer func() { ipv6Loopback = saved }()
 
 	c, err := StartDemoCity(1688)
