@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
@@ -91,8 +92,11 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		for j, srv := range sp.Servers {
 			a := m.DNS[sp.SRV[j]]
 			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
-			sd.findings = append(sd.findings, f)
 			sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
+			if otherDomain(srv, sp.School) {
+				continue
+			}
+			sd.findings = append(sd.findings, f)
 			// Consistency is about the servers the school itself relies
 			// on; a DHCP-offered server with another suffix is a
 			// different question that dhcp.dns and dhcp.search judge.
@@ -101,7 +105,10 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 				roles = append(roles, srv.Role)
 			}
 		}
-		for _, q := range sp.SRV {
+		for j, q := range sp.SRV {
+			if otherDomain(sp.Servers[j], sp.School) {
+				continue
+			}
 			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
 				a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
 				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
@@ -120,6 +127,16 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		dv.schools = append(dv.schools, sd)
 	}
 	return dv
+}
+
+// otherDomain reports whether srv is a campus question for a domain other
+// than the school's suffix (an option 119, DHCPv6 24 or DNSSL entry, or an
+// offer's wrong option 15). Its answer feeds dhcp.search and dhcp.dns,
+// which judge it in the PC's terms; on its own it is no school finding: a
+// searched kh.edu.tw without an SRV record is normal, and a wrong option
+// 15 is dhcp.suffix's and dhcp.dns's to report.
+func otherDomain(srv serverRef, school config.School) bool {
+	return srv.Role == dnscheck.OfferedDNS && !dnsname.Equal(srv.Suffix, school.Suffix)
 }
 
 // judgeTarget judges one SRV target's addresses at one server and returns
