@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
@@ -118,10 +119,16 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		for j, srv := range sp.Servers {
 			a := m.DNS[sp.SRV[j]]
 			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
-			sd.findings = append(sd.findings, f)
 			if sd.srv != nil {
 				sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
 			}
+			// Another domain a PC on the LAN searches feeds dhcp.search
+			// and dhcp.dns only: its missing record is not the school's
+			// own dns.srv failure.
+			if otherDomain(srv, sp.School) {
+				continue
+			}
+			sd.findings = append(sd.findings, f)
 			// Consistency is about the servers the school itself relies
 			// on; a DHCP-offered server with another suffix is a
 			// different question that dhcp.dns and dhcp.search judge.
@@ -130,7 +137,10 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 				roles = append(roles, srv.Role)
 			}
 		}
-		for _, q := range sp.SRV {
+		for j, q := range sp.SRV {
+			if otherDomain(sp.Servers[j], sp.School) {
+				continue
+			}
 			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
 				tv, ok := targets[[2]string{q.Server, t}]
 				if !ok {
@@ -153,6 +163,16 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		dv.schools = append(dv.schools, sd)
 	}
 	return dv
+}
+
+// otherDomain reports whether srv is a campus question for a domain other
+// than the school's suffix (an option 119, DHCPv6 24 or DNSSL entry, or an
+// offer's wrong option 15). Its answer feeds dhcp.search and dhcp.dns,
+// which judge it in the PC's terms; on its own it is no school finding: a
+// searched kh.edu.tw without an SRV record is normal, and a wrong option
+// 15 is dhcp.suffix's and dhcp.dns's to report.
+func otherDomain(srv serverRef, school config.School) bool {
+	return srv.Role == dnscheck.OfferedDNS && !dnsname.Equal(srv.Suffix, school.Suffix)
 }
 
 // judgeTarget judges one SRV target's addresses at one server and returns
