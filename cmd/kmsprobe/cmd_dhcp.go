@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -15,36 +16,29 @@ import (
 func init() {
 	register(&command{
 		Name:    "dhcp",
-		Usage:   "--iface IFACE [--expect-suffix S | -c schools.yaml --school ID] [--window 4s] [--dhcp-mac MAC] [--format table|json]",
 		Summary: "broadcast one Windows-shaped DHCPDISCOVER, list every offer and judge option 15, option 6 and rogue servers (never takes a lease)",
-		Run:     runDHCP,
+		Spec: spec{Required: []string{"iface"}, Config: "`schools.yaml` with the school of --school, the KMS host and the city resolvers (optional: default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, in *input) runFunc {
+			var school, expect string
+			l := &in.legs
+			fs.StringVar(&l.dhcpIface, "iface", "", "the interface `IFACE` on the school LAN (required; root or cap_net_raw)")
+			fs.StringVar(&expect, "expect-suffix", "", "the DNS `SUFFIX` option 15 must carry (default: the school's suffix with --school)")
+			fs.StringVar(&school, "school", "", "judge against this school `ID` of schools.yaml (suffix, dns, dhcp.allowed_servers)")
+			fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client `MAC` for the DISCOVER (default: the interface's own)")
+			fs.DurationVar(&l.dhcpWindow, "window", 0, "how long to collect offers (default dhcp.window, 4s: dnsmasq waits 3s before its first offer)")
+			return func(ctx context.Context, e *env, in *input) int { return runDHCP(ctx, e, in, school, expect) }
+		},
 	})
 }
 
-func runDHCP(ctx context.Context, e *env, args []string) int {
-	c := commands["dhcp"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	o.register(fs)
-	var l legFlags
-	var school, expect string
-	fs.StringVar(&l.dhcpIface, "iface", "", "the interface on the school LAN (required; root or cap_net_raw)")
-	fs.StringVar(&expect, "expect-suffix", "", "the DNS suffix option 15 must carry (default: the school's suffix with --school)")
-	fs.StringVar(&school, "school", "", "judge against this school of schools.yaml (suffix, dns, dhcp.allowed_servers)")
-	fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client MAC for the DISCOVER (default: the interface's own)")
-	fs.DurationVar(&l.dhcpWindow, "window", 0, "how long to collect offers (default dhcp.window, 4s: dnsmasq waits 3s before its first offer)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("dhcp takes no arguments (got %q)", pos))
+func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int {
+	o, l := &in.outputFlags, &in.legs
+	if err := noArgs(in, "dhcp", "name the interface with --iface IFACE"); err != nil {
+		return fail(e, err)
 	}
 	if l.dhcpIface == "" {
 		return fail(e, errors.New("dhcp needs --iface IFACE: the interface on the school LAN (see `ip link`)"))
-	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
 	}
 	cfg, err := dhcpConfig(o.config, school, expect)
 	if err != nil {
@@ -75,7 +69,7 @@ func runDHCP(ctx context.Context, e *env, args []string) int {
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		printOffers(e, findings)
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
 	if err := l.campusError(); err != nil {

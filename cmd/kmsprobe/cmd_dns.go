@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -14,30 +15,22 @@ import (
 func init() {
 	register(&command{
 		Name:    "dns",
-		Usage:   "SUFFIX [--server ADDR]... [-c schools.yaml] [--format table|json]",
 		Summary: "check _vlmcs._tcp.SUFFIX at the given DNS servers (default: the city resolvers of schools.yaml)",
-		Run:     runDNS,
+		Spec:    spec{Args: "SUFFIX", Config: helpConfig, Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var servers listFlag
+			fs.Var(&servers, "server", "DNS server to ask, host or host:port (repeatable; default the city resolvers of schools.yaml)")
+			return func(ctx context.Context, e *env, in *input) int { return runDNS(ctx, e, in, servers) }
+		},
 	})
 }
 
-func runDNS(ctx context.Context, e *env, args []string) int {
-	c := commands["dns"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	var servers listFlag
-	o.register(fs)
-	fs.Var(&servers, "server", "DNS server to ask, host or host:port (repeatable)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
+func runDNS(ctx context.Context, e *env, in *input, servers []string) int {
+	o := &in.outputFlags
+	if len(in.Args) != 1 {
 		return fail(e, errors.New("dns needs exactly one SUFFIX, e.g. kmsprobe dns demo-jh.kh.edu.tw --server 10.1.2.3"))
 	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
-	}
-	suffix, note, err := dnsSuffixArg(pos[0])
+	suffix, note, err := dnsSuffixArg(in.Args[0])
 	if err != nil {
 		return fail(e, err)
 	}
@@ -60,7 +53,7 @@ func runDNS(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
 	return rep.ExitCode()

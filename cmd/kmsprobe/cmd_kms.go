@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strconv"
@@ -21,36 +22,38 @@ import (
 func init() {
 	register(&command{
 		Name:    "kms",
-		Usage:   "HOST[:PORT] | --discover SUFFIX [--server ADDR]... [--kms-mode tcp|bind|activate] [--product P] [--protocol 4|5|6] [-c schools.yaml] [--format table|json]",
 		Summary: "check one KMS host the way a client would (TCP 1688, RPC bind, activation request) and show its ePID, build, count and intervals",
-		Run:     runKMS,
+		Spec: spec{Args: "HOST[:PORT] | --discover SUFFIX", Config: "`schools.yaml` for the KMS settings, the NTP servers and, with --discover, the resolvers (optional: default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var f kmsFlags
+			fs.StringVar(&f.mode, "kms-mode", "", "how far to go: `tcp|bind|activate` (default kms.mode of schools.yaml, else activate)")
+			fs.StringVar(&f.product, "product", "", "`PRODUCTS` the activation requests claim to be, comma-separated, one request each: "+strings.Join(kmscheck.ProductNames(), ", ")+" (default win10-ent)")
+			fs.IntVar(&f.protocol, "protocol", 0, "KMS protocol version `4|5|6` (default: the product's, 6 for current products)")
+			fs.StringVar(&f.discover, "discover", "", "find the KMS host through _vlmcs._tcp.`SUFFIX` SRV first, as a Windows client does")
+			fs.Var(&f.servers, "server", "with --discover: DNS server to ask, host or host:port (repeatable; default the resolvers of schools.yaml)")
+			fs.IntVar(&f.minCount, "min-count", 0, "client count `N` the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
+			return func(ctx context.Context, e *env, in *input) int { return runKMS(ctx, e, in, &f) }
+		},
 	})
 }
 
-func runKMS(ctx context.Context, e *env, args []string) int {
-	c := commands["kms"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	o.register(fs)
-	mode := fs.String("kms-mode", "", "how far to go: tcp, bind or activate (default from schools.yaml, else activate)")
-	product := fs.String("product", "", "products the activation requests claim to be, comma-separated, one request each: "+strings.Join(kmscheck.ProductNames(), ", ")+" (default win10-ent)")
-	protocol := fs.Int("protocol", 0, "KMS protocol version 4, 5 or 6 (default: the product's, 6 for current products)")
-	discover := fs.String("discover", "", "find the KMS host through _vlmcs._tcp.SUFFIX SRV first, as a Windows client does")
-	var servers listFlag
-	fs.Var(&servers, "server", "with --discover: DNS server to ask, host or host:port (repeatable; default the resolvers of schools.yaml)")
-	minCount := fs.Int("min-count", 0, "client count the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
+// kmsFlags are kms's own flags.
+type kmsFlags struct {
+	mode, product, discover string
+	protocol, minCount      int
+	servers                 listFlag
+}
+
+func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
+	o, pos := &in.outputFlags, in.Args
+	mode, product, protocol, discover, minCount := &f.mode, &f.product, &f.protocol, &f.discover, &f.minCount
+	servers := f.servers
 	if *discover != "" && len(pos) != 0 {
 		return fail(e, errors.New("give either HOST[:PORT] or --discover SUFFIX, not both"))
 	}
 	if *discover == "" && len(pos) != 1 {
 		return fail(e, errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR"))
-	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
 	}
 	// schools.yaml is optional here: a bare `kmsprobe kms HOST` must work
 	// on a laptop without one, but an explicit -c must exist.
@@ -79,7 +82,7 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 	}
 	clock := clockcheck.Budget{NTP: budgetsOf(cfg).NTP}
 	if *discover != "" {
-		return runDiscover(ctx, e, &o, cfg, k, ntp, clock, *discover, servers)
+		return runDiscover(ctx, e, in, cfg, k, ntp, clock, *discover, servers)
 	}
 	host, port := pos[0], kmscheck.DefaultPort
 	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
@@ -110,7 +113,7 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 		printKMS(e, findings)
 		return rep.ExitCode()
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
 	return rep.ExitCode()
@@ -199,8 +202,8 @@ func printKMS(e *env, fs []finding.Finding) {
 
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
-func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
-	pc, err := pseudoConfig(o.config, "discover", suffix, servers)
+func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
+	pc, err := pseudoConfig(in.config, "discover", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -222,7 +225,7 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
-	if o.format == "table" && (o.out == "" || o.out == "-") {
+	if in.format == "table" && (in.out == "" || in.out == "-") {
 		for _, f := range findings {
 			if f.Check == finding.DNSSRV {
 				if order, ok := f.Evidence["client_order"].([]string); ok {
@@ -233,7 +236,7 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		printKMS(e, findings)
 		return rep.ExitCode()
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
 	return rep.ExitCode()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/kh-edu/kmsprobe/config"
@@ -12,27 +13,17 @@ import (
 func init() {
 	register(&command{
 		Name:    "validate",
-		Usage:   "[-c schools.yaml]",
 		Summary: "check schools.yaml and list every problem with its line; sends nothing",
-		Run:     runValidate,
+		Spec: spec{Config: "`schools.yaml` to check (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: []formatChoice{{"table", "lines for people"}, {"json", "for programs"}}},
+		Flags: func(*flag.FlagSet, *input) runFunc { return runValidate },
 	})
 }
 
-func runValidate(ctx context.Context, e *env, args []string) int {
-	c := commands["validate"]
-	fs := newFlagSet(e, c)
-	var path, format string
-	fs.StringVar(&path, "c", "", "schools.yaml to check (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&format, "format", "table", "output format: table (lines for people) or json (for programs)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("validate takes no arguments (got %q); name the file with -c FILE", pos))
-	}
-	if format != "table" && format != "json" {
-		return fail(e, fmt.Errorf("--format %q is not known for validate; use table or json", format))
+func runValidate(ctx context.Context, e *env, in *input) int {
+	path, format := in.config, in.format
+	if err := noArgs(in, "validate", "name the file with -c FILE"); err != nil {
+		return fail(e, err)
 	}
 	var problems, warnings []config.Problem
 	cfg, err := loadConfig(path)

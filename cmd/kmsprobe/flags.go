@@ -40,18 +40,23 @@ type outputFlags struct {
 func newFlagSet(e *env, c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet("kmsprobe "+c.Name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
+	// The Usage line is made from the flags fs holds when -h is asked,
+	// so it lists exactly what the command takes.
 	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, c.Usage, c.Summary)
+		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, synopsis(c.Spec.Args, c.Spec.Required, fs), c.Summary)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// register adds -c, --format (the report formats), --only-problems and
+// -o: the older form, for commands not yet declared with a spec.
 func (o *outputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.config, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&o.format, "format", "table", render.FormatHelp())
-	fs.BoolVar(&o.onlyProblems, "only-problems", false, "show only the schools (and infrastructure) with something to fix")
-	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (a regular file is replaced atomically keeping its mode; symlinks, FIFOs and devices such as /dev/stdout are written through)")
+	fs.StringVar(&o.config, "c", "", helpConfig)
+	o.format = "table"
+	fs.Var(&formatValue{v: &o.format, choices: reportFormats()}, "format", formatHelp(reportFormats()))
+	fs.BoolVar(&o.onlyProblems, "only-problems", false, helpOnly)
+	fs.StringVar(&o.out, "o", "", helpOut)
 }
 
 // parse parses flags wherever they stand among the arguments, so

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,11 +30,20 @@ const (
 
 // command is one subcommand. Each lives in its own cmd_*.go file and
 // registers itself in init, so adding a command touches no other file.
+//
+// A command declares the shared flags it takes in Spec and its own in
+// Flags; the flag set, -h and the Usage line come from them (spec.go).
+// Run with a hand-written Usage is the older form, still used by serve
+// and city: their -h is generated from the flags they register too.
 type command struct {
 	Name    string
-	Usage   string // one line: flags and arguments
 	Summary string
-	Run     func(ctx context.Context, e *env, args []string) int
+	Spec    spec
+	// Flags registers the command's own flags and returns its body.
+	Flags func(fs *flag.FlagSet, in *input) runFunc
+
+	Usage string // older form: one line, flags and arguments
+	Run   func(ctx context.Context, e *env, args []string) int
 }
 
 var commands = map[string]*command{}
@@ -69,7 +79,7 @@ func main() {
 
 func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.Stderr)
+		usage(ctx, e.Stderr)
 		if len(args) == 0 {
 			return exitUnknown
 		}
@@ -82,13 +92,16 @@ func run(ctx context.Context, e *env, args []string) int {
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(e.Stderr, "kmsprobe: unknown command %q\n\n", args[0])
-		usage(e.Stderr)
+		usage(ctx, e.Stderr)
 		return exitUnknown
 	}
-	return c.Run(ctx, e, args[1:])
+	if c.Run != nil {
+		return c.Run(ctx, e, args[1:])
+	}
+	return c.exec(ctx, e, args[1:])
 }
 
-func usage(w io.Writer) {
+func usage(ctx context.Context, w io.Writer) {
 	fmt.Fprintln(w, "kmsprobe checks that every school can activate Windows and Office through KMS.")
 	fmt.Fprintln(w, "\nUsage:")
 	names := make([]string, 0, len(commands))
@@ -98,7 +111,7 @@ func usage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := commands[n]
-		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, c.Usage)
+		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, usageLine(ctx, c))
 		fmt.Fprintf(w, "  %-18s %s\n", "", c.Summary)
 	}
 	fmt.Fprintln(w, "\nExit status: 0 all pass, 1 some warn, 2 some fail, 3 the probe could not run.")

@@ -33,9 +33,14 @@ type reportFlags struct {
 }
 
 func (h *reportFlags) register(fs *flag.FlagSet) {
-	fs.Var(&h.save, "save", "save the report as JSON in the history folder: --save alone uses report.dir from schools.yaml, else ./"+history.DefaultDir+"; --save=DIR (or --save DIR) names the folder. Keeps the last report.keep reports (default 52)")
+	h.registerDelivery(fs)
+	fs.StringVar(&h.lang, "lang", "", helpLang)
+}
+
+// registerDelivery adds --save and --mail.
+func (h *reportFlags) registerDelivery(fs *flag.FlagSet) {
+	fs.Var(&h.save, "save", "save the report as JSON in the history folder `DIR`: --save alone uses report.dir from schools.yaml, else ./"+history.DefaultDir+"; --save=DIR (or --save DIR) names the folder. Keeps the last report.keep reports (default 52)")
 	fs.BoolVar(&h.mail, "mail", false, "mail the report to mail.to in schools.yaml (implies --save, so a failed delivery can be resent with 'kmsprobe mail FILE'); SMTP password from mail.password_file or $"+mailer.PasswordEnv)
-	fs.StringVar(&h.lang, "lang", "", "report language: en or zh-TW (default report.lang from schools.yaml, else en)")
 }
 
 // check refuses a bad --lang before any packet is sent: a typo must not
@@ -108,7 +113,7 @@ func reportLang(flagLang string, cfg *config.Config) (string, error) {
 
 // deliver runs the steps after the audit: save, render, mail. It returns
 // the exit code of the whole run.
-func deliver(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, r *probe.Report) int {
+func deliver(ctx context.Context, e *env, cfg *config.Config, f *input, r *probe.Report) int {
 	code := r.ExitCode()
 	var ro render.Options
 	lang, err := reportLang(f.report.lang, cfg)
