@@ -28,7 +28,7 @@ func runAudit(ctx context.Context, e *env, in *input) int {
 	if err := noArgs(in, "audit", "name schools with --school ID"); err != nil {
 		return fail(e, err)
 	}
-	cfg, err := loadConfig(in.config)
+	cfg, err := readConfig(e, in.config)
 	if err != nil {
 		return fail(e, err)
 	}

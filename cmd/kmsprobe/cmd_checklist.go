@@ -31,7 +31,7 @@ func runChecklist(ctx context.Context, e *env, in *input, reportPath string) int
 	if err := noArgs(in, "checklist", "name schools with --school ID"); err != nil {
 		return fail(e, err)
 	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := readConfig(e, cfgPath)
 	if err != nil {
 		return fail(e, err)
 	}

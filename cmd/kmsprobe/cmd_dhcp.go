@@ -40,7 +40,7 @@ func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int 
 	if l.dhcpIface == "" {
 		return fail(e, errors.New("dhcp needs --iface IFACE: the interface on the school LAN (see `ip link`)"))
 	}
-	cfg, err := dhcpConfig(o.config, school, expect)
+	cfg, err := dhcpConfig(e, o.config, school, expect)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -81,38 +81,63 @@ func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int 
 
 // dhcpConfig is the school the offers are judged against: one of
 // schools.yaml with --school, else a school made of --expect-suffix alone
-// (no suffix: dhcp.suffix is skipped).
-func dhcpConfig(path, school, expect string) (*config.Config, error) {
+// (no suffix: dhcp.suffix is skipped), in the settings of schools.yaml
+// when there is one. It is validated as schools.yaml is. Without a file
+// no city resolver is asked: the defaults are production servers.
+func dhcpConfig(e *env, path, school, expect string) (*config.Config, error) {
+	load := optionalConfig
 	if school != "" {
-		cfg, err := loadConfig(path)
-		if err != nil {
-			return nil, err
-		}
-		s, ok := cfg.School(school)
-		if !ok {
-			_, err := probe.Select(cfg, []string{school})
+		load = readConfig
+	}
+	base, err := load(e, path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Resolvers = []string{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	s := config.School{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: expect}
+	switch {
+	case school != "":
+		var ok bool
+		if s, ok = base.School(school); !ok {
+			_, err := probe.Select(base, []string{school})
 			return nil, err
 		}
 		if expect != "" {
-			s.Suffix = strings.ToLower(strings.TrimSuffix(expect, "."))
+			s.Suffix = expect
 		}
-		cfg.Schools = []config.School{s}
-		return cfg, nil
-	}
-	cfg := &config.Config{Schools: []config.School{{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: dnsname.Canonical(expect)}}}
-	cfg.DHCP.Window.Duration = config.DefaultDHCPWindow
-	cfg.Probe.Timeout.Duration, cfg.Probe.Attempts = config.DefaultTimeout, config.DefaultAttempts
-	cfg.KMS.Host, cfg.KMS.Port = config.DefaultKMSHost, config.DefaultKMSPort
-	if base, err := loadConfig(path); err == nil {
-		cfg.DHCP, cfg.Probe, cfg.KMS, cfg.Resolvers = base.DHCP, base.Probe, base.KMS, base.Resolvers
+	case base != nil:
 		// --expect-suffix names a school as surely as --school does: its
 		// own DNS servers are then recognised in option 6, exactly as in
 		// `audit --school ID --dhcp-iface`.
-		if s, ok := schoolBySuffix(base, expect); ok {
-			cfg.Schools = []config.School{s}
+		if bs, ok := schoolBySuffix(base, expect); ok {
+			s = bs
 		}
-	} else if !errors.Is(err, config.ErrNoConfig) {
+	}
+	// A campus school's DNS servers come from the offers, and with no
+	// suffix dhcp.suffix is skipped: the validator sees a stand-in.
+	noSuffix := dnsname.Canonical(s.Suffix) == ""
+	if noSuffix {
+		s.Suffix = "dhcp.example.edu.tw"
+	}
+	cfg.Path, cfg.Schools = "command line", []config.School{s}
+	err = flagProblems(cfg.Validate(), func(p config.Problem) (string, bool) {
+		switch p.Field {
+		case "suffix":
+			return "--expect-suffix: " + p.Msg, true
+		case "dns":
+			return "", strings.HasPrefix(p.Msg, "no DNS server")
+		}
+		return "", false
+	})
+	if err != nil {
 		return nil, err
+	}
+	if noSuffix {
+		cfg.Schools[0].Suffix = ""
 	}
 	return cfg, nil
 }

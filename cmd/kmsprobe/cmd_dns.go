@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -37,14 +36,18 @@ func runDNS(ctx context.Context, e *env, in *input, servers []string) int {
 	if note != "" {
 		fmt.Fprintln(e.Stderr, "kmsprobe:", note)
 	}
-	cfg, err := pseudoConfig(o.config, "dns", suffix, servers)
+	base, err := optionalConfig(e, o.config)
+	if err != nil {
+		return fail(e, err)
+	}
+	cfg, err := singleSchool(base, "dns", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}
 	// Servers named with --server are judged; the city resolvers of
 	// schools.yaml still witness the KMS host's addresses.
 	var witnesses []string
-	if base, err := loadConfig(o.config); err == nil && len(servers) > 0 {
+	if base != nil && len(servers) > 0 {
 		witnesses = base.Resolvers
 	}
 	bar := newProgress(e)
@@ -90,53 +93,4 @@ func dnsSuffixArg(arg string) (suffix, note string, err error) {
 		return "", "", fmt.Errorf("%q is not a DNS suffix (%s is a service label; KMS clients ask only %s): type the school's suffix, e.g. kmsprobe dns %s", arg, first, prefix+"SUFFIX", hint)
 	}
 	return name, "", nil
-}
-
-// pseudoConfig builds a one-school configuration for the single-target
-// commands (dns, kms --discover): the settings of schools.yaml when there
-// is one, else the defaults, with the given servers in place of the
-// resolvers. The school is validated like any other, so a bad suffix or
-// address gets the same message as in schools.yaml.
-func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, error) {
-	var y strings.Builder
-	y.WriteString("version: 1\n")
-	base, err := loadConfig(path)
-	if err != nil && !errors.Is(err, config.ErrNoConfig) {
-		return nil, err
-	}
-	if base != nil {
-		fmt.Fprintf(&y, "kms: {host: %q, port: %d, min_count: %d}\n", base.KMS.Host, base.KMS.Port, base.KMS.MinCount)
-		fmt.Fprintf(&y, "probe: {timeout: %s, attempts: %d, concurrency: %d}\n", base.Probe.Timeout, base.Probe.Attempts, base.Probe.Concurrency)
-	}
-	list := func(addrs []string) string {
-		q := make([]string, len(addrs))
-		for i, a := range addrs {
-			q[i] = fmt.Sprintf("%q", a)
-		}
-		return "[" + strings.Join(q, ", ") + "]"
-	}
-	// --server names the servers to judge: they are asked as the
-	// school's own (their remedy is the zone line, not "the city
-	// resolvers only cache"), and nothing else is asked. Without it the
-	// city resolvers of schools.yaml are asked; "resolvers: []" there is
-	// written out, since leaving the key out would bring back the
-	// production defaults.
-	dnsList := ""
-	switch {
-	case len(servers) > 0:
-		y.WriteString("resolvers: []\n")
-		dnsList = ", dns: " + list(servers)
-	case base != nil:
-		y.WriteString("resolvers: " + list(base.Resolvers) + "\n")
-	}
-	fmt.Fprintf(&y, "schools:\n  - {id: %s, suffix: %q%s}\n", id, suffix, dnsList)
-	cfg, err := config.Parse("command line", []byte(y.String()))
-	if err != nil {
-		return nil, err
-	}
-	if base != nil {
-		cfg.NTP, cfg.KMS = base.NTP, base.KMS
-		cfg.Probe.StateDir = base.Probe.StateDir
-	}
-	return cfg, nil
 }

@@ -56,26 +56,22 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 		return fail(e, errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR"))
 	}
 	// schools.yaml is optional here: a bare `kmsprobe kms HOST` must work
-	// on a laptop without one, but an explicit -c must exist.
-	var cfg *config.Config
-	if o.config != "" {
-		var err error
-		if cfg, err = config.Load(o.config); err != nil {
-			return fail(e, err)
-		}
-	} else if p, err := config.Find(); err == nil {
-		if cfg, err = config.Load(p); err != nil {
-			return fail(e, err)
-		}
-	}
-	k, ntp, stateDir, err := kmsOptions(cfg, *mode, *product, *protocol, *minCount)
+	// on a laptop without one (and then asks no NTP server), but an
+	// explicit -c must exist.
+	cfg, err := optionalConfig(e, in.config)
 	if err != nil {
 		return fail(e, err)
 	}
+	k, err := kmsOptions(cfg, kmsSettings{mode: *mode, product: *product, protocol: *protocol, minCount: *minCount})
+	if err != nil {
+		return fail(e, err)
+	}
+	var ntp []string
+	stateDir := ""
+	if cfg != nil {
+		ntp, stateDir = cfg.NTP, cfgStateDir(cfg)
+	}
 	if k.Request.Mode == kmscheck.ModeActivate {
-		if stateDir == "" && cfg != nil {
-			stateDir = cfgStateDir(cfg)
-		}
 		if k.Request.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
 			return fail(e, err)
 		}
@@ -119,49 +115,39 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 	return rep.ExitCode()
 }
 
-// kmsOptions merges schools.yaml (when there is one) and the flags; flags
-// win. product may name several products, comma-separated.
-func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int) (legs.KMS, []string, string, error) {
-	var k legs.KMS
-	var ntp []string
-	var stateDir string
-	names := ""
-	k.Budget.Handshake = budgetsOf(cfg).KMSHandshake
-	if cfg != nil {
-		names, k.Request.Protocol = strings.Join(cfg.KMS.Products, ","), cfg.KMS.Protocol
-		if cfg.KMS.MinCountSet {
-			// A written min_count applies to every product; unwritten,
-			// each count pool is held to its own product's N.
-			k.Expect.MinCount = cfg.KMS.MinCount
-		}
-		if mode == "" {
-			mode = cfg.KMS.Mode
-		}
-		ntp, stateDir = cfg.NTP, cfg.Probe.StateDir
-	}
-	if product != "" {
-		names = product
-	}
-	if protocol != 0 {
-		k.Request.Protocol = protocol
-	}
-	if minCount > 0 {
-		k.Expect.MinCount = minCount
-	}
-	if k.Request.Protocol != 0 && (k.Request.Protocol < 4 || k.Request.Protocol > 6) {
-		return k, nil, "", fmt.Errorf("protocol %d: KMS clients speak protocol 4, 5 or 6", k.Request.Protocol)
-	}
-	m, err := kmscheck.ParseMode(mode)
+// kmsOptions is the KMS leg of cfg (nil: the defaults) with the KMS
+// flags written over its settings and validated as schools.yaml is.
+func kmsOptions(cfg *config.Config, s kmsSettings) (legs.KMS, error) {
+	c, err := kmsConfig(cfg, s)
 	if err != nil {
-		return k, nil, "", err
+		return legs.KMS{}, err
+	}
+	return kmsLeg(c)
+}
+
+// kmsLeg is the KMS leg a validated configuration describes; its mode
+// and products are known, so the lookups below cannot fail on a loaded
+// file.
+func kmsLeg(cfg *config.Config) (legs.KMS, error) {
+	var k legs.KMS
+	k.Budget.Handshake = legs.BudgetsOf(cfg).KMSHandshake
+	k.Request.Protocol = cfg.KMS.Protocol
+	if cfg.KMS.MinCountSet {
+		// A written min_count applies to every product; unwritten, each
+		// count pool is held to its own product's N.
+		k.Expect.MinCount = cfg.KMS.MinCount
+	}
+	m, err := kmscheck.ParseMode(cfg.KMS.Mode)
+	if err != nil {
+		return k, err
 	}
 	k.Request.Mode = m
-	ps, err := kmscheck.LookupProducts(strings.Split(names, ","))
+	ps, err := kmscheck.LookupProducts(cfg.KMS.Products)
 	if err != nil {
-		return k, nil, "", err
+		return k, err
 	}
 	k.Request.Products = ps
-	return k, ntp, stateDir, nil
+	return k, nil
 }
 
 // printKMS shows what a vlmcs user expects, then the verdicts.
@@ -203,7 +189,7 @@ func printKMS(e *env, fs []finding.Finding) {
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
 func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
-	pc, err := pseudoConfig(in.config, "discover", suffix, servers)
+	pc, err := singleSchool(cfg, "discover", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -37,7 +37,7 @@ func runMail(ctx context.Context, e *env, in *input, eml string) int {
 	if err != nil {
 		return fail(e, fmt.Errorf("cannot read the report to mail: %w", err))
 	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := readConfig(e, cfgPath)
 	if err != nil {
 		return fail(e, err)
 	}

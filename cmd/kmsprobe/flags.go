@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
@@ -82,18 +81,6 @@ func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// loadConfig loads -c or the first schools.yaml on the search path.
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		p, err := config.Find()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	return config.Load(path)
 }
 
 // checkFormat refuses an unknown --format before any packet is sent.

@@ -45,13 +45,13 @@ func (l *legFlags) register(fs *flag.FlagSet) {
 // client identity is resolved here, once, so a machine without a stable
 // identity is told before any packet is sent.
 func (l *legFlags) auditKMSOptions(cfg *config.Config) (legs.KMS, error) {
-	k, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
+	// One deadline covers connect, bind and the activation request; it
+	// gets the budget a DNS question gets in all its attempts
+	// (legs.BudgetsOf, the same table as every command).
+	k, err := kmsOptions(cfg, kmsSettings{mode: l.kmsMode, product: l.product, protocol: l.protocol})
 	if err != nil {
 		return k, err
 	}
-	// One deadline covers connect, bind and the activation request; it
-	// gets the budget a DNS question gets in all its attempts.
-	k.Budget.Handshake = legs.BudgetsOf(cfg).KMSHandshake
 	if k.Request.Mode == kmscheck.ModeActivate {
 		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
 		if err != nil {
