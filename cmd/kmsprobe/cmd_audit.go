@@ -71,6 +71,9 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *input, opts probe
 	if opts.Legs.Zone == nil && !opts.Simulate {
 		opts.Legs.Zone = legs.Zone
 	}
+	if opts.Now == nil {
+		opts.Now = e.clock()
+	}
 	bar := newProgress(e)
 	opts.Progress = bar.update
 	rep, err := probe.Run(ctx, cfg, opts)

@@ -61,7 +61,7 @@ func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int 
 		runCfg.Resolvers = nil
 		cfg = &runCfg
 	}
-	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Now: e.clock(), Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
 	if err != nil {
 		return fail(e, err)
 	}
@@ -76,7 +76,7 @@ func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int 
 		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
 		return exitUnknown
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // dhcpConfig is the school the offers are judged against: one of

@@ -51,7 +51,7 @@ func runDNS(ctx context.Context, e *env, in *input, servers []string) int {
 		witnesses = base.Resolvers
 	}
 	bar := newProgress(e)
-	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, DNSOnly: true, Progress: bar.update, LookupHost: hostLookup, Witnesses: witnesses})
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Now: e.clock(), DNSOnly: true, Progress: bar.update, LookupHost: hostLookup, Witnesses: witnesses})
 	bar.finish()
 	if err != nil {
 		return fail(e, err)
@@ -59,7 +59,7 @@ func runDNS(ctx context.Context, e *env, in *input, servers []string) int {
 	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // dnsSuffixArg takes the school's DNS suffix, or the full record name an

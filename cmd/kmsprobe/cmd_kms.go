@@ -105,6 +105,7 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
+	rep.GeneratedAt = e.now() // the one clock (probe.Single reads time.Now)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		printKMS(e, findings)
 		return rep.ExitCode()
@@ -112,7 +113,7 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // kmsOptions is the KMS leg of cfg (nil: the defaults) with the KMS
@@ -211,6 +212,7 @@ func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k l
 		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
+	rep.GeneratedAt = e.now()
 	if in.format == "table" && (in.out == "" || in.out == "-") {
 		for _, f := range findings {
 			if f.Check == finding.DNSSRV {
@@ -225,7 +227,7 @@ func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k l
 	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // budgetsOf is the one budget table (legs.BudgetsOf) for cfg, or for the

@@ -143,4 +143,3 @@ func TestConfigWarningsPrinted(t *testing.T) {
 		}
 	}
 }
-

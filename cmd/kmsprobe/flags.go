@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
@@ -102,7 +101,7 @@ func (o *outputFlags) emit(e *env, r *probe.Report) error {
 func (o *outputFlags) emitWith(e *env, r *probe.Report, ro render.Options) error {
 	ro.Format, ro.OnlyProblems = o.format, o.onlyProblems
 	if ro.Now.IsZero() {
-		ro.Now = time.Now()
+		ro.Now = e.now()
 	}
 	fn := func(w io.Writer) error { return render.Write(w, r, ro) }
 	if o.out == "" || o.out == "-" {

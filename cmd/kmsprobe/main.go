@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -60,6 +61,24 @@ type env struct {
 	// StdoutTTY and Width fit the table to a person's terminal.
 	StdoutTTY bool
 	Width     int
+	// Now is the one clock of report times and ages; tests pin it. Nil
+	// is time.Now.
+	Now func() time.Time
+}
+
+func (e *env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
+}
+
+// clock is e.Now for probe.Options, never nil.
+func (e *env) clock() func() time.Time {
+	if e.Now == nil {
+		return time.Now
+	}
+	return e.Now
 }
 
 func main() {
@@ -70,7 +89,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr), StdoutTTY: isTerminal(os.Stdout)}
+	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr), StdoutTTY: isTerminal(os.Stdout), Now: time.Now}
 	if e.StdoutTTY {
 		e.Width, _, _ = term.GetSize(int(os.Stdout.Fd()))
 	}

@@ -114,7 +114,7 @@ func reportLang(flagLang string, cfg *config.Config) (string, error) {
 // deliver runs the steps after the audit: save, render, mail. It returns
 // the exit code of the whole run.
 func deliver(ctx context.Context, e *env, cfg *config.Config, f *input, r *probe.Report) int {
-	code := r.ExitCode()
+	code := f.exitCode(r)
 	var ro render.Options
 	lang, err := reportLang(f.report.lang, cfg)
 	if err != nil {

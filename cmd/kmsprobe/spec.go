@@ -355,3 +355,12 @@ func (in *input) emitReport(e *env, cfg *config.Config, r *probe.Report) error {
 	}
 	return in.emitWith(e, r, render.Options{Lang: lang})
 }
+
+// exitCode is the exit code of a command that printed r: the report's,
+// except that --format nagios exits with the state it printed.
+func (o *outputFlags) exitCode(r *probe.Report) int {
+	if o.format == "nagios" {
+		return render.NagiosCode(r)
+	}
+	return r.ExitCode()
+}
