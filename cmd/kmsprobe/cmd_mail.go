@@ -63,7 +63,7 @@ func runMail(ctx context.Context, e *env, in *input, eml string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		m, err := mailer.Compose(r, ro, s)
+		m, err := mailer.Compose(r, ro, s, checklistAttachments(e, cfg, r, ro))
 		if err != nil {
 			return fail(e, err)
 		}

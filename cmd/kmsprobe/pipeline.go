@@ -232,7 +232,7 @@ func sendReport(ctx context.Context, e *env, cfg *config.Config, r *probe.Report
 		return err
 	}
 	s.UserAgent = "kmsprobe " + version
-	m, err := mailer.ComposeNotice(r, ro, s, notice)
+	m, err := mailer.ComposeNotice(r, ro, s, notice, checklistAttachments(e, cfg, r, ro))
 	if err != nil {
 		return err
 	}
@@ -241,4 +241,21 @@ func sendReport(ctx context.Context, e *env, cfg *config.Config, r *probe.Report
 	}
 	fmt.Fprintf(e.Stderr, "kmsprobe: mailed %q to %s via %s\n", m.Subject, strings.Join(s.To, ", "), s.Addr)
 	return nil
+}
+
+// checklistAttachments are the checklists of r's failing schools, for
+// the teacher at each school's PCs, filled in with cfg's values. A
+// checklist that cannot be rendered is left out with a warning: the
+// report itself must still go out.
+func checklistAttachments(e *env, cfg *config.Config, r *probe.Report, ro render.Options) []render.Attachment {
+	schools := make([]render.ChecklistSchool, 0, len(cfg.Schools))
+	for _, s := range cfg.Schools {
+		schools = append(schools, ChecklistSchool(cfg, s))
+	}
+	atts, err := render.FailingChecklists(r, schools, render.Options{Lang: ro.Lang, Now: ro.Now})
+	if err != nil {
+		fmt.Fprintln(e.Stderr, "kmsprobe: warning: the failing schools' checklists are not attached:", err)
+		return nil
+	}
+	return atts
 }
