@@ -181,7 +181,7 @@ func deliver(ctx context.Context, e *env, cfg *config.Config, f *input, r *probe
 		if mailErr = sendReport(ctx, e, cfg, r, ro, notice); mailErr != nil {
 			fail(e, mailErr)
 			if saved != "" {
-				fmt.Fprintf(e.Stderr, "kmsprobe: the report is saved as %s; once the problem is fixed, resend it with: kmsprobe mail%s %s\n", saved, configArg(cfg), saved)
+				fmt.Fprintf(e.Stderr, "kmsprobe: the report is saved as %s; once the problem is fixed, resend it with: kmsprobe mail%s %s\n", saved, configArg(f.config), shellQuote(saved))
 			}
 		}
 	}
@@ -207,18 +207,23 @@ func trendPoints(pts []history.Point) []render.TrendPoint {
 	return out
 }
 
-// configArg repeats -c for a resend command when the configuration did
-// not come from the default search path.
-func configArg(cfg *config.Config) string {
-	if cfg == nil || cfg.Path == "" {
+// configArg repeats -c, as the admin wrote it, for a command printed as
+// a hint; without -c the command finds schools.yaml as the run did. The
+// demo's own city is never named: it is no file.
+func configArg(path string) string {
+	if path == "" {
 		return ""
 	}
-	for _, p := range config.SearchPath {
-		if p == cfg.Path {
-			return ""
-		}
+	return " -c " + shellQuote(path)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so a printed
+// command can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
 	}
-	return " -c " + cfg.Path
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // sendReport composes and delivers r, printing what it did on stderr.
