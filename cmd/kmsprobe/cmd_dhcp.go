@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/config"
-	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
@@ -67,7 +67,7 @@ func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int 
 	}
 	findings := rep.Schools[0].Findings
 	if o.format == "table" && (o.out == "" || o.out == "-") {
-		printOffers(e, findings)
+		_ = render.DHCPOffers(e.Stdout, findings)
 	}
 	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
@@ -158,80 +158,4 @@ func schoolBySuffix(cfg *config.Config, suffix string) (config.School, bool) {
 		return config.School{}, false
 	}
 	return found[0], true
-}
-
-// printOffers lists every offer before the table: what a PC on this LAN
-// would be told, server by server.
-func printOffers(e *env, fs []finding.Finding) {
-	for _, f := range fs {
-		if f.Check != finding.DHCPOffer {
-			continue
-		}
-		offers, _ := f.Evidence["offers"].([]map[string]any)
-		defer printView(e, f.Evidence)
-		if len(offers) == 0 {
-			return
-		}
-		fmt.Fprintf(e.Stdout, "%d offer(s) on %v:\n", len(offers), f.Evidence["iface"])
-		for _, o := range offers {
-			fmt.Fprintf(e.Stdout, "  from %v (%v): offers %v", o["server_id"], o["server_mac"], o["offered_ip"])
-			if r, ok := o["relay"]; ok {
-				fmt.Fprintf(e.Stdout, " via relay %v", r)
-			}
-			fmt.Fprintln(e.Stdout)
-			for _, k := range []string{"domain_name", "dns", "search_list", "routers", "lease_s"} {
-				if v, ok := o[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-			if m, ok := o["malformed"]; ok {
-				fmt.Fprintf(e.Stdout, "    %-12s %v\n", "malformed", m)
-			}
-		}
-		fmt.Fprintln(e.Stdout)
-	}
-}
-
-// printView lists the IPv6 half and what a PC ends up with: every search
-// domain and every DNS server, each with where it came from.
-func printView(e *env, ev finding.Evidence) {
-	list := func(k string) []map[string]any { l, _ := ev[k].([]map[string]any); return l }
-	if rs := list("dhcpv6_replies"); len(rs) > 0 {
-		fmt.Fprintf(e.Stdout, "%d DHCPv6 reply(ies) to the Information-Request:\n", len(rs))
-		for _, r := range rs {
-			fmt.Fprintf(e.Stdout, "  from DUID %v at %v (%v)\n", r["server_duid"], r["source"], r["server_mac"])
-			for _, k := range []string{"dns", "domains", "malformed"} {
-				if v, ok := r[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-		}
-	}
-	if as := list("router_adverts"); len(as) > 0 {
-		fmt.Fprintf(e.Stdout, "%d router advertisement(s):\n", len(as))
-		for _, a := range as {
-			fmt.Fprintf(e.Stdout, "  from %v (%v) lifetime %vs M=%v O=%v\n", a["source"], a["mac"], a["lifetime_s"], a["managed"], a["other"])
-			for _, k := range []string{"rdnss", "dnssl", "withdrawn", "malformed"} {
-				if v, ok := a[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-		}
-	}
-	if why, ok := ev["ipv6_error"]; ok {
-		fmt.Fprintf(e.Stdout, "IPv6 not observed: %v\n", why)
-	}
-	if ds := list("search_domains"); len(ds) > 0 {
-		fmt.Fprintln(e.Stdout, "Search domains a PC would use:")
-		for _, d := range ds {
-			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["domain"], d["source"], d["origin"])
-		}
-	}
-	if ss := list("dns_servers"); len(ss) > 0 {
-		fmt.Fprintln(e.Stdout, "DNS servers a PC would ask:")
-		for _, d := range ss {
-			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["address"], d["source"], d["origin"])
-		}
-	}
-	fmt.Fprintln(e.Stdout)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/legs"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
@@ -107,7 +108,7 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
 	rep.GeneratedAt = e.now() // the one clock (probe.Single reads time.Now)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
-		printKMS(e, findings)
+		_ = render.KMSDetails(e.Stdout, findings)
 		return rep.ExitCode()
 	}
 	if err := in.emitReport(e, cfg, rep); err != nil {
@@ -151,42 +152,6 @@ func kmsLeg(cfg *config.Config) (legs.KMS, error) {
 	return k, nil
 }
 
-// printKMS shows what a vlmcs user expects, then the verdicts.
-func printKMS(e *env, fs []finding.Finding) {
-	w := e.Stdout
-	for _, f := range fs {
-		ev := f.Evidence
-		if f.Check == finding.KMSRPC && ev["epid"] != nil {
-			fmt.Fprintf(w, "%s\n", f.Server)
-			fmt.Fprintf(w, "  KMS protocol            : %v (%v)\n", ev["protocol"], ev["rpc_syntax"])
-			fmt.Fprintf(w, "  ePID                    : %v\n", ev["epid"])
-			if ev["host_os"] != nil {
-				fmt.Fprintf(w, "  Host OS                 : %v (build %v)\n", ev["host_os"], ev["host_build"])
-			} else {
-				fmt.Fprintf(w, "  Host build              : %v\n", ev["host_build"])
-			}
-			if ev["host_language"] != nil {
-				fmt.Fprintf(w, "  Host language           : %v (LCID %v)\n", ev["host_language"], ev["host_lcid"])
-			} else if ev["host_lcid"] != nil {
-				fmt.Fprintf(w, "  Host LCID               : %v\n", ev["host_lcid"])
-			}
-			if ev["hwid"] != nil {
-				fmt.Fprintf(w, "  HwId                    : %v\n", ev["hwid"])
-			}
-			fmt.Fprintf(w, "  Current client count    : %v (needed: %v)\n", ev["count"], ev["min_count"])
-			fmt.Fprintf(w, "  Activation interval     : %v min\n", ev["activation_interval_min"])
-			fmt.Fprintf(w, "  Renewal interval        : %v min\n", ev["renewal_interval_min"])
-			fmt.Fprintf(w, "  Round trip              : %v ms\n", ev["rtt_ms"])
-		}
-	}
-	for _, f := range fs {
-		fmt.Fprintf(w, "%-5s %-12s %-22s %s\n", strings.ToUpper(f.Status.String()), f.Check, f.Server, f.Message)
-		if f.Remedy != "" && (f.Status == finding.Fail || f.Status == finding.Warn || f.Status == finding.Unknown) {
-			fmt.Fprintf(w, "      fix: %s\n", f.Remedy)
-		}
-	}
-}
-
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
 func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
@@ -221,7 +186,7 @@ func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k l
 				}
 			}
 		}
-		printKMS(e, findings)
+		_ = render.KMSDetails(e.Stdout, findings)
 		return rep.ExitCode()
 	}
 	if err := in.emitReport(e, cfg, rep); err != nil {

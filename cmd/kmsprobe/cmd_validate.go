@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
@@ -39,31 +39,13 @@ func runValidate(ctx context.Context, e *env, in *input) int {
 		warnings = cfg.Warnings
 	}
 	if format == "json" {
-		type jsonProblem struct {
-			File    string `json:"file"`
-			Line    int    `json:"line,omitempty"`
-			School  string `json:"school,omitempty"`
-			Field   string `json:"field,omitempty"`
-			Message string `json:"message"`
-		}
-		out := struct {
-			Valid    bool          `json:"valid"`
-			Schools  int           `json:"schools"`
-			Problems []jsonProblem `json:"problems"`
-			Warnings []jsonProblem `json:"warnings"`
-		}{Valid: len(problems) == 0, Problems: []jsonProblem{}, Warnings: []jsonProblem{}}
+		v := render.Validation{Problems: problems, Warnings: warnings}
 		if cfg != nil {
-			out.Schools = len(cfg.Schools)
+			v.Schools = len(cfg.Schools)
 		}
-		for _, p := range problems {
-			out.Problems = append(out.Problems, jsonProblem{p.Path, p.Line, p.School, p.Field, p.Msg})
+		if err := render.ValidationJSON(e.Stdout, v); err != nil {
+			return fail(e, err)
 		}
-		for _, w := range warnings {
-			out.Warnings = append(out.Warnings, jsonProblem{w.Path, w.Line, w.School, w.Field, w.Msg})
-		}
-		enc := json.NewEncoder(e.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
 	}
 	if len(problems) > 0 {
 		if format == "table" {
