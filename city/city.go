@@ -117,9 +117,22 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 	for _, s := range d.Last[metricInterval] {
 		get(s.Labels).Interval = time.Duration(s.Value * float64(time.Second))
 	}
+	pkey := func(l map[string]string) string { return l["job"] + "/" + l["instance"] }
+	skey := func(l map[string]string) string { return pkey(l) + "\x00" + l["school"] }
 	hasCurrent := map[string]bool{}
 	for _, s := range d.Current[metricSchoolStatus] {
-		hasCurrent[s.Labels["job"]+"/"+s.Labels["instance"]] = true
+		hasCurrent[pkey(s.Labels)] = true
+	}
+	// A school's findings come from one source, all from the last scrape
+	// or all from the last known values: if the last scrape's findings
+	// of a school are missing (the probe went away while the snapshot
+	// was read), the school keeps its last known findings rather than
+	// showing none beside a failing status.
+	currentFindings := map[string]bool{}
+	for _, m := range []string{metricFindingStatus, metricSkipped} {
+		for _, s := range d.Current[m] {
+			currentFindings[skey(s.Labels)] = true
+		}
 	}
 	// series picks, per probe, the last scrape's series when there is one
 	// and the last known otherwise.
@@ -129,7 +142,19 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 			out = append(out, s)
 		}
 		for _, s := range d.Last[metric] {
-			if !hasCurrent[s.Labels["job"]+"/"+s.Labels["instance"]] {
+			if !hasCurrent[pkey(s.Labels)] {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	findingSeries := func(metric string) []Sample {
+		var out []Sample
+		for _, s := range d.Current[metric] {
+			out = append(out, s)
+		}
+		for _, s := range d.Last[metric] {
+			if !currentFindings[skey(s.Labels)] {
 				out = append(out, s)
 			}
 		}
@@ -200,23 +225,25 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		}
 		roles[k][s.Labels["server"]] = s.Labels["role"]
 	}
+	// Skipped checks have their own series (never a status 0 that reads
+	// as pass); exporters before that change also sent status 0 for them.
 	skipped := map[string]bool{}
-	for _, s := range series(metricSkipped) {
-		skipped[findingKey(s.Labels)] = s.Value == 1
-	}
-	for _, s := range series(metricFindingStatus) {
-		p, ok := mine(s.Labels)
-		if !ok {
-			continue
+	for _, s := range findingSeries(metricSkipped) {
+		if s.Value == 1 {
+			skipped[findingKey(s.Labels)] = true
 		}
-		st := statusOf(s.Value)
-		if st == finding.Pass && skipped[findingKey(s.Labels)] {
-			st = finding.Skip
+	}
+	add := func(l map[string]string, st finding.Status) {
+		p, ok := mine(l)
+		if !ok {
+			return
 		}
 		f := finding.Finding{
-			Check:    s.Labels["check"],
-			Server:   s.Labels["server"],
+			Check:    l["check"],
+			Server:   l["server"],
 			Status:   st,
+			ID:       "city.finding." + st.String(),
+			Args:     map[string]string{"Probe": p.Instance, "Status": st.String()},
 			Message:  fmt.Sprintf("%s at the last audit by %s", st, p.Instance),
 			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
 		}
@@ -227,13 +254,77 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		}
 		switch st {
 		case finding.Skip:
-			f.Short, f.Message = "-", "not run at the last audit by "+p.Instance
+			f.Short, f.Message, f.ID = "-", "not run at the last audit by "+p.Instance, "city.finding.skip"
 		case finding.Pass:
 		default:
-			f.Remedy = reportHint(p, s.Labels["school"])
+			f.Remedy, f.RemedyID = reportHint(p, l["school"]), remedyHintID(p)
+			f.Args["School"], f.Args["Instance"], f.Args["Job"] = l["school"], p.Instance, p.Job
 		}
-		sc := schools[s.Labels["school"]]
+		sc := schools[l["school"]]
 		sc.Findings = append(sc.Findings, f)
+	}
+	ran := map[string]bool{}
+	for _, s := range findingSeries(metricFindingStatus) {
+		st := statusOf(s.Value)
+		k := findingKey(s.Labels)
+		if skipped[k] {
+			if st != finding.Pass {
+				// Shouldn't happen: a check that ran and was skipped. The
+				// status that ran wins, the skip marker is dropped.
+				delete(skipped, k)
+			} else {
+				continue // an older exporter's 0 for a skip
+			}
+		}
+		ran[k] = true
+		add(s.Labels, st)
+	}
+	for _, s := range findingSeries(metricSkipped) {
+		if k := findingKey(s.Labels); skipped[k] && !ran[k] {
+			delete(skipped, k) // once, even if Current and Last both hold it
+			add(s.Labels, finding.Skip)
+		}
+	}
+
+	// Shared servers' faults: once per check and server, the worst any
+	// fresh probe saw (a stale probe's view is old news), with the most
+	// schools it affects.
+	infra := map[string]*probe.Infra{}
+	affects := map[string]float64{}
+	for _, s := range series(metricInfraAffects) {
+		affects[findingKey(s.Labels)] = s.Value
+	}
+	for _, s := range series(metricInfraStatus) {
+		p := probes[pkey(s.Labels)]
+		if p == nil || p.Stale && anyFresh(probes) {
+			continue
+		}
+		st := statusOf(s.Value)
+		k := s.Labels["check"] + "@" + s.Labels["server"]
+		n := int(affects[findingKey(s.Labels)])
+		if in, ok := infra[k]; ok {
+			if st.Worse(in.Status) {
+				in.Status = st
+				in.Message = fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance)
+				in.ID, in.Args["Status"], in.Args["Probe"] = "city.infra."+st.String(), st.String(), p.Instance
+				in.Args["Instance"], in.Args["Job"] = p.Instance, p.Job
+				in.Remedy, in.RemedyID = infraHint(p), strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1)
+				in.Evidence = finding.Evidence{"probe": p.Instance, "source": "prometheus"}
+			}
+			in.Affects = max(in.Affects, n)
+			continue
+		}
+		infra[k] = &probe.Infra{Affects: n, Finding: finding.Finding{
+			Check:    s.Labels["check"],
+			Server:   s.Labels["server"],
+			Status:   st,
+			ID:       "city.infra." + st.String(),
+			Args:     map[string]string{"Probe": p.Instance, "Status": st.String(), "Instance": p.Instance, "Job": p.Job},
+			Message:  fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance),
+			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
+			Remedy:   infraHint(p),
+			RemedyID: strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1),
+		}}
 	}
 
 	rep := &probe.Report{
@@ -255,6 +346,9 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 				Check:    CheckStale,
 				Status:   finding.Unknown,
 				Short:    "stale",
+				ID:       "city.stale.message",
+				RemedyID: "city.stale.fix",
+				Args:     map[string]string{"Probe": p.Instance, "Why": p.Why, "Host": hostOf(p.Instance), "Job": p.Job},
 				Message:  fmt.Sprintf("the probe %s is stale: %s; the other findings are the last it reported", p.Instance, p.Why),
 				Evidence: finding.Evidence{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)},
 				Remedy:   fmt.Sprintf("On %s check that kmsprobe serve runs (systemctl status kmsprobe; its log is on stderr) and that Prometheus reaches it (Status > Targets, job %q).", hostOf(p.Instance), p.Job),
@@ -267,6 +361,13 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		rep.Schools = append(rep.Schools, *s)
 	}
 	slices.SortFunc(rep.Schools, func(a, b probe.School) int { return cmp.Compare(a.ID, b.ID) })
+	for _, in := range infra {
+		rep.Infrastructure = append(rep.Infrastructure, *in)
+	}
+	slices.SortFunc(rep.Infrastructure, func(a, b probe.Infra) int {
+		return cmp.Or(cmp.Compare(slices.Index(checkOrder, a.Check), slices.Index(checkOrder, b.Check)),
+			cmp.Compare(a.Check, b.Check), cmp.Compare(a.Server, b.Server))
+	})
 	if len(stale) > 0 {
 		rep.Incomplete = true
 		rep.Reason = fmt.Sprintf("%d probe(s) stale (%s): their schools show the last results Prometheus holds", len(stale), strings.Join(stale, ", "))
@@ -284,6 +385,30 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 
 func findingKey(l map[string]string) string {
 	return strings.Join([]string{l["job"], l["instance"], l["school"], l["check"], l["server"]}, "\x00")
+}
+
+func anyFresh(probes map[string]*Probe) bool {
+	for _, p := range probes {
+		if !p.Stale && len(p.Schools) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func remedyHintID(p *Probe) string {
+	if _, _, err := net.SplitHostPort(p.Instance); err == nil {
+		return "city.remedy.report_json"
+	}
+	return "city.remedy.audit"
+}
+
+// infraHint says where a shared server's fault is described in full.
+func infraHint(p *Probe) string {
+	if _, _, err := net.SplitHostPort(p.Instance); err == nil {
+		return fmt.Sprintf("The message and the fix for the server's operators are in the probe's report, section infrastructure: curl http://%s/report.json.", p.Instance)
+	}
+	return fmt.Sprintf("The message and the fix for the server's operators are in the report of kmsprobe audit on the probe that scrapes job %q.", p.Job)
 }
 
 func fresher(p, o *Probe) bool {

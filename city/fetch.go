@@ -24,7 +24,18 @@ const (
 	metricLastSuccess   = exporter.AuditLastSuccess
 	metricInterval      = exporter.BackgroundInterval
 	metricSkipped       = exporter.FindingSkipped
+	metricInfraStatus   = exporter.InfraStatus
+	metricInfraAffects  = exporter.InfraAffects
 )
+
+// DefaultSettle is how far behind now the city view reads by default.
+// Prometheus stamps a scrape's samples, and a failed scrape's staleness
+// markers, with the scrape's start but writes them when it ends, up to
+// scrape_timeout later (30 s in scripts/prometheus/prometheus.yml). Read
+// at "now", a series can vanish between two queries of one snapshot;
+// read at now minus the scrape timeout, every query sees the same,
+// finished data.
+const DefaultSettle = 30 * time.Second
 
 // FetchOptions say where and how to ask.
 type FetchOptions struct {
@@ -39,8 +50,12 @@ type FetchOptions struct {
 	Lookback time.Duration
 	// Timeout bounds every query (default 30 s).
 	Timeout time.Duration
-	// At is the evaluation time (default now).
+	// At is the evaluation time of every query: one snapshot (default
+	// now minus Settle).
 	At time.Time
+	// Settle is how far behind now to read when At is not given
+	// (default DefaultSettle; negative means now).
+	Settle time.Duration
 }
 
 // Fetch reads the kmsprobe series from Prometheus.
@@ -51,8 +66,14 @@ func Fetch(ctx context.Context, o FetchOptions) (Data, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
+	if o.Settle == 0 {
+		o.Settle = DefaultSettle
+	}
 	if o.At.IsZero() {
-		o.At = time.Now()
+		// Every query below carries this one time (time=), so a probe's
+		// staleness markers landing between two queries cannot make one
+		// query see a probe the next one has lost.
+		o.At = time.Now().Add(-max(o.Settle, 0))
 	}
 	u, err := url.Parse(o.Prometheus)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -88,12 +109,13 @@ func Fetch(ctx context.Context, o FetchOptions) (Data, error) {
 		}
 		return out, nil
 	}
-	for _, m := range []string{metricSchoolStatus, metricFindingStatus, metricSkipped, metricSchoolInfo, metricServerInfo} {
+	perSchool := []string{metricSchoolStatus, metricFindingStatus, metricSkipped, metricSchoolInfo, metricServerInfo, metricInfraStatus, metricInfraAffects}
+	for _, m := range perSchool {
 		if d.Current[m], err = query(m + "{" + sel + "}"); err != nil {
 			return d, err
 		}
 	}
-	for _, m := range []string{metricSchoolStatus, metricFindingStatus, metricSkipped, metricSchoolInfo, metricServerInfo, metricLastSuccess, metricInterval} {
+	for _, m := range append(perSchool, metricLastSuccess, metricInterval) {
 		if d.Last[m], err = query("last_over_time(" + m + "{" + sel + "}[" + lb + "])"); err != nil {
 			return d, err
 		}
@@ -102,7 +124,7 @@ func Fetch(ctx context.Context, o FetchOptions) (Data, error) {
 		return d, err
 	}
 	if len(d.Last[metricSchoolStatus]) == 0 {
-		return d, fmt.Errorf("Prometheus at %s holds no %s series in the last %s: is it scraping kmsprobe serve (see scripts/prometheus/prometheus.yml)? selector {%s}", o.Prometheus, metricSchoolStatus, lb, sel)
+		return d, fmt.Errorf("Prometheus at %s holds no %s series in the %s before %s: is it scraping kmsprobe serve (see scripts/prometheus/prometheus.yml in the kmsprobe sources), and does --selector {%s} match its job? Right after Prometheus or the probes start, the first scrapes are younger than --settle: wait that long or lower --settle", o.Prometheus, metricSchoolStatus, lb, o.At.Format(time.RFC3339), sel)
 	}
 	return d, nil
 }
@@ -116,5 +138,11 @@ func explain(base, q string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("Prometheus at %s did not answer %s in time: %w", base, q, err)
 	}
-	return fmt.Errorf("cannot query Prometheus at %s (is the URL right and is it up? try curl %s/-/ready): %w", base, strings.TrimRight(base, "/"), err)
+	// The HTTP method and URL of the API call are noise to an admin: the
+	// network error itself says what went wrong.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("cannot query Prometheus at %s: %v (is the URL right and is Prometheus up? try curl %s/-/ready)", base, err, strings.TrimRight(base, "/"))
 }

@@ -31,6 +31,9 @@ const (
 	ProbeSuccess       = "kmsprobe_probe_success"
 	ProbeDuration      = "kmsprobe_probe_duration_seconds"
 	BackgroundInterval = "kmsprobe_audit_interval_seconds"
+	ProbeRejected      = "kmsprobe_probe_rejected_total"
+	InfraStatus        = "kmsprobe_infrastructure_status"
+	InfraAffects       = "kmsprobe_infrastructure_affected_schools"
 )
 
 // Evidence keys the metrics read (written by dnscheck and kmscheck).
@@ -49,7 +52,7 @@ var (
 		"Status of the school in the audit: 0 pass, 1 warn, 2 fail, 3 unknown (its worst finding).",
 		[]string{"school"}, nil)
 	descFindingStatus = prometheus.NewDesc(FindingStatus,
-		"Status of one check against one server: 0 pass (or skip), 1 warn, 2 fail, 3 unknown. Findings sharing school, check and server are reduced to the worst.",
+		"Status of one check against one server: 0 pass, 1 warn, 2 fail, 3 unknown; a skipped check has no series here (see kmsprobe_finding_skipped), so no alert or dashboard can read it as pass. Findings sharing school, check and server are reduced to the worst that ran.",
 		[]string{"school", "check", "server"}, nil)
 	descKMSClients = prometheus.NewDesc(KMSActiveClients,
 		"Client count the KMS host reported in its activation response (kms.rpc evidence count).",
@@ -64,8 +67,14 @@ var (
 		"Local clock minus the NTP server's clock.",
 		[]string{"server"}, nil)
 	descFindingSkipped = prometheus.NewDesc(FindingSkipped,
-		"1 for a finding that was not run (status skip), which kmsprobe_finding_status codes as 0 like a pass; absent otherwise.",
+		"1 for a check that was not run (status skip) against this server, which then has no kmsprobe_finding_status series; absent otherwise.",
 		[]string{"school", "check", "server"}, nil)
+	descInfraStatus = prometheus.NewDesc(InfraStatus,
+		"Status of a shared server's own fault (city resolver, KMS host, NTP), reported once for every school that uses it: 1 warn, 2 fail, 3 unknown. Absent when the shared servers have no fault.",
+		[]string{"check", "server"}, nil)
+	descInfraAffects = prometheus.NewDesc(InfraAffects,
+		"How many audited schools use the shared server of the kmsprobe_infrastructure_status series with the same labels.",
+		[]string{"check", "server"}, nil)
 	descDuration = prometheus.NewDesc(AuditDuration,
 		"Wall time of the last audit.", nil, nil)
 	descLastSuccess = prometheus.NewDesc(AuditLastSuccess,
@@ -102,7 +111,7 @@ func NewCollector(s Snapshot) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSchoolStatus, descFindingStatus, descKMSClients, descKMSRTT,
-		descDNSRTT, descClock, descFindingSkipped, descDuration, descLastSuccess, descComplete, descSchoolInfo, descServerInfo} {
+		descDNSRTT, descClock, descFindingSkipped, descInfraStatus, descInfraAffects, descDuration, descLastSuccess, descComplete, descSchoolInfo, descServerInfo} {
 		ch <- d
 	}
 }
@@ -131,10 +140,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSchoolInfo, 1, s.ID, s.Suffix)
 	}
 	for _, f := range m.Findings {
-		gauge(descFindingStatus, float64(f.Status.Code()), f.School, f.Check, f.Server)
+		// Skip is its own state (never a 0 that reads as pass): the
+		// series moves to kmsprobe_finding_skipped.
 		if f.Status == finding.Skip {
 			gauge(descFindingSkipped, 1, f.School, f.Check, f.Server)
+			continue
 		}
+		gauge(descFindingStatus, float64(f.Status.Code()), f.School, f.Check, f.Server)
+	}
+	for _, f := range m.Infra {
+		gauge(descInfraStatus, float64(f.Status.Code()), f.Check, f.Server)
+		gauge(descInfraAffects, float64(f.Affects), f.Check, f.Server)
 	}
 	for _, k := range sortedPairs(m.Roles) {
 		gauge(descServerInfo, 1, k.Server, k.Role)
@@ -166,7 +182,9 @@ func boolValue(b bool) float64 {
 type Measures struct {
 	Schools  []probe.School // ID, Suffix and Status only matter here
 	Findings []FindingKey
-	Roles    map[ServerRole]bool
+	// Infra are the shared servers' faults, one per check and server.
+	Infra []InfraKey
+	Roles map[ServerRole]bool
 	// Seconds, by address or server.
 	KMSRTT, DNSRTT, Clock map[string]float64
 	KMSClients            map[string]float64
@@ -176,6 +194,13 @@ type Measures struct {
 type FindingKey struct {
 	School, Check, Server string
 	Status                finding.Status
+}
+
+// InfraKey is one kmsprobe_infrastructure_status series.
+type InfraKey struct {
+	Check, Server string
+	Status        finding.Status
+	Affects       int
 }
 
 type pair struct{ a, b string }
@@ -204,7 +229,9 @@ func FromReport(r *probe.Report) Measures {
 		for _, f := range s.Findings {
 			k := pair{f.Check, f.Server}
 			if i, ok := idx[k]; ok {
-				if f.Status.Worse(m.Findings[i].Status) {
+				// A check that ran outranks one that was skipped:
+				// skip is not "better than warn", it is "not known".
+				if cur := m.Findings[i].Status; cur == finding.Skip && f.Status != finding.Skip || f.Status != finding.Skip && f.Status.Worse(cur) {
 					m.Findings[i].Status = f.Status
 				}
 			} else {
@@ -242,6 +269,22 @@ func FromReport(r *probe.Report) Measures {
 				}
 			}
 		}
+	}
+	infra := map[pair]int{}
+	for _, in := range r.Infrastructure {
+		if in.Status == finding.Pass || in.Status == finding.Skip {
+			continue
+		}
+		k := pair{in.Check, in.Server}
+		if i, ok := infra[k]; ok {
+			if in.Status.Worse(m.Infra[i].Status) {
+				m.Infra[i].Status = in.Status
+			}
+			m.Infra[i].Affects = max(m.Infra[i].Affects, in.Affects)
+			continue
+		}
+		infra[k] = len(m.Infra)
+		m.Infra = append(m.Infra, InfraKey{Check: in.Check, Server: in.Server, Status: in.Status, Affects: in.Affects})
 	}
 	// kms.tcp's connect time stands in for the handshake when the KMS
 	// leg stopped at TCP (kms.mode tcp): better a connect time than no

@@ -48,13 +48,16 @@ func sampleReport() *probe.Report {
 			}},
 		},
 	}
+	r.Infrastructure = []probe.Infra{
+		{Finding: finding.Finding{Check: finding.DNSSRV, Server: "127.0.0.22:53", Status: finding.Fail, Message: "no answer"}, Affects: 2},
+	}
 	r.Finish()
 	return r
 }
 
 // reportMetrics are every series a report yields.
 var reportMetrics = []string{SchoolStatus, FindingStatus, KMSActiveClients, KMSRTT, DNSRTT, ClockOffset,
-	AuditDuration, AuditLastSuccess, AuditComplete, SchoolInfo, DNSServerInfo, FindingSkipped}
+	AuditDuration, AuditLastSuccess, AuditComplete, SchoolInfo, DNSServerInfo, FindingSkipped, InfraStatus, InfraAffects}
 
 func TestGoldenExposition(t *testing.T) {
 	c := NewCollector(Snapshot{Report: sampleReport(), LastSuccess: time.Unix(1795600000, 500e6)})
@@ -117,6 +120,8 @@ func TestContractNames(t *testing.T) {
 		"kmsprobe_finding_skipped":                      {"check", "school", "server"},
 		"kmsprobe_school_info":                          {"school", "suffix"},
 		"kmsprobe_dns_server_info":                      {"role", "server"},
+		"kmsprobe_infrastructure_status":                {"check", "server"},
+		"kmsprobe_infrastructure_affected_schools":      {"check", "server"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metric names or labels (-want +got):\n%s", diff)
@@ -211,4 +216,52 @@ func registryWith(c prometheus.Collector) *prometheus.Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(c)
 	return r
+}
+
+// TestSkipNeverReadsAsPass (DESIGN §4.1, §9): a skipped check has no
+// kmsprobe_finding_status series, only kmsprobe_finding_skipped; a
+// check that ran beside a skipped one at the same server keeps its own
+// status. The expected exposition is written out, not derived.
+func TestSkipNeverReadsAsPass(t *testing.T) {
+	r := &probe.Report{Schools: []probe.School{{ID: "s1", Findings: []finding.Finding{
+		{Check: finding.KMSTCP, Server: "", Status: finding.Skip},
+		{Check: finding.DNSTarget, Server: "10.0.0.1:53", Status: finding.Skip},
+		{Check: finding.DNSTarget, Server: "10.0.0.1:53", Status: finding.Warn},
+		{Check: finding.DNSSRV, Server: "10.0.0.1:53", Status: finding.Pass},
+		{Check: finding.DNSSRV, Server: "10.0.0.1:53", Status: finding.Skip},
+	}}}}
+	r.Finish()
+	want := `# HELP kmsprobe_finding_skipped 1 for a check that was not run (status skip) against this server, which then has no kmsprobe_finding_status series; absent otherwise.
+# TYPE kmsprobe_finding_skipped gauge
+kmsprobe_finding_skipped{check="kms.tcp",school="s1",server=""} 1
+# HELP kmsprobe_finding_status Status of one check against one server: 0 pass, 1 warn, 2 fail, 3 unknown; a skipped check has no series here (see kmsprobe_finding_skipped), so no alert or dashboard can read it as pass. Findings sharing school, check and server are reduced to the worst that ran.
+# TYPE kmsprobe_finding_status gauge
+kmsprobe_finding_status{check="dns.srv",school="s1",server="10.0.0.1:53"} 0
+kmsprobe_finding_status{check="dns.target",school="s1",server="10.0.0.1:53"} 1
+`
+	if err := testutil.CollectAndCompare(NewCollector(Snapshot{Report: r}), strings.NewReader(want), FindingStatus, FindingSkipped); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestInfrastructureSeries: each shared server's fault is one series with
+// the number of schools it affects; a passing entry has none.
+func TestInfrastructureSeries(t *testing.T) {
+	r := &probe.Report{Infrastructure: []probe.Infra{
+		{Finding: finding.Finding{Check: finding.KMSTCP, Server: "10.0.0.88:1688", Status: finding.Fail}, Affects: 180},
+		{Finding: finding.Finding{Check: finding.ClockOffset, Server: "10.0.0.123:123", Status: finding.Unknown}, Affects: 180},
+		{Finding: finding.Finding{Check: finding.DNSSRV, Server: "10.0.0.21:53", Status: finding.Pass}, Affects: 180},
+	}}
+	want := `# HELP kmsprobe_infrastructure_status Status of a shared server's own fault (city resolver, KMS host, NTP), reported once for every school that uses it: 1 warn, 2 fail, 3 unknown. Absent when the shared servers have no fault.
+# TYPE kmsprobe_infrastructure_status gauge
+kmsprobe_infrastructure_status{check="clock.offset",server="10.0.0.123:123"} 3
+kmsprobe_infrastructure_status{check="kms.tcp",server="10.0.0.88:1688"} 2
+# HELP kmsprobe_infrastructure_affected_schools How many audited schools use the shared server of the kmsprobe_infrastructure_status series with the same labels.
+# TYPE kmsprobe_infrastructure_affected_schools gauge
+kmsprobe_infrastructure_affected_schools{check="clock.offset",server="10.0.0.123:123"} 180
+kmsprobe_infrastructure_affected_schools{check="kms.tcp",server="10.0.0.88:1688"} 180
+`
+	if err := testutil.CollectAndCompare(NewCollector(Snapshot{Report: r}), strings.NewReader(want), InfraStatus, InfraAffects); err != nil {
+		t.Error(err)
+	}
 }

@@ -7,6 +7,9 @@
 //
 // Endpoints (Handler):
 //
+//	/             the live status page: the latest background audit as
+//	              the HTML report, its age and the trend, reloading itself
+//	/probes       the endpoints and a /probe link per school
 //	/metrics      the latest background audit, plus process and Go metrics
 //	/probe?school=ID
 //	              an on-demand audit of one school within the scrape's

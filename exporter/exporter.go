@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 // Defaults of Options.
@@ -31,6 +33,18 @@ const (
 	// open hundreds of exchanges (probe.concurrency); a scrape storm must
 	// not multiply that without limit.
 	DefaultMaxProbes = 4
+	// DefaultMaxBudget caps the /probe budget whatever the scrape
+	// timeout header says. One school's audit with the default probe
+	// settings (2 s per exchange, 2 attempts, a few exchanges in a row
+	// per leg) ends within about 20 s; Prometheus's own scrape_timeout
+	// rarely exceeds 30 s. A minute leaves room for slow campus links
+	// while a caller announcing a day (86400) cannot hold a slot longer.
+	DefaultMaxBudget = time.Minute
+	// DefaultQueue is how many /probe requests may wait for a free slot
+	// beyond the MaxProbes that run: a scrape of every school at once
+	// in a small city waits; a storm beyond it is answered 503 at once
+	// instead of piling up goroutines, sockets and audits.
+	DefaultQueue = 16
 	// ScrapeTimeoutMargin is kept free of the scrape timeout for the
 	// audit to wind down and the answer to travel, like blackbox's
 	// timeout_offset. Short timeouts keep a quarter instead.
@@ -53,8 +67,14 @@ type Options struct {
 	Hostname     string
 	Simulate     bool
 	ProbeTimeout time.Duration // /probe budget without a header
-	MaxProbes    int
-	Log          *slog.Logger
+	// MaxBudget caps every /probe budget, header or not.
+	MaxBudget time.Duration
+	// MaxProbes run at once; Queue more wait; the rest get 503.
+	MaxProbes int
+	Queue     int
+	Log       *slog.Logger
+	// Now is the clock for ages and timestamps (tests inject it).
+	Now func() time.Time
 }
 
 // Exporter runs background audits and serves their results.
@@ -62,8 +82,14 @@ type Exporter struct {
 	cfg   *config.Config
 	opts  Options
 	state atomic.Pointer[Snapshot]
-	sem   chan struct{}
+	sem   chan struct{} // running /probe audits
+	admit chan struct{} // running plus waiting /probe requests
 	reg   *prometheus.Registry
+
+	rejected *prometheus.CounterVec
+
+	trendMu sync.Mutex
+	trend   []render.TrendPoint // published background audits, oldest first
 
 	running sync.Mutex // held during a background audit: never two at once
 }
@@ -82,15 +108,37 @@ func New(cfg *config.Config, opts Options) (*Exporter, error) {
 	if opts.ProbeTimeout <= 0 {
 		opts.ProbeTimeout = DefaultProbeTimeout
 	}
+	if opts.MaxBudget <= 0 {
+		opts.MaxBudget = DefaultMaxBudget
+	}
+	opts.ProbeTimeout = min(opts.ProbeTimeout, opts.MaxBudget)
 	if opts.MaxProbes <= 0 {
 		opts.MaxProbes = DefaultMaxProbes
+	}
+	if opts.Queue < 0 {
+		opts.Queue = 0
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	x := &Exporter{cfg: cfg, opts: opts, sem: make(chan struct{}, opts.MaxProbes), reg: prometheus.NewRegistry()}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	x := &Exporter{cfg: cfg, opts: opts, reg: prometheus.NewRegistry(),
+		sem:   make(chan struct{}, opts.MaxProbes),
+		admit: make(chan struct{}, opts.MaxProbes+opts.Queue),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ProbeRejected,
+			Help: "/probe requests answered without an audit: queue_full (503 at once, more requests than probe slots plus queue) or budget (the scrape budget ran out while waiting for a slot).",
+		}, []string{"reason"}),
+	}
+	// Both reasons exist from the start: a counter that appears only
+	// after the first rejection makes rate() miss that first one.
+	x.rejected.WithLabelValues(rejectQueueFull)
+	x.rejected.WithLabelValues(rejectBudget)
 	x.state.Store(&Snapshot{})
 	x.reg.MustRegister(
+		x.rejected,
 		&Collector{Get: x.Snapshot},
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
@@ -137,7 +185,7 @@ func (x *Exporter) AuditOnce(ctx context.Context) {
 	}
 	actx, cancel := context.WithTimeout(ctx, x.opts.Interval)
 	defer cancel()
-	start := time.Now()
+	start := x.opts.Now()
 	rep, err := probe.Run(actx, x.cfg, x.probeOptions(x.opts.Schools))
 	if err != nil {
 		x.opts.Log.Error("background audit could not run; /metrics keeps the previous results", "err", err)
@@ -155,6 +203,7 @@ func (x *Exporter) AuditOnce(ctx context.Context) {
 		x.opts.Log.Warn("background audit incomplete: it did not finish within the interval; raise serve.interval or lower probe.timeout", "interval", x.opts.Interval, "reason", rep.Reason)
 	}
 	x.state.Store(&next)
+	x.recordTrend(rep)
 	x.opts.Log.Info("audit done", "schools", rep.Summary.Schools, "pass", rep.Summary.Pass, "warn", rep.Summary.Warn,
 		"fail", rep.Summary.Fail, "unknown", rep.Summary.Unknown, "seconds", strconv.FormatFloat(rep.DurationSeconds, 'f', 2, 64))
 }
@@ -179,7 +228,8 @@ func (x *Exporter) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /{$}", x.serveIndex)
+	mux.HandleFunc("GET /{$}", x.servePage)
+	mux.HandleFunc("GET /probes", x.serveIndex)
 	return mux
 }
 
@@ -219,7 +269,7 @@ func (x *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("school %q is not in %s; check the scrape config's targets against the ids in schools.yaml", id, x.cfg.Path), http.StatusBadRequest)
 		return
 	}
-	budget, err := Budget(r.Header, x.opts.ProbeTimeout)
+	budget, err := Budget(r.Header, x.opts.ProbeTimeout, x.opts.MaxBudget)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -236,6 +286,19 @@ func (x *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 	reg.MustRegister(success, duration)
 
 	var snap Snapshot
+	// Admission first, without waiting: a full queue is answered at
+	// once, so a storm costs a goroutine per request for microseconds,
+	// not an audit each.
+	select {
+	case x.admit <- struct{}{}:
+		defer func() { <-x.admit }()
+	default:
+		x.rejected.WithLabelValues(rejectQueueFull).Inc()
+		x.opts.Log.Warn("probe refused: every slot and the queue are busy; scrape fewer targets at once or raise --probe.queue", "school", id, "running", x.opts.MaxProbes, "queue", x.opts.Queue)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(x.opts.MaxBudget.Seconds()))))
+		http.Error(w, fmt.Sprintf("busy: %d audits are running and %d more are waiting; try again later, or scrape fewer schools at once", x.opts.MaxProbes, x.opts.Queue), http.StatusServiceUnavailable)
+		return
+	}
 	select {
 	case x.sem <- struct{}{}:
 		rep, err := probe.Run(ctx, x.cfg, x.probeOptions([]string{id}))
@@ -247,10 +310,11 @@ func (x *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 			x.opts.Log.Warn("probe did not finish within the scrape budget; raise scrape_timeout or lower probe.timeout", "school", id, "budget", budget)
 			snap.Report = rep
 		default:
-			snap = Snapshot{Report: rep, LastSuccess: time.Now()}
+			snap = Snapshot{Report: rep, LastSuccess: x.opts.Now()}
 			success.Set(1)
 		}
 	case <-ctx.Done():
+		x.rejected.WithLabelValues(rejectBudget).Inc()
 		x.opts.Log.Warn("probe not started: too many /probe audits at once for the budget; scrape fewer targets in parallel or raise scrape_timeout", "school", id, "max", x.opts.MaxProbes)
 	}
 	duration.Set(time.Since(start).Seconds())
@@ -259,16 +323,26 @@ func (x *Exporter) serveProbe(w http.ResponseWriter, r *http.Request) {
 }
 
 // Budget is the time an on-demand audit may take: the scrape timeout the
-// header announces minus a margin, or def without the header.
-func Budget(h http.Header, def time.Duration) (time.Duration, error) {
+// header announces minus a margin, or def without the header, never more
+// than max: the header is the caller's word, and a caller announcing a
+// day must not hold a probe slot for a day.
+func Budget(h http.Header, def, max time.Duration) (time.Duration, error) {
 	v := h.Get(ScrapeTimeoutHeader)
 	if v == "" {
-		return def, nil
+		return min(def, max), nil
 	}
 	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || secs <= 0 || secs > 24*3600 {
-		return 0, errors.New("header " + ScrapeTimeoutHeader + " is " + strconv.Quote(v) + ", not a number of seconds")
+	if err != nil || math.IsNaN(secs) || secs <= 0 {
+		return 0, errors.New("header " + ScrapeTimeoutHeader + " is " + strconv.Quote(v) + ", not a positive number of seconds")
+	}
+	if secs > max.Seconds() {
+		return max, nil
 	}
 	t := time.Duration(secs * float64(time.Second))
 	return t - min(ScrapeTimeoutMargin, t/4), nil
 }
+
+const (
+	rejectQueueFull = "queue_full"
+	rejectBudget    = "budget"
+)

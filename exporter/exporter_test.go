@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,8 +60,15 @@ func TestBudget(t *testing.T) {
 		{"10", 9500 * time.Millisecond, false},
 		{"1", 750 * time.Millisecond, false},
 		{"0.4", 300 * time.Millisecond, false},
+		// The caller's word is capped: a day-long budget would hold a
+		// probe slot for a day.
+		{"86400", DefaultMaxBudget, false},
+		{"1e300", DefaultMaxBudget, false},
+		{"60", 59500 * time.Millisecond, false},
 		{"abc", 0, true},
 		{"-1", 0, true},
+		{"0", 0, true},
+		{"NaN", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.header, func(t *testing.T) {
@@ -68,7 +76,7 @@ func TestBudget(t *testing.T) {
 			if tt.header != "" {
 				h.Set(ScrapeTimeoutHeader, tt.header)
 			}
-			got, err := Budget(h, DefaultProbeTimeout)
+			got, err := Budget(h, DefaultProbeTimeout, DefaultMaxBudget)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -79,16 +87,26 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-// TestProbeHonoursBudget: a dead school, a 1 s scrape timeout; the
-// answer must come within it and say the probe did not succeed.
+// TestProbeHonoursBudget: a dead school, a 1 s scrape timeout. The legs
+// never return on their own, so an answer at all proves the budget ended
+// the audit; the legs' deadline shows it was the scrape's budget (0.75 s
+// after the request at the earliest), not the 30 s default. No wall-clock
+// bound on the answer itself: on a loaded machine it may come late.
 func TestProbeHonoursBudget(t *testing.T) {
 	cfg := deadCity(t)
-	// A KMS leg that would hang forever if it ignored its context.
-	slow := func(ctx context.Context, addr string) []finding.Finding {
+	deadlines := make(chan time.Time, 4)
+	hang := func(ctx context.Context) {
+		if dl, ok := ctx.Deadline(); ok {
+			select {
+			case deadlines <- dl:
+			default:
+			}
+		}
 		<-ctx.Done()
-		return nil
 	}
-	x, err := New(cfg, Options{Legs: probe.Legs{KMS: probe.LegFunc(slow)}})
+	kms := probe.LegFunc(func(ctx context.Context, addr string) []finding.Finding { hang(ctx); return nil })
+	clock := probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding { hang(ctx); return nil })
+	x, err := New(cfg, Options{Legs: probe.Legs{KMS: kms, Clock: clock}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,15 +116,19 @@ func TestProbeHonoursBudget(t *testing.T) {
 	req, _ := http.NewRequest("GET", srv.URL+"/probe?school=dead-jh", nil)
 	req.Header.Set(ScrapeTimeoutHeader, "1")
 	start := time.Now()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	took := time.Since(start)
-	if took > time.Second {
-		t.Errorf("/probe answered after %s, beyond the 1 s scrape timeout", took)
+	select {
+	case dl := <-deadlines:
+		if d := dl.Sub(start); d < 750*time.Millisecond || d > 10*time.Second {
+			t.Errorf("the legs' deadline was %s after the request, want the 0.75 s budget of a 1 s scrape timeout (plus scheduling delay), not the 30 s default", d)
+		}
+	default:
+		t.Error("the clock leg never ran with a deadline")
 	}
 	for _, want := range []string{
 		"kmsprobe_probe_success 0",
@@ -202,6 +224,9 @@ func TestEndpoints(t *testing.T) {
 	}
 	get(t, req("/healthz"), http.StatusOK)
 	get(t, req("/"), http.StatusOK)
+	if body := get(t, req("/probes"), http.StatusOK); !strings.Contains(body, `href="probe?school=good-jh"`) {
+		t.Errorf("/probes lacks the link to audit good-jh:\n%s", body)
+	}
 	get(t, req("/probe"), http.StatusBadRequest)
 	get(t, req("/probe?school=nowhere"), http.StatusBadRequest)
 	get(t, req("/probe?school=good-jh", ScrapeTimeoutHeader, "soon"), http.StatusBadRequest)
@@ -249,14 +274,14 @@ func TestNeverTwoAtOnce(t *testing.T) {
 	go func() { x.AuditOnce(context.Background()); close(done) }()
 	select {
 	case <-entered:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the first audit did not reach the clock leg")
 	}
 	x.AuditOnce(context.Background()) // must return at once
 	close(release)
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the first audit did not finish")
 	}
 	if n := calls.Load(); n != 1 {
@@ -270,21 +295,274 @@ func TestNeverTwoAtOnce(t *testing.T) {
 // TestRunStopsOnCancel: the loop ends promptly on shutdown.
 func TestRunStopsOnCancel(t *testing.T) {
 	cfg := deadCity(t)
-	x, err := New(cfg, Options{Interval: time.Hour})
+	// The clock leg returns only when its context ends: if shutdown did
+	// not reach the running audit, Run would never return.
+	entered := make(chan struct{}, 1)
+	clock := func(ctx context.Context) []finding.Finding {
+		entered <- struct{}{}
+		<-ctx.Done()
+		return nil
+	}
+	x, err := New(cfg, Options{Interval: time.Hour, Legs: probe.Legs{Clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding { return clock(ctx) })}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { x.Run(ctx); close(done) }()
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the audit did not start within a minute")
+	}
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("Run did not stop within 2 s of cancellation")
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not stop within a minute of cancellation (the hour-long interval and the hanging leg would keep it forever)")
 	}
 	if x.Snapshot().Report != nil {
 		t.Error("an audit cut short by shutdown was published")
+	}
+}
+
+// blockingClock is a clock leg that holds its audit until release is
+// closed (or the audit's context ends), announcing each start on entered.
+func blockingClock(entered chan<- struct{}, release <-chan struct{}, calls *atomic.Int32) probe.Leg {
+	return probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding {
+		calls.Add(1)
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.1}}}
+	})
+}
+
+// TestProbeQueueBounded: 200 concurrent /probe requests against one
+// slot and a queue of one: one audit runs, one waits, 198 are refused at
+// once with 503 and Retry-After, and the refusals are counted.
+func TestProbeQueueBounded(t *testing.T) {
+	city, err := sim.StartDemoCity(1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer city.Close()
+	var calls atomic.Int32
+	entered := make(chan struct{}, 300)
+	release := make(chan struct{})
+	x, err := New(city.Config, Options{MaxProbes: 1, Queue: 1, MaxBudget: 2 * time.Minute,
+		Legs: probe.Legs{Clock: blockingClock(entered, release, &calls)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+
+	const n = 200
+	type result struct {
+		status     int
+		retryAfter string
+	}
+	results := make(chan result, n)
+	client := &http.Client{Timeout: 2 * time.Minute}
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("GET", srv.URL+"/probe?school=good-jh", nil)
+			req.Header.Set(ScrapeTimeoutHeader, "86400")
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- result{status: -1, retryAfter: err.Error()}
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			results <- result{resp.StatusCode, resp.Header.Get("Retry-After")}
+		}()
+	}
+	select {
+	case <-entered:
+	case <-time.After(60 * time.Second):
+		t.Fatal("no /probe audit started within 60 s")
+	}
+	// Everything but the running and the waiting request is answered
+	// while the running one is still held: refusal does not wait.
+	for i := range n - 2 {
+		select {
+		case r := <-results:
+			if r.status != http.StatusServiceUnavailable {
+				t.Fatalf("request %d: status %d (%s), want 503 while the slot and the queue are full", i, r.status, r.retryAfter)
+			}
+			if r.retryAfter != "120" {
+				t.Errorf("Retry-After %q, want 120 (the longest a slot stays busy)", r.retryAfter)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("only %d of %d excess requests were refused within 60 s", i, n-2)
+		}
+	}
+	if got := len(x.admit); got != 2 {
+		t.Errorf("%d requests admitted, want 1 running + 1 queued", got)
+	}
+	close(release)
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.status != http.StatusOK {
+				t.Errorf("admitted request: status %d, want 200", r.status)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("admitted requests did not finish within 60 s of the release")
+		}
+	}
+	if c := calls.Load(); c != 2 {
+		t.Errorf("%d audits ran, want 2 (the running and the queued request)", c)
+	}
+	body := get(t, mustReq(srv.URL+"/metrics"), http.StatusOK)
+	for _, want := range []string{
+		`kmsprobe_probe_rejected_total{reason="queue_full"} 198`,
+		`kmsprobe_probe_rejected_total{reason="budget"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestProbeBudgetCapped: a caller announcing a day-long scrape timeout
+// gets the configured maximum, not a day.
+func TestProbeBudgetCapped(t *testing.T) {
+	cfg := deadCity(t)
+	slow := func(ctx context.Context, addr string) []finding.Finding {
+		<-ctx.Done()
+		return nil
+	}
+	x, err := New(cfg, Options{Legs: probe.Legs{KMS: probe.LegFunc(slow)}, MaxBudget: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	req := mustReq(srv.URL + "/probe?school=dead-jh")
+	req.Header.Set(ScrapeTimeoutHeader, "86400")
+	done := make(chan string, 1)
+	go func() { done <- get(t, req, http.StatusOK) }()
+	select {
+	case body := <-done:
+		if !strings.Contains(body, "kmsprobe_probe_success 0") {
+			t.Errorf("a probe cut at the cap must not succeed:\n%s", body)
+		}
+	case <-time.After(45 * time.Second):
+		// A 1 s cap answered after 45 s even at load average 10 means
+		// the header's day was obeyed.
+		t.Fatal("/probe with a 86400 s scrape timeout ignored the 1 s cap")
+	}
+}
+
+func mustReq(url string) *http.Request {
+	r, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// TestIncompleteAuditKeepsLastSuccess: an audit cut short by its deadline
+// is published (its unknowns are news) but does not advance
+// kmsprobe_audit_last_success_timestamp_seconds, or the staleness alert
+// would never fire for a probe whose audits never finish.
+func TestIncompleteAuditKeepsLastSuccess(t *testing.T) {
+	city, err := sim.StartDemoCity(1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer city.Close()
+	var hang atomic.Bool
+	clock := func(ctx context.Context) []finding.Finding {
+		if hang.Load() {
+			<-ctx.Done()
+			return nil
+		}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.1}}}
+	}
+	t1 := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	t2 := t1.Add(24 * time.Hour)
+	var now atomic.Pointer[time.Time]
+	now.Store(&t1)
+	x, err := New(city.Config, Options{Schools: []string{"good-jh"}, Interval: 2 * time.Second,
+		Legs: probe.Legs{Clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding { return clock(ctx) })}, Now: func() time.Time { return *now.Load() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.AuditOnce(context.Background())
+	first := x.Snapshot()
+	if first.Report == nil || first.Report.Incomplete {
+		t.Fatalf("the first audit should complete: %+v", first.Report)
+	}
+	if first.LastSuccess.Before(t1) || first.LastSuccess.After(t1.Add(time.Hour)) {
+		t.Fatalf("last success %s, want shortly after %s", first.LastSuccess, t1)
+	}
+
+	hang.Store(true)
+	now.Store(&t2)
+	x.AuditOnce(context.Background())
+	second := x.Snapshot()
+	if second.Report == nil || !second.Report.Incomplete {
+		t.Fatalf("the hanging audit should be published as incomplete: %+v", second.Report)
+	}
+	if !second.LastSuccess.Equal(first.LastSuccess) {
+		t.Errorf("an incomplete audit moved the last success from %s to %s", first.LastSuccess, second.LastSuccess)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	body := get(t, mustReq(srv.URL+"/metrics"), http.StatusOK)
+	wantTS := fmt.Sprintf("%s %s", AuditLastSuccess, strconv.FormatFloat(float64(first.LastSuccess.UnixNano())/1e9, 'g', -1, 64))
+	for _, want := range []string{"kmsprobe_audit_complete 0", wantTS} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestProbeBudgetRunsOutWhileQueued: a queued request whose scrape budget
+// ends before a slot frees up is answered (probe_success 0) and counted.
+func TestProbeBudgetRunsOutWhileQueued(t *testing.T) {
+	city, err := sim.StartDemoCity(1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer city.Close()
+	var calls atomic.Int32
+	entered := make(chan struct{}, 4)
+	release := make(chan struct{})
+	x, err := New(city.Config, Options{MaxProbes: 1, Queue: 1, Legs: probe.Legs{Clock: blockingClock(entered, release, &calls)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(x.Handler())
+	defer srv.Close()
+	first := make(chan string, 1)
+	go func() { first <- get(t, mustReq(srv.URL+"/probe?school=good-jh"), http.StatusOK) }()
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the first audit did not start")
+	}
+	req := mustReq(srv.URL + "/probe?school=good-jh")
+	req.Header.Set(ScrapeTimeoutHeader, "1")
+	body := get(t, req, http.StatusOK)
+	if !strings.Contains(body, "kmsprobe_probe_success 0") {
+		t.Errorf("the queued request that ran out of budget must not succeed:\n%s", body)
+	}
+	close(release)
+	<-first
+	if c := calls.Load(); c != 1 {
+		t.Errorf("%d audits ran, want 1: the queued request never got a slot", c)
+	}
+	m := get(t, mustReq(srv.URL+"/metrics"), http.StatusOK)
+	for _, want := range []string{`kmsprobe_probe_rejected_total{reason="budget"} 1`, `kmsprobe_probe_rejected_total{reason="queue_full"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

@@ -358,7 +358,9 @@ func explain(s Settings, timeout time.Duration, parent, ctx context.Context, err
 		return fmt.Errorf("mail: the SMTP server's certificate is not valid (expired, or not for a server): its admin must renew it: %w", err)
 	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
 		return fmt.Errorf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?: %w", s.Addr, hostOf(s.Addr), err)
-	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "does not support SMTP AUTH") || strings.Contains(msg, "auth"):
+	case strings.Contains(msg, "does not support SMTP AUTH"):
+		return fmt.Errorf("mail: the SMTP server %s offers no login (no AUTH in its EHLO), yet mail.username is set: delete mail.username for a relay that accepts this host without a login, or point mail.smtp at the submission server that takes logins (usually port 587): %w", s.Addr, err)
+	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "auth"):
 		return fmt.Errorf("mail: the SMTP server %s refused the login of user %q: check mail.username and the password in mail.password_file or $%s: %w", s.Addr, s.Username, PasswordEnv, err)
 	}
 	var se *mail.SendError

@@ -345,6 +345,8 @@ func TestSendFailures(t *testing.T) {
 				}
 				return "250 ok"
 			})},
+		{name: "no AUTH offered", user: "kmsprobe", want: "offers no login (no AUTH in its EHLO), yet mail.username is set",
+			addr: fakeSMTP(t, true, nil, func(string) string { return "250 ok" })},
 		{name: "no STARTTLS offered", starttls: true, want: "does not offer STARTTLS",
 			addr: fakeSMTP(t, true, nil, func(string) string { return "250 ok" })},
 		{name: "recipient refused", want: "refused a recipient",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
@@ -109,26 +110,59 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	s.mu.Lock()
 	workers := min(cap(x.sem), max(s.pending, 1))
 	s.mu.Unlock()
+	// A question still unanswered after stallAfter is almost surely at a
+	// dead server: its worker is replaced, so dead servers cost the city
+	// one timeout × attempts in total, not one per 256 of them (10,000
+	// schools with 10% dead: 1,000 questions × 2 s held all 256 workers
+	// for 8 s). The stalled question still counts toward its server's
+	// cap; at most maxStalled workers wait at once, since each holds a
+	// socket until its deadline.
+	stallAfter := min(x.client.Timeout/4, 250*time.Millisecond)
+	maxStalled := int64(3 * cap(x.sem))
+	var stalled atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				q, ok := s.next()
-				if !ok {
-					return
-				}
-				a := x.exchangeOne(ctx, q)
-				x.mu.Lock()
-				x.ans[q] = a
-				x.mu.Unlock()
-				x.step(1, 0)
-				var next []dnscheck.Query
-				if follow && ctx.Err() == nil {
-					next = followUps(q, a, x.exp)
-				}
-				x.enqueue(s, next, q.Server)
+	var worker func()
+	worker = func() {
+		for {
+			q, ok := s.next()
+			if !ok {
+				return
 			}
-		})
+			replaced := false
+			var timer *time.Timer
+			decided := make(chan struct{})
+			if stallAfter > 0 {
+				timer = time.AfterFunc(stallAfter, func() {
+					defer close(decided)
+					if stalled.Add(1) > maxStalled {
+						stalled.Add(-1)
+						return
+					}
+					replaced = true
+					wg.Go(worker)
+				})
+			}
+			a := x.exchangeOne(ctx, q)
+			if timer != nil && !timer.Stop() {
+				<-decided // the timer has fired: wait for its decision
+			}
+			x.mu.Lock()
+			x.ans[q] = a
+			x.mu.Unlock()
+			x.step(1, 0)
+			var next []dnscheck.Query
+			if follow && ctx.Err() == nil {
+				next = followUps(q, a, x.exp)
+			}
+			x.enqueue(s, next, q.Server)
+			if replaced {
+				stalled.Add(-1)
+				return
+			}
+		}
+	}
+	for range workers {
+		wg.Go(worker)
 	}
 	wg.Wait()
 	x.mu.Lock()

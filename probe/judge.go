@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
@@ -20,15 +22,23 @@ import (
 // shared-infrastructure list. It is pure: the same plan and measurements
 // always give the same report, and it is table-tested without a network.
 func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
-	dv := judgeDNS(p, m)
+	return judgeWith(p, m, judgeDNS(p, m))
+}
+
+// judgeWith is Judge with the DNS verdicts already made: Run makes them
+// once for KMSTargets and the report (they are a third of an audit's CPU
+// at 10,000 schools). It consumes dv: a school's DNS findings become its
+// report's findings, in place, so a city's findings are never held twice.
+func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra []Infra) {
+	schools = make([]School, 0, len(p.Schools))
 	for i, sp := range p.Schools {
 		sd := dv.schools[i]
-		var fs []finding.Finding
+		fs := sd.findings
 		if m.Campus != nil && m.Campus.School() == sp.School.ID {
-			fs = append(fs, m.Campus.Findings()...)
+			fs = append([]finding.Finding(nil), m.Campus.Findings()...)
 			fs = append(fs, m.Campus.Judge(campusSRV(m.Campus, sd))...)
+			fs = append(fs, sd.findings...)
 		}
-		fs = append(fs, sd.findings...)
 		if m.Zones != nil {
 			zone := judgeZone(m, sp.School.Suffix)
 			fs = append(fs, zone...)
@@ -48,7 +58,10 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 // follow-up stage after DNS. Only addresses a witness vouches for are
 // listed (§4.1), so no school's server can steer where the probe connects.
 func KMSTargets(p Plan, m Measurements) []string {
-	dv := judgeDNS(p, m)
+	return judgeDNS(p, m).kmsTargets()
+}
+
+func (dv dnsVerdicts) kmsTargets() []string {
 	var out []string
 	for _, sd := range dv.schools {
 		for _, a := range sd.kms {
@@ -71,7 +84,7 @@ func NeedsHostResolver(p Plan, m Measurements) bool {
 type schoolDNS struct {
 	findings []finding.Finding
 	kms      []string                   // KMS addresses this school's chains reach
-	srv      map[string]finding.Finding // dns.srv per "server domain"
+	srv      map[string]finding.Finding // dns.srv per "server domain", only for the campus school
 }
 
 type dnsVerdicts struct {
@@ -84,15 +97,38 @@ type dnsVerdicts struct {
 func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 	dv := dnsVerdicts{ref: reference(p, m)}
 	loopbackOK := p.loopbackOK()
+	// A target's verdict at one server depends only on that server's
+	// A/AAAA answers: every school behind a city resolver gets the same
+	// one, judged once (and its evidence shared, as Judged shares it).
+	type targetVerdict struct {
+		f     finding.Finding
+		addrs []net.IP
+	}
+	targets := map[[2]string]targetVerdict{}
+	dv.schools = make([]schoolDNS, 0, len(p.Schools))
 	for _, sp := range p.Schools {
-		sd := schoolDNS{srv: map[string]finding.Finding{}}
+		// Room for every finding the school's report gets: dns.srv and
+		// (usually one) dns.target per server, dns.consistency, kms.tcp,
+		// kms.rpc and clock.offset, so judgeWith appends in place.
+		sd := schoolDNS{findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4)}
+		if m.Campus != nil && m.Campus.School() == sp.School.ID {
+			sd.srv = map[string]finding.Finding{}
+		}
 		var same []dnscheck.Answer
 		var roles []dnscheck.Role
 		for j, srv := range sp.Servers {
 			a := m.DNS[sp.SRV[j]]
 			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
+			if sd.srv != nil {
+				sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
+			}
+			// Another domain a PC on the LAN searches feeds dhcp.search
+			// and dhcp.dns only: its missing record is not the school's
+			// own dns.srv failure.
+			if otherDomain(srv, sp.School) {
+				continue
+			}
 			sd.findings = append(sd.findings, f)
-			sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
 			// Consistency is about the servers the school itself relies
 			// on; a DHCP-offered server with another suffix is a
 			// different question that dhcp.dns and dhcp.search judge.
@@ -101,13 +137,20 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 				roles = append(roles, srv.Role)
 			}
 		}
-		for _, q := range sp.SRV {
+		for j, q := range sp.SRV {
+			if otherDomain(sp.Servers[j], sp.School) {
+				continue
+			}
 			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
-				a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
-				a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
-				f, addrs := judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
-				sd.findings = append(sd.findings, f)
-				for _, ip := range addrs {
+				tv, ok := targets[[2]string{q.Server, t}]
+				if !ok {
+					a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
+					a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
+					tv.f, tv.addrs = judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
+					targets[[2]string{q.Server, t}] = tv
+				}
+				sd.findings = append(sd.findings, tv.f)
+				for _, ip := range tv.addrs {
 					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
 					if !slices.Contains(sd.kms, addr) {
 						sd.kms = append(sd.kms, addr)
@@ -120,6 +163,16 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 		dv.schools = append(dv.schools, sd)
 	}
 	return dv
+}
+
+// otherDomain reports whether srv is a campus question for a domain other
+// than the school's suffix (an option 119, DHCPv6 24 or DNSSL entry, or an
+// offer's wrong option 15). Its answer feeds dhcp.search and dhcp.dns,
+// which judge it in the PC's terms; on its own it is no school finding: a
+// searched kh.edu.tw without an SRV record is normal, and a wrong option
+// 15 is dhcp.suffix's and dhcp.dns's to report.
+func otherDomain(srv serverRef, school config.School) bool {
+	return srv.Role == dnscheck.OfferedDNS && !dnsname.Equal(srv.Suffix, school.Suffix)
 }
 
 // judgeTarget judges one SRV target's addresses at one server and returns
@@ -258,6 +311,7 @@ func negativeTTL(fs, zone []finding.Finding) {
 		if f.Check != finding.DNSSRV || f.ID != "dns.srv.nxdomain" || f.Remedy == "" {
 			continue
 		}
+		f.Args = maps.Clone(f.Args) // never write into a map another school's finding shares
 		f.Remedy += fmt.Sprintf(" After the record is added, resolvers that already cached the NXDOMAIN may keep it for up to %s (the zone's SOA negative TTL); flush their cache to see the fix at once.", ttl)
 		if f.Args == nil {
 			f.Args = map[string]string{}

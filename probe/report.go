@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -154,8 +156,56 @@ func (r *Report) Worst() finding.Status {
 // ExitCode is the monitoring-plugins code of the report (DESIGN.md §5).
 func (r *Report) ExitCode() int { return r.Worst().Code() }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as indented JSON, the bytes
+// json.Encoder (indent "  ", no HTML escaping) would write, but school by
+// school: a city's report is tens of megabytes, and encoding it whole
+// holds it twice more in memory (the encoded bytes, then the indented
+// copy).
 func (r *Report) WriteJSON(w io.Writer) error {
+	if len(r.Schools) == 0 {
+		return r.encodeWhole(w)
+	}
+	// Everything but the schools, with an empty list where they go.
+	head := *r
+	head.Schools = []School{}
+	var hb bytes.Buffer
+	if err := head.encodeWhole(&hb); err != nil {
+		return err
+	}
+	before, after, ok := bytes.Cut(hb.Bytes(), []byte(schoolsMark))
+	if !ok {
+		// Cannot happen: a top-level key is indented by exactly two
+		// spaces, and a newline inside a JSON string is escaped.
+		return r.encodeWhole(w)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var sb bytes.Buffer
+	enc := json.NewEncoder(&sb)
+	enc.SetIndent("    ", "  ")
+	enc.SetEscapeHTML(false)
+	bw.Write(before)
+	bw.WriteString("\n  \"schools\": [\n    ")
+	for i := range r.Schools {
+		if i > 0 {
+			bw.WriteString(",\n    ")
+		}
+		sb.Reset()
+		if err := enc.Encode(&r.Schools[i]); err != nil {
+			return err
+		}
+		if _, err := bw.Write(bytes.TrimSuffix(sb.Bytes(), []byte("\n"))); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(after)
+	return bw.Flush()
+}
+
+// schoolsMark is where the schools go in the indented report.
+const schoolsMark = "\n  \"schools\": []"
+
+func (r *Report) encodeWhole(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

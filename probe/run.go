@@ -109,13 +109,17 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 		m.HostResolver = opts.LookupHost(ctx, plan.Expect.Host)
 	}
 
+	// The DNS verdicts read only m.DNS and m.HostResolver, complete
+	// here: made once for the KMS targets and the report.
+	var dv dnsVerdicts
 	if !plan.DNSOnly {
 		// KMS, clock and delegation are measured together: none depends
 		// on another. Each writes only its own result; m is filled in
 		// after all are done.
 		var kmsTargets []string
 		if plan.HaveKMS {
-			kmsTargets = KMSTargets(plan, m)
+			dv = judgeDNS(plan, m)
+			kmsTargets = dv.kmsTargets()
 		}
 		var clock *Measured
 		var zones, kms map[string]Measured
@@ -134,7 +138,10 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 	m.Stopped = stopReason(ctx)
 
-	rep.Schools, rep.Infrastructure = Judge(plan, m)
+	if dv.schools == nil {
+		dv = judgeDNS(plan, m)
+	}
+	rep.Schools, rep.Infrastructure = judgeWith(plan, m, dv)
 	rep.Probe.Exchanges = len(m.DNS)
 	rep.Probe.PeakPerServer = x.peakPerServer
 	if m.Stopped != nil {

@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{
 		Name:    "city",
-		Usage:   "--prometheus URL [--selector 'job=\"kmsprobe\"'] [--stale DUR] [--lookback DUR] [-c schools.yaml] [--format table|json|...] [-o FILE]",
+		Usage:   "--prometheus URL [--selector 'job=\"kmsprobe\"'] [--stale DUR] [--lookback DUR] [--settle DUR] [--timeout DUR] [-c schools.yaml] [--format table|json|...] [-o FILE]",
 		Summary: "the city-wide compliance table from Prometheus, across every probe it scrapes; stale probes are marked",
 		Run:     runCity,
 	})
@@ -31,12 +31,14 @@ func runCity(ctx context.Context, e *env, args []string) int {
 		stale    time.Duration
 		timeout  time.Duration
 		lookback time.Duration
+		settle   time.Duration
 	)
 	o.register(fs)
 	fs.StringVar(&fo.Prometheus, "prometheus", "", "Prometheus base URL, e.g. http://prometheus.example.edu.tw:9090 (required)")
 	fs.StringVar(&fo.Selector, "selector", "", `label matchers every query adds, e.g. job="kmsprobe"`)
 	fs.DurationVar(&stale, "stale", 0, "a probe whose last complete audit is older than this is stale (default twice its own interval)")
 	fs.DurationVar(&lookback, "lookback", 7*24*time.Hour, "how far back to look for the last results of a probe that stopped reporting")
+	fs.DurationVar(&settle, "settle", city.DefaultSettle, "read Prometheus as it was this long ago, so every query sees the same finished scrapes; at least the scrape_timeout of the kmsprobe jobs")
 	fs.DurationVar(&timeout, "timeout", 30*time.Second, "budget of each Prometheus query")
 	pos, code, ok := parse(fs, args)
 	if !ok {
@@ -51,10 +53,13 @@ func runCity(ctx context.Context, e *env, args []string) int {
 	if err := o.checkFormat(); err != nil {
 		return fail(e, err)
 	}
-	if stale < 0 || lookback <= 0 || timeout <= 0 {
-		return fail(e, errors.New("--stale, --lookback and --timeout must be positive durations such as 30m or 168h"))
+	if stale < 0 || lookback <= 0 || timeout <= 0 || settle < 0 {
+		return fail(e, errors.New("--stale, --lookback, --settle and --timeout must be positive durations such as 30s, 30m or 168h"))
 	}
 	fo.Lookback, fo.Timeout = lookback, timeout
+	if fo.Settle = settle; settle == 0 {
+		fo.Settle = -1 // read at now
+	}
 
 	// schools.yaml is optional here: it only adds the schools' names,
 	// which never travel through Prometheus (free text is not a label).

@@ -59,13 +59,16 @@ func runDemo(ctx context.Context, e *env, f *input) int {
 	}
 	if f.format == "table" && (f.out == "" || f.out == "-") {
 		fmt.Fprintln(e.Stdout)
-		fmt.Fprintln(e.Stdout, "This was a simulation: every server above ran inside this process on 127.0.0.0/8.")
-		for _, line := range kms.notes {
+		fmt.Fprintln(e.Stdout, "This was a simulation: every server above ran inside this process on 127.0.0.0/8 and ::1.")
+		for _, line := range append(kms.notes, city.Notes...) {
 			fmt.Fprintln(e.Stdout, line)
 		}
 		fmt.Fprintf(e.Stdout, "A real audit with these results would have exited %d (%s).\n", code, exitMeaning(code))
 		fmt.Fprintln(e.Stdout, "Audit the real network: edit schools.yaml, then run  kmsprobe validate -c schools.yaml  and  kmsprobe audit -c schools.yaml")
 	} else {
+		for _, line := range city.Notes {
+			fmt.Fprintln(e.Stderr, "kmsprobe: demo: "+line)
+		}
 		fmt.Fprintf(e.Stderr, "kmsprobe: demo: simulated city; a real audit with these results would have exited %d (%s)\n", code, exitMeaning(code))
 	}
 	return exitPass

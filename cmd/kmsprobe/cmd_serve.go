@@ -3,21 +3,29 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/exporter"
+	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/internal/sim"
 )
 
 func init() {
 	register(&command{
 		Name:    "serve",
-		Usage:   "[-c schools.yaml] [--listen ADDR] [--interval DUR] [--school ID]... [--demo]",
+		Usage:   "[-c schools.yaml] [--listen ADDR] [--interval DUR] [--web.config.file FILE] [--probe.max-budget DUR] [--probe.queue N] [--school ID]... [--demo]",
 		Summary: "Prometheus exporter: audit every interval, serve /metrics, /probe?school=ID, /report.json, /healthz",
 		Run:     runServe,
 	})
@@ -38,11 +46,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		schools  listFlag
 		legs     legFlags
 		demo     bool
+		webCfg   string
+		maxBudg  time.Duration
+		queue    int
 	)
 	fs.StringVar(&cfgPath, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
 	fs.StringVar(&listen, "listen", "", "address to serve on (default serve.listen of schools.yaml, else "+config.DefaultServeListen+"); anything but loopback exposes every school's findings")
 	fs.DurationVar(&interval, "interval", 0, "time between background audits (default serve.interval of schools.yaml, else "+config.DefaultServeEvery.String()+")")
 	fs.Var(&schools, "school", "audit only this school id in the background (repeatable, or comma-separated)")
+	fs.StringVar(&webCfg, "web.config.file", "", "TLS and basic-auth settings in the format of Prometheus exporters (tls_server_config, basic_auth_users with bcrypt hashes); without it the exporter speaks plain HTTP to anyone who reaches it")
+	fs.DurationVar(&maxBudg, "probe.max-budget", exporter.DefaultMaxBudget, "longest an on-demand /probe audit may run, whatever scrape timeout the caller announces")
+	fs.IntVar(&queue, "probe.queue", exporter.DefaultQueue, "/probe requests that may wait for one of the "+fmt.Sprint(exporter.DefaultMaxProbes)+" audit slots; more are answered 503 at once")
 	fs.BoolVar(&demo, "demo", false, "serve the simulated city of kmsprobe demo (127.0.0.0/8 only) instead of schools.yaml")
 	legs.register(fs)
 	pos, code, ok := parse(fs, args)
@@ -52,12 +66,28 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if len(pos) > 0 {
 		return fail(e, fmt.Errorf("serve takes no arguments (got %q)", pos))
 	}
-	if interval != 0 && (interval < 10*time.Second || interval > 7*24*time.Hour) {
-		return fail(e, fmt.Errorf("--interval %s is out of range: use 10s to 168h (an audit must fit inside it; 15m suits most cities)", interval))
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// An explicit --interval 0s is a mistake, not a request for the
+	// default: say so rather than audit every 15m unannounced.
+	if set["interval"] && (interval < 10*time.Second || interval > 7*24*time.Hour) {
+		return fail(e, fmt.Errorf("--interval %s is out of range: use 10s to 168h (an audit must fit inside it; 15m suits most cities; leave the flag out to use serve.interval of schools.yaml)", interval))
+	}
+	if maxBudg < time.Second || maxBudg > 10*time.Minute {
+		return fail(e, fmt.Errorf("--probe.max-budget %s is out of range: use 1s to 10m (the default %s fits one school's audit)", maxBudg, exporter.DefaultMaxBudget))
+	}
+	if queue < 0 || queue > 10000 {
+		return fail(e, fmt.Errorf("--probe.queue %d is out of range: use 0 (refuse whenever every slot is busy) to 10000", queue))
+	}
+	if webCfg != "" {
+		if err := checkWebConfig(webCfg); err != nil {
+			return fail(e, err)
+		}
 	}
 
 	var cfg *config.Config
 	opts := exporter.Options{Schools: schools, Interval: interval, Version: version,
+		MaxBudget: maxBudg, Queue: queue,
 		Log: slog.New(slog.NewTextHandler(e.Stderr, nil))}
 	if demo {
 		kms, err := startDemoKMS(ctx)
@@ -88,8 +118,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err := checkListen(listen); err != nil {
 		return fail(e, err)
 	}
-	if !isLoopback(listen) {
-		fmt.Fprintf(e.Stderr, "kmsprobe: serve: warning: listening on %s, which other hosts can reach: they will see every school's findings and can start audits through /probe. Use 127.0.0.1:9688 unless Prometheus scrapes from another host, and then allow only it in the firewall.\n", listen)
+	if !isLoopback(listen) && webCfg == "" {
+		fmt.Fprintf(e.Stderr, "kmsprobe: serve: warning: listening on %s, which other hosts can reach: they will see every school's findings and can start audits through /probe. Use 127.0.0.1:9688 unless Prometheus scrapes from another host; then lock it with --web.config.file (TLS and basic auth) and allow only Prometheus in the firewall.\n", listen)
 	}
 
 	// The legs come from the same code path as audit, so a probe under
@@ -111,15 +141,18 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	return serve(ctx, e, x, listen, nil)
+	return serve(ctx, e, x, listen, webCfg, nil)
 }
 
 // serve runs the exporter until ctx is cancelled (SIGTERM, Ctrl-C). ready,
 // when not nil, receives the bound address: tests listen on port 0.
-func serve(ctx context.Context, e *env, x *exporter.Exporter, listen string, ready chan<- string) int {
+// webCfg, when not empty, is the exporter-toolkit web configuration (TLS,
+// basic auth), read again on every connection as Prometheus's own
+// exporters do, so a renewed certificate needs no restart.
+func serve(ctx context.Context, e *env, x *exporter.Exporter, listen, webCfg string, ready chan<- string) int {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fail(e, fmt.Errorf("cannot listen on %s: %w (is another kmsprobe serve running? choose another port with --listen)", listen, err))
+		return fail(e, listenError(listen, err))
 	}
 	srv := &http.Server{
 		Handler:           x.Handler(),
@@ -128,8 +161,15 @@ func serve(ctx context.Context, e *env, x *exporter.Exporter, listen string, rea
 		// than a scrape timeout of a few minutes.
 		WriteTimeout: 5 * time.Minute,
 		IdleTimeout:  2 * time.Minute,
+		// Failed TLS handshakes (a scanner, a curl without https) go to
+		// the same log as the rest, not the process's bare stderr.
+		ErrorLog: slog.NewLogLogger(slog.NewTextHandler(e.Stderr, nil).WithAttrs([]slog.Attr{slog.String("source", "http")}), slog.LevelWarn),
 	}
-	fmt.Fprintf(e.Stderr, "kmsprobe: serving on http://%s/metrics (audit every %s)\n", ln.Addr(), x.Interval())
+	if webCfg == "" {
+		fmt.Fprintf(e.Stderr, "kmsprobe: serving on http://%s/metrics (audit every %s)\n", ln.Addr(), x.Interval())
+	} else {
+		fmt.Fprintf(e.Stderr, "kmsprobe: serving on %s/metrics, TLS and users as %s says (audit every %s)\n", ln.Addr(), webCfg, x.Interval())
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -140,7 +180,12 @@ func serve(ctx context.Context, e *env, x *exporter.Exporter, listen string, rea
 		x.Run(bg)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	no := false
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{listen}, WebSystemdSocket: &no, WebConfigFile: &webCfg}
+	// The toolkit logs each connection's TLS handshake failure and its
+	// own start at info; our log stays about audits.
+	tkLog := slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	go func() { errc <- web.Serve(ln, srv, flags, tkLog) }()
 
 	code := exitPass
 	select {
@@ -166,11 +211,90 @@ func serve(ctx context.Context, e *env, x *exporter.Exporter, listen string, rea
 }
 
 func checkListen(listen string) error {
-	if _, _, err := net.SplitHostPort(listen); err != nil {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
 		return fmt.Errorf("--listen %q is not host:port, e.g. %s", listen, config.DefaultServeListen)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--listen %q: invalid port %q: a port is a number from 1 to 65535, e.g. %s", listen, port, config.DefaultServeListen)
 	}
 	return nil
 }
+
+// listenError explains why the socket could not be bound. Only an address
+// in use suggests another kmsprobe serve; the other causes have their own
+// fix.
+func listenError(listen string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("cannot listen on %s: the address is in use (is another kmsprobe serve running? ss -ltnp shows who holds it; choose another port with --listen)", listen)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("cannot listen on %s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; the usual port is 9688)", listen)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("cannot listen on %s: no interface of this host has that address (ip -br addr lists them; 0.0.0.0 means all)", listen)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return fmt.Errorf("cannot listen on %s: the host name does not resolve (%s); use an address such as 127.0.0.1", listen, dnsErr.Err)
+	}
+	return fmt.Errorf("cannot listen on %s: %v", listen, err)
+}
+
+// checkWebConfig reads the --web.config.file before anything starts, so
+// a typo or an unreadable certificate is an error at start, not a failed
+// handshake on every scrape.
+func checkWebConfig(path string) error {
+	if _, err := safefile.ReadFile(path, maxWebConfig); err != nil {
+		return fmt.Errorf("--web.config.file: %w", err)
+	}
+	if err := web.Validate(path); err != nil {
+		return fmt.Errorf("--web.config.file %s is not usable: %s (it takes tls_server_config with cert_file and key_file, and basic_auth_users with bcrypt hashes such as htpasswd -nBC 10 USER prints)", path, webConfigProblem(err))
+	}
+	return nil
+}
+
+// webConfigProblem words the toolkit's parse errors for an admin: no Go
+// type names, no library prefixes, a tab called a tab.
+func webConfigProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "found character that cannot start any token"):
+		line := ""
+		if m := yamlLine.FindString(msg); m != "" {
+			line = " at " + m
+		}
+		return "a tab" + line + ": indent YAML with spaces"
+	case strings.Contains(msg, "crypto/bcrypt") || strings.Contains(msg, "hashedSecret") || strings.Contains(msg, "bcrypt"):
+		return "a password in basic_auth_users is not a bcrypt hash (write the hash, never the password itself)"
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = unknownField.ReplaceAllString(msg, "unknown key $1")
+	msg = cannotUnmarshal.ReplaceAllStringFunc(msg, func(m string) string {
+		kind := cannotUnmarshal.FindStringSubmatch(m)[1]
+		switch kind {
+		case "seq":
+			kind = "list"
+		case "map":
+			kind = "mapping (key: value lines)"
+		case "str":
+			kind = "text"
+		}
+		return "a " + kind + " where another kind of value belongs"
+	})
+	return msg
+}
+
+var (
+	yamlLine        = regexp.MustCompile(`line \d+`)
+	unknownField    = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	cannotUnmarshal = regexp.MustCompile(`cannot unmarshal !!(\w+) into \S+`)
+)
+
+// maxWebConfig bounds the web configuration read: a few users and paths,
+// or certificates inline, fit in far less.
+const maxWebConfig = 1 << 20
 
 // isLoopback reports whether listen binds only the loopback interface.
 // Names other than localhost are not resolved: a name that resolves to a

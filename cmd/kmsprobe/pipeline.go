@@ -146,7 +146,8 @@ func deliver(ctx context.Context, e *env, cfg *config.Config, f *input, r *probe
 				msg += fmt.Sprintf("; removed %d old report(s) beyond report.keep=%d", len(res.Removed), cfg.Report.Keep)
 			}
 			fmt.Fprintln(e.Stderr, msg)
-			pts, err := history.Trend(dir)
+			// The folder's warnings were printed with the save above.
+			pts, _, err := history.Folder{Dir: dir}.TrendOf(r.Probe.Simulation)
 			if err != nil {
 				fmt.Fprintln(e.Stderr, "kmsprobe: warning: trend:", err)
 			}

@@ -3,7 +3,7 @@
 // handler (never miekg/dns's global mux), so many run side by side with
 // different records and faults.
 //
-// Network safety: servers bind only to 127.0.0.0/8 and refuse anything
+// Network safety: servers bind only to 127.0.0.0/8 or ::1 and refuse anything
 // else.
 package sim
 

@@ -9,6 +9,11 @@
 // (one "server port name" line per SRV question a PC of each school would
 // ask), /tmp/city/floor.txt (the exchanges internal/sim/floor asks), then
 // /tmp/city/ready.
+//
+// With -knot it starts nothing: it writes the same city for one Knot DNS
+// process (knot.conf, zones/, schools.yaml, floor.txt, ready.txt; see
+// sim.WriteKnotCity) and exits. scripts/bench.sh runs that knotd inside a
+// network namespace of its own.
 package main
 
 import (
@@ -30,7 +35,18 @@ func main() {
 	deadEvery := flag.Int("dead-every", 10, "every Nth school server never answers (0: none)")
 	timeout := flag.Duration("timeout", 500*time.Millisecond, "probe.timeout written to schools.yaml")
 	dir := flag.String("dir", ".", "folder for schools.yaml, questions.txt and ready")
+	knot := flag.Bool("knot", false, "write the city for knotd (knot.conf, zones/, schools.yaml, floor.txt) and exit")
 	flag.Parse()
+
+	if *knot {
+		kc, err := sim.WriteKnotCity(*dir, sim.BenchOptions{Schools: *schools, DeadEvery: *deadEvery, Timeout: *timeout})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "simcity:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%d %s\n", kc.Dead, kc.DeadRange)
+		return
+	}
 
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
