@@ -117,7 +117,7 @@ func List(dir string) ([]Entry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("history: cannot list %s: %w", dir, err)
+		return nil, fmt.Errorf("cannot list %s: %w", dir, err)
 	}
 	var out []Entry
 	for _, de := range des {
@@ -366,7 +366,7 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	keep := max(f.Keep, 1)
 	dir := f.Dir
 	if err := os.MkdirAll(dir, safefile.DirMode); err != nil {
-		return nil, fmt.Errorf("history: cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
+		return nil, fmt.Errorf("cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
 	}
 	unlock, err := Lock(ctx, dir)
 	if err != nil {
@@ -423,7 +423,7 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	path := filepath.Join(dir, name(at, seq))
 	err = safefile.WriteFile(path, safefile.ReportMode, r.WriteJSON, safefile.Elsewhere("choose another --save dir (or report.dir in schools.yaml)"))
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, err
 	}
 	res.Path = path
 
@@ -483,7 +483,7 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 	// can take the lock on a file another user made.
 	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE, safefile.LockMode)
 	if err != nil {
-		return nil, fmt.Errorf("history: cannot open the lock file %s: %w (is the folder writable by this user?)", p, err)
+		return nil, fmt.Errorf("cannot open the lock file %s: %w (is the folder writable by this user?)", p, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, LockWait)
 	defer cancel()
@@ -500,15 +500,15 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("history: cannot lock %s: %w", p, err)
+			return nil, fmt.Errorf("cannot lock %s: %w", p, err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
 			if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("history: stopped while waiting for the lock %s held by another kmsprobe: %w", p, context.Cause(ctx))
+				return nil, fmt.Errorf("stopped while waiting for the lock %s held by another kmsprobe: %w", p, context.Cause(ctx))
 			}
-			return nil, fmt.Errorf("history: another kmsprobe has been saving into %s for %s (it holds %s); try again when it has finished: %w",
+			return nil, fmt.Errorf("another kmsprobe has been saving into %s for %s (it holds %s); try again when it has finished: %w",
 				dir, time.Since(start).Round(time.Second), p, context.Cause(ctx))
 		case <-tick.C:
 		}
