@@ -84,7 +84,7 @@ func runCity(ctx context.Context, e *env, args []string) int {
 	if o.format == "table" && (o.out == "" || o.out == "-") {
 		writeProbes(e.Stdout, probes, d.At)
 	}
-	return rep.ExitCode()
+	return o.exitCode(rep)
 }
 
 // writeProbes lists the exporters behind the table, so a stale campus
