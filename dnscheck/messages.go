@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/finding"
@@ -87,6 +88,29 @@ var english = map[string]string{
 	"dns.consistency.wait_cache": "{{.OddServers}} still hold an old answer in their cache until it expires; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.fix_odd":    "PCs get different answers depending on which DNS server they ask: make {{.OddServers}} serve the expected record like {{.Right}} (a stale secondary? fix the zone transfer; a cache? flush it)",
 	"dns.consistency.decide":     "PCs get different answers depending on which DNS server they ask: serve {{.ZoneLine}} on every server (dns.srv names what each one is missing)",
+}
+
+// maxListed bounds the items (records, targets, addresses, servers,
+// record sets) one message or remedy names. A hostile or broken server can
+// return 1,700 SRV records: naming them all made one table cell 87 KB and
+// one Nagios line over 100 KB. An admin needs a few examples and the
+// count; the evidence keeps the full lists.
+const maxListed = 5
+
+// listed joins the first maxListed items and counts the rest.
+func listed(items []string, sep string) string {
+	return listedOf(items, len(items), maxListed, sep)
+}
+
+// listedOf joins the first limit of items and counts the rest of total
+// (items may already be a prefix of a longer list).
+func listedOf(items []string, total, limit int, sep string) string {
+	n := min(len(items), limit)
+	s := strings.Join(items[:n], sep)
+	if total > n {
+		s += fmt.Sprintf(" … and %d more", total-n)
+	}
+	return s
 }
 
 // say sets the finding's message from its id; args join f.Args.
