@@ -427,6 +427,9 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 	defer func() { f.Evidence = finding.NewEvidence(ev) }()
 	args := map[string]string{"Server": server, "Name": name, "Host": host}
 	isHost := target == exp.fqdn()
+	if isHost {
+		args["HostZone"] = hostZone(host)
+	}
 	fixDNS := func() {
 		if isHost {
 			advise(&f, "dns.target.fix_resolution", nil)
@@ -526,6 +529,18 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 		}
 	}
 	return f
+}
+
+// hostZone is the zone the KMS host's address records are looked for in:
+// the parent of kms.host ("kh.edu.tw" for ap24.kh.edu.tw), which is where
+// they live unless the zone is split further down. A single-label host
+// has the root as its parent.
+func hostZone(host string) string {
+	h := dnsname.Canonical(host)
+	if _, parent, ok := strings.Cut(h, "."); ok && parent != "" {
+		return parent
+	}
+	return "."
 }
 
 func rc(a Answer) int { return a.Rcode() }

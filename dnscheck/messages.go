@@ -73,7 +73,7 @@ var english = map[string]string{
 	"dns.target.alias":            "{{.Name}} is another name for the KMS host (-> {{.Addresses}}): it works, but breaks when {{.Host}} moves",
 	"dns.target.elsewhere":        "{{.Name}} resolves elsewhere: {{.Foreign}} is not the KMS host {{.Host}} ({{.KMSAddresses}})",
 	// dns.target remedies
-	"dns.target.fix_resolution": "make {{.Server}} resolve {{.Host}} (check its forwarders or root hints; the KMS host's A record lives in the kh.edu.tw zone)",
+	"dns.target.fix_resolution": "make {{.Server}} resolve {{.Host}} (check its forwarders or root hints; the KMS host's A record lives in the {{.HostZone}} zone)",
 	"dns.target.point_instead":  "point the SRV record at {{.Host}} instead of {{.Name}}",
 	"dns.target.point_at":       "point the SRV record at {{.Host}}",
 	"dns.target.point_itself":   "point the SRV record at {{.Host}} itself",
