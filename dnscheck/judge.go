@@ -638,9 +638,12 @@ func cacheTTL(a Answer) int64 {
 }
 
 // JudgeConsistency compares the SRV answers of all servers of one school;
-// roles[i] is the kind of server that gave answers[i]. Servers that gave
-// no response are left out: dns.srv already fails them, and "no answer"
-// is not a record set to disagree with.
+// roles[i] is the kind of server that gave answers[i]. A server's own
+// fault (ServerFault: no response, REFUSED, SERVFAIL, garbage) is left out
+// and named in the evidence as not compared: dns.srv (and for a shared
+// server the infrastructure list) already reports it, and "REFUSED" is not
+// a record set to disagree with. Compared, a resolver refusing every
+// question read as a stale cache under every school.
 //
 // The reference is the expected record (exp), never the majority (DESIGN
 // §4.1): right after a school fixes its zone, its own server is right and
@@ -663,7 +666,11 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	cacheTTLs := int64(-1)
 	n := 0
 	for i, a := range answers {
-		if a.Msg == nil {
+		if fault, why := ServerFault(a); fault || a.Msg == nil {
+			if ev.NotCompared == nil {
+				ev.NotCompared = map[string]string{}
+			}
+			ev.NotCompared[a.Query.Server] = why
 			continue
 		}
 		recs := SRVRecords(a)

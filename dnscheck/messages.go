@@ -80,8 +80,8 @@ var english = map[string]string{
 	"dns.target.fix_override":   "{{.Server}} serves a wrong address for {{.Host}}: remove the local override (a stale zone or hosts entry) so it resolves to {{.KMSAddresses}}",
 	"dns.target.fix_unusable":   "{{.Server}} gives {{.Host}} the address {{.Unusable}}: correct the A/AAAA record (or the server's local override) to the KMS host's real unicast address",
 	// dns.consistency
-	"dns.consistency.skip":       "fewer than two servers answered: nothing to compare",
-	"dns.consistency.agree":      "all {{.Count}} servers that answered agree",
+	"dns.consistency.skip":       "fewer than two servers gave a comparable answer (a server that did not answer, refused or failed is left out): nothing to compare",
+	"dns.consistency.agree":      "all {{.Count}} servers that gave a comparable answer agree",
 	"dns.consistency.stale":      "servers disagree: {{.Odd}}; {{.Right}} serve the expected record ({{.Expected}})",
 	"dns.consistency.differ":     "servers disagree: {{.Groups}}; none serves the expected record ({{.Expected}}) alone",
 	"dns.consistency.wait_ttl":   "{{.OddServers}} still hold an old answer in their cache: it expires within {{.TTL}} s; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
