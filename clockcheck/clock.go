@@ -2,10 +2,16 @@ package clockcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/beevik/ntp"
@@ -161,8 +167,8 @@ var remedies = map[string]string{
 	"clock.fix.configure": "Add `ntp: [your.ntp.server]` to schools.yaml so the probe can check the clock KMS depends on.",
 	"clock.fix.set":       "Set the clock and keep it synchronised: `timedatectl set-ntp true` (or fix chrony/ntpd's servers), then re-run.",
 	"clock.fix.sync":      "Enable time synchronisation: `timedatectl set-ntp true`, and check `chronyc tracking`.",
-	"clock.fix.no_answer": "Check that UDP 123 to the configured NTP servers is allowed and that the names resolve; without a reference the probe cannot tell whether clocks are within KMS's 4 h tolerance.",
-	"clock.fix.operators": "The NTP server {{.Server}} answers no one asking from here: its operators should check that the time service runs and that UDP 123 is open to the school networks; schools whose PCs use it cannot keep their clocks within KMS's 4 h tolerance.",
+	"clock.fix.no_answer": "Check that UDP {{.Port}} to the configured NTP servers is allowed and that the names resolve; without a reference the probe cannot tell whether clocks are within KMS's 4 h tolerance.",
+	"clock.fix.operators": "The NTP server {{.Server}} answers no one asking from here: its operators should check that the time service runs and that UDP {{.Port}} is open to the school networks; schools whose PCs use it cannot keep their clocks within KMS's 4 h tolerance.",
 }
 
 // MessageIDs lists every message and remedy id Judge can produce.
@@ -228,10 +234,11 @@ func judge(rs []Result) finding.Finding {
 		say(&f, "clock.offset.not_configured", "clock.fix.configure", map[string]string{})
 		return f
 	}
-	var errs []string
+	var errs, words []string
 	for _, r := range rs {
 		if r.Err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", r.Server, r.Err))
+			words = append(words, r.Server+": "+errorWords(r.Err))
 			continue
 		}
 		abs := r.Offset.Abs()
@@ -265,8 +272,55 @@ func judge(rs []Result) finding.Finding {
 	f.Status, f.Short = finding.Fail, "no answer"
 	f.Server = rs[0].Server
 	f.Evidence = finding.NewEvidence(Evidence{Unanswered: errs})
-	say(&f, "clock.offset.no_answer", "clock.fix.no_answer", map[string]string{"Server": rs[0].Server, "Errors": strings.Join(errs, "; ")})
+	var ports []string
+	for _, r := range rs {
+		if p := ntpPort(r.Server); !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	say(&f, "clock.offset.no_answer", "clock.fix.no_answer", map[string]string{
+		"Server": rs[0].Server, "Errors": strings.Join(words, "; "), "Port": strings.Join(ports, ", "),
+	})
 	return f
+}
+
+// errorWords says why a server gave no time in words that are the same on
+// every run: the Go error names this machine's ephemeral port ("read udp
+// 127.0.0.1:54945->…"), so a message built from it changes each time and
+// no two reports (nor two Nagios runs) compare. The raw error stays in
+// the evidence.
+func errorWords(err error) string {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused (ICMP port unreachable)"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return "unreachable (no route)"
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "the name does not resolve"
+	case errors.As(err, &dnsErr):
+		return "the name could not be looked up"
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		// Without the addresses, which hold the ephemeral port.
+		return opErr.Err.Error()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return err.Error()
+}
+
+// ntpPort is the UDP port a configured server ("host" or "host:port") is
+// asked on, for remedies that name it.
+func ntpPort(server string) string {
+	if _, p, err := net.SplitHostPort(server); err == nil && p != "" {
+		return p
+	}
+	return "123"
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -308,6 +362,10 @@ func ServerFault(f finding.Finding) (finding.Finding, bool) {
 		return f, false
 	}
 	g := f
+	// The operators' remedy is about f.Server alone, not about the
+	// ports of every server asked.
+	g.Args = maps.Clone(f.Args)
+	g.Args["Port"] = ntpPort(f.Server)
 	g.RemedyID = "clock.fix.operators"
 	g.Remedy = fill(remedies[g.RemedyID], f.Args)
 	return g, true

@@ -60,6 +60,10 @@ type ConsistencyEvidence struct {
 	Expected string            `json:"expected,omitempty"`
 	// Odd are the servers whose answer differs from the expected record.
 	Odd []string `json:"odd,omitempty"`
+	// NotCompared are the servers left out, with why: a server that
+	// gave no answer, refused or failed holds no record set to compare
+	// (dns.srv reports its fault).
+	NotCompared map[string]string `json:"not_compared,omitempty"`
 }
 
 // SRVEvidenceOf reads a dns.srv finding's evidence, from a judge or from a

@@ -211,7 +211,7 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Du
 			f.Short = "NODATA"
 			if len(o.foreign) > 0 {
 				id, f.Short = "dns.srv.foreign_only", "other owner"
-				args["Foreign"] = strings.Join(ev.Foreign, "; ")
+				args["Foreign"] = listedOf(rrStrings(o.foreign[:min(len(o.foreign), maxListed)]), len(o.foreign), maxListed, "; ")
 			}
 		}
 		say(&f, id, args)
@@ -277,12 +277,13 @@ func targetName(t string) string {
 	return dnsname.Canonical(t)
 }
 
+// joinSRV names a few records ("target:port") and counts the rest.
 func joinSRV(rs []*dns.SRV) string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		s[i] = fmt.Sprintf("%s:%d", targetName(r.Target), r.Port)
+	s := make([]string, min(len(rs), maxListed))
+	for i := range s {
+		s[i] = fmt.Sprintf("%s:%d", targetName(rs[i].Target), rs[i].Port)
 	}
-	return strings.Join(s, ", ")
+	return listedOf(s, len(rs), maxListed, ", ")
 }
 
 func joinTargets(rs []*dns.SRV) string {
@@ -292,7 +293,7 @@ func joinTargets(rs []*dns.SRV) string {
 			s = append(s, t)
 		}
 	}
-	return strings.Join(s, ", ")
+	return listed(s, ", ")
 }
 
 // ServerFault says whether an answer shows the SERVER's own fault (it does
@@ -426,6 +427,9 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 	defer func() { f.Evidence = finding.NewEvidence(ev) }()
 	args := map[string]string{"Server": server, "Name": name, "Host": host}
 	isHost := target == exp.fqdn()
+	if isHost {
+		args["HostZone"] = hostZone(host)
+	}
 	fixDNS := func() {
 		if isHost {
 			advise(&f, "dns.target.fix_resolution", nil)
@@ -453,7 +457,8 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			say(&f, "dns.target.cname_no_address", args)
 		case len(ev.Foreign) > 0:
 			f.Short = "no address"
-			args["Foreign"] = strings.Join(ev.Foreign, "; ")
+			foreign := append(slices.Clip(o4.foreign), o6.foreign...)
+			args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
 			say(&f, "dns.target.foreign_only", args)
 		default:
 			f.Short = "no address"
@@ -469,14 +474,14 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			unusable = append(unusable, ip.String())
 		}
 	}
-	args["Addresses"] = strings.Join(ev.Addresses, ", ")
+	args["Addresses"] = listed(ev.Addresses, ", ")
 	if len(unusable) > 0 {
 		// Some PCs would take such an address and connect to themselves
 		// or to nothing: one is enough to fail.
 		sort.Strings(unusable)
 		ev.Unusable = unusable
 		f.Status, f.Short = finding.Fail, "unusable address"
-		args["Unusable"] = strings.Join(unusable, ", ")
+		args["Unusable"] = listed(unusable, ", ")
 		say(&f, "dns.target.unusable", args)
 		if isHost {
 			advise(&f, "dns.target.fix_unusable", nil)
@@ -504,7 +509,7 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			foreign = append(foreign, ip.String())
 		}
 	}
-	args["KMSAddresses"] = strings.Join(ipStrings(kmsAddrs), ", ")
+	args["KMSAddresses"] = listed(ipStrings(kmsAddrs), ", ")
 	switch {
 	case len(foreign) == 0 && isHost:
 		f.Status, f.Short = finding.Pass, "ok"
@@ -515,7 +520,7 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 		advise(&f, "dns.target.point_itself", nil)
 	default:
 		f.Status, f.Short = finding.Fail, "elsewhere"
-		args["Foreign"] = strings.Join(foreign, ", ")
+		args["Foreign"] = listed(foreign, ", ")
 		say(&f, "dns.target.elsewhere", args)
 		if isHost {
 			advise(&f, "dns.target.fix_override", nil)
@@ -524,6 +529,18 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 		}
 	}
 	return f
+}
+
+// hostZone is the zone the KMS host's address records are looked for in:
+// the parent of kms.host ("kh.edu.tw" for ap24.kh.edu.tw), which is where
+// they live unless the zone is split further down. A single-label host
+// has the root as its parent.
+func hostZone(host string) string {
+	h := dnsname.Canonical(host)
+	if _, parent, ok := strings.Cut(h, "."); ok && parent != "" {
+		return parent
+	}
+	return "."
 }
 
 func rc(a Answer) int { return a.Rcode() }
@@ -554,25 +571,38 @@ func RecordSet(a Answer) string {
 	if a.Msg == nil {
 		return ""
 	}
-	recs := SRVRecords(a)
+	return recordSet(a, SRVRecords(a), -1)
+}
+
+// recordSet is RecordSet of a with its records recs, naming at most limit
+// of them (all when limit < 0) and counting the rest.
+func recordSet(a Answer, recs []*dns.SRV, limit int) string {
 	if len(recs) == 0 {
 		if a.Msg.Rcode == dns.RcodeSuccess {
 			return "NODATA"
 		}
 		return dns.RcodeToString[a.Msg.Rcode]
 	}
-	s := make([]string, len(recs))
-	for i, r := range recs {
-		s[i] = srvString(r)
+	if limit < 0 {
+		limit = len(recs)
 	}
-	return strings.Join(s, "; ")
+	s := make([]string, min(len(recs), limit))
+	for i := range s {
+		s[i] = srvString(recs[i])
+	}
+	return listedOf(s, len(recs), limit, "; ")
 }
 
-// expected reports whether an answer is the expected record: SRV records
-// that all point at the KMS host and port. Priority and weight are not
-// judged (DESIGN §4).
-func expected(a Answer, exp Expect) bool {
-	recs := SRVRecords(a)
+// maxSetEvidence bounds the records of one server's set in the
+// dns.consistency evidence: the comparison uses every record, the
+// server's dns.srv evidence lists them all, and a second copy of 1,700
+// records per server would only grow the report.
+const maxSetEvidence = 16
+
+// expected reports whether an answer's records are the expected record:
+// SRV records that all point at the KMS host and port. Priority and
+// weight are not judged (DESIGN §4).
+func expected(recs []*dns.SRV, exp Expect) bool {
 	for _, r := range recs {
 		if r.Port != exp.Port || !strings.EqualFold(r.Target, exp.fqdn()) {
 			return false
@@ -608,9 +638,12 @@ func cacheTTL(a Answer) int64 {
 }
 
 // JudgeConsistency compares the SRV answers of all servers of one school;
-// roles[i] is the kind of server that gave answers[i]. Servers that gave
-// no response are left out: dns.srv already fails them, and "no answer"
-// is not a record set to disagree with.
+// roles[i] is the kind of server that gave answers[i]. A server's own
+// fault (ServerFault: no response, REFUSED, SERVFAIL, garbage) is left out
+// and named in the evidence as not compared: dns.srv (and for a shared
+// server the infrastructure list) already reports it, and "REFUSED" is not
+// a record set to disagree with. Compared, a resolver refusing every
+// question read as a stale cache under every school.
 //
 // The reference is the expected record (exp), never the majority (DESIGN
 // §4.1): right after a school fixes its zone, its own server is right and
@@ -622,7 +655,8 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	ev := ConsistencyEvidence{Sets: map[string]string{}}
 	defer func() { f.Evidence = finding.NewEvidence(ev) }()
 	type group struct {
-		set      string
+		set      string // the full set: what is compared
+		words    string // a few of its records, for the message
 		servers  []string
 		expected bool
 	}
@@ -632,16 +666,21 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	cacheTTLs := int64(-1)
 	n := 0
 	for i, a := range answers {
-		set := RecordSet(a)
-		if set == "" {
+		if fault, why := ServerFault(a); fault || a.Msg == nil {
+			if ev.NotCompared == nil {
+				ev.NotCompared = map[string]string{}
+			}
+			ev.NotCompared[a.Query.Server] = why
 			continue
 		}
+		recs := SRVRecords(a)
+		set := recordSet(a, recs, -1)
 		suffixName = strings.TrimSuffix(a.Query.Name, ".")
 		n++
-		ev.Sets[a.Query.Server] = set
+		ev.Sets[a.Query.Server] = recordSet(a, recs, maxSetEvidence)
 		j := slices.IndexFunc(gs, func(g *group) bool { return g.set == set })
 		if j < 0 {
-			gs = append(gs, &group{set: set, expected: expected(a, exp)})
+			gs = append(gs, &group{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)})
 			j = len(gs) - 1
 		}
 		gs[j].servers = append(gs[j].servers, a.Query.Server)
@@ -680,7 +719,7 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 		}
 		for _, s := range g.servers {
 			odd = append(odd, s)
-			oddWords = append(oddWords, fmt.Sprintf("%s says %q", s, g.set))
+			oddWords = append(oddWords, fmt.Sprintf("%s says %q", s, g.words))
 		}
 	}
 	f.Status, f.Short = finding.Warn, "differ"
@@ -690,9 +729,9 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 		// the others by, and counting heads would blame at random.
 		parts := make([]string, len(gs))
 		for i, g := range gs {
-			parts[i] = fmt.Sprintf("%s say %q", strings.Join(g.servers, ", "), g.set)
+			parts[i] = fmt.Sprintf("%s say %q", listed(g.servers, ", "), g.words)
 		}
-		args["Groups"] = strings.Join(parts, "; ")
+		args["Groups"] = listed(parts, "; ")
 		say(&f, "dns.consistency.differ", args)
 		advise(&f, "dns.consistency.decide", zone)
 		return f
@@ -700,9 +739,9 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	sort.Strings(odd)
 	ev.Odd = odd
 	f.Server = odd[0]
-	args["Odd"] = strings.Join(oddWords, ", ")
-	args["Right"] = strings.Join(right, ", ")
-	args["OddServers"] = strings.Join(odd, ", ")
+	args["Odd"] = listed(oddWords, ", ")
+	args["Right"] = listed(right, ", ")
+	args["OddServers"] = listed(odd, ", ")
 	say(&f, "dns.consistency.stale", args)
 	if len(oddSchool) == 0 {
 		// Only caches are behind: the normal state for a TTL after a

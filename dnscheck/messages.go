@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/finding"
@@ -72,21 +73,44 @@ var english = map[string]string{
 	"dns.target.alias":            "{{.Name}} is another name for the KMS host (-> {{.Addresses}}): it works, but breaks when {{.Host}} moves",
 	"dns.target.elsewhere":        "{{.Name}} resolves elsewhere: {{.Foreign}} is not the KMS host {{.Host}} ({{.KMSAddresses}})",
 	// dns.target remedies
-	"dns.target.fix_resolution": "make {{.Server}} resolve {{.Host}} (check its forwarders or root hints; the KMS host's A record lives in the kh.edu.tw zone)",
+	"dns.target.fix_resolution": "make {{.Server}} resolve {{.Host}} (check its forwarders or root hints; the KMS host's A record lives in the {{.HostZone}} zone)",
 	"dns.target.point_instead":  "point the SRV record at {{.Host}} instead of {{.Name}}",
 	"dns.target.point_at":       "point the SRV record at {{.Host}}",
 	"dns.target.point_itself":   "point the SRV record at {{.Host}} itself",
 	"dns.target.fix_override":   "{{.Server}} serves a wrong address for {{.Host}}: remove the local override (a stale zone or hosts entry) so it resolves to {{.KMSAddresses}}",
 	"dns.target.fix_unusable":   "{{.Server}} gives {{.Host}} the address {{.Unusable}}: correct the A/AAAA record (or the server's local override) to the KMS host's real unicast address",
 	// dns.consistency
-	"dns.consistency.skip":       "fewer than two servers answered: nothing to compare",
-	"dns.consistency.agree":      "all {{.Count}} servers that answered agree",
+	"dns.consistency.skip":       "fewer than two servers gave a comparable answer (a server that did not answer, refused or failed is left out): nothing to compare",
+	"dns.consistency.agree":      "all {{.Count}} servers that gave a comparable answer agree",
 	"dns.consistency.stale":      "servers disagree: {{.Odd}}; {{.Right}} serve the expected record ({{.Expected}})",
 	"dns.consistency.differ":     "servers disagree: {{.Groups}}; none serves the expected record ({{.Expected}}) alone",
 	"dns.consistency.wait_ttl":   "{{.OddServers}} still hold an old answer in their cache: it expires within {{.TTL}} s; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.wait_cache": "{{.OddServers}} still hold an old answer in their cache until it expires; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.fix_odd":    "PCs get different answers depending on which DNS server they ask: make {{.OddServers}} serve the expected record like {{.Right}} (a stale secondary? fix the zone transfer; a cache? flush it)",
 	"dns.consistency.decide":     "PCs get different answers depending on which DNS server they ask: serve {{.ZoneLine}} on every server (dns.srv names what each one is missing)",
+}
+
+// maxListed bounds the items (records, targets, addresses, servers,
+// record sets) one message or remedy names. A hostile or broken server can
+// return 1,700 SRV records: naming them all made one table cell 87 KB and
+// one Nagios line over 100 KB. An admin needs a few examples and the
+// count; the evidence keeps the full lists.
+const maxListed = 5
+
+// listed joins the first maxListed items and counts the rest.
+func listed(items []string, sep string) string {
+	return listedOf(items, len(items), maxListed, sep)
+}
+
+// listedOf joins the first limit of items and counts the rest of total
+// (items may already be a prefix of a longer list).
+func listedOf(items []string, total, limit int, sep string) string {
+	n := min(len(items), limit)
+	s := strings.Join(items[:n], sep)
+	if total > n {
+		s += fmt.Sprintf(" … and %d more", total-n)
+	}
+	return s
 }
 
 // say sets the finding's message from its id; args join f.Args.

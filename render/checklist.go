@@ -43,12 +43,18 @@ func checklist(s ChecklistSchool, rep *probe.Report, lang string) []block {
 	if port == 0 {
 		port = 1688
 	}
-	dns := "163.28.136.21"
+	dns, dnsPort := "163.28.136.21", ""
 	switch {
 	case len(s.DNS) > 0:
-		dns = hostOnly(s.DNS[0])
+		dns, dnsPort = splitServer(s.DNS[0])
 	case len(s.Resolvers) > 0:
-		dns = hostOnly(s.Resolvers[0])
+		dns, dnsPort = splitServer(s.Resolvers[0])
+	}
+	nslookup := "nslookup -type=srv"
+	if dnsPort != "" {
+		// nslookup asks port 53 unless told; a server elsewhere would
+		// look dead from the teacher's PC.
+		nslookup = "nslookup -port=" + dnsPort + " -type=srv"
 	}
 	a := i18n.Args{"ID": s.ID, "Name": s.Name, "Suffix": s.Suffix, "DNS": dns, "Host": host, "Port": port}
 	srv := "_vlmcs._tcp." + s.Suffix
@@ -67,7 +73,7 @@ func checklist(s ChecklistSchool, rep *probe.Report, lang string) []block {
 		{"code", "ipconfig /all"},
 		{"p", tr("suffix.right", a)},
 		{"h2", tr("srv.title", a)},
-		{"code", fmt.Sprintf("nslookup -type=srv %s %s", srv, dns)},
+		{"code", fmt.Sprintf("%s %s %s", nslookup, srv, dns)},
 		{"p", tr("srv.right", a)},
 		{"code", fmt.Sprintf("%s  SRV service location:\n          priority       = 0\n          weight         = 0\n          port           = %d\n          svr hostname   = %s", srv, port, host)},
 		{"h2", tr("tcp.title", a)},
@@ -139,15 +145,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func hostOnly(addr string) string {
-	if h, p, err := net.SplitHostPort(addr); err == nil && p == "53" {
-		return h
-	} else if err == nil {
-		// nslookup cannot take a port; the admin must know the server
-		// listens elsewhere.
-		return h
+// splitServer splits a DNS server (host or host:port) into the host and
+// its port, the port empty when it is 53.
+func splitServer(addr string) (host, port string) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, ""
 	}
-	return addr
+	if p == "53" {
+		p = ""
+	}
+	return h, p
 }
 
 // WriteChecklists writes one page per school, in o.Format ("markdown",

@@ -56,3 +56,33 @@ func TestFailingChecklists(t *testing.T) {
 		t.Errorf("attachments %s, want the two failing schools", got)
 	}
 }
+
+// TestChecklistNslookupPort: a DNS server that listens elsewhere than 53
+// is asked on its port, or the teacher's nslookup asks nobody.
+func TestChecklistNslookupPort(t *testing.T) {
+	for _, tc := range []struct {
+		dns, resolvers []string
+		want           string
+	}{
+		{[]string{"127.0.9.1:5353"}, nil, "nslookup -port=5353 -type=srv _vlmcs._tcp.good.test 127.0.9.1\n"},
+		{[]string{"10.1.2.3:53"}, nil, "nslookup -type=srv _vlmcs._tcp.good.test 10.1.2.3\n"},
+		{[]string{"10.1.2.3"}, nil, "nslookup -type=srv _vlmcs._tcp.good.test 10.1.2.3\n"},
+		{nil, []string{"[::1]:15353"}, "nslookup -port=15353 -type=srv _vlmcs._tcp.good.test ::1\n"},
+		{nil, []string{"::1"}, "nslookup -type=srv _vlmcs._tcp.good.test ::1\n"},
+	} {
+		s := ChecklistSchool{ID: "good", Suffix: "good.test", DNS: tc.dns, Resolvers: tc.resolvers, KMSHost: "kms.test", KMSPort: 1688}
+		for _, format := range []string{"markdown", "html"} {
+			var b bytes.Buffer
+			if err := WriteChecklists(&b, []ChecklistSchool{s}, nil, Options{Format: format}); err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if format == "html" {
+				want = strings.TrimSuffix(want, "\n") + "</pre>"
+			}
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s %v %v: checklist lacks %q", format, tc.dns, tc.resolvers, want)
+			}
+		}
+	}
+}
