@@ -1095,6 +1095,56 @@ func (l *loader) validateMail(m *Mail) {
 		}
 	}
 	l.duration(m.Timeout, "mail.timeout", time.Second, 10*time.Minute)
+	if m.PasswordFile != "" && !l.typeErr["mail.password_file"] {
+		l.passwordFile(m.PasswordFile)
+	}
+}
+
+// passwordFile checks mail.password_file the way the mail will read it,
+// so /dev/zero or a FIFO is refused by validate, not by the weekly run
+// hours later. It only stats: opening a device can do things (a tape
+// rewinds). A file that does not exist yet is a warning, since it is
+// often created after the configuration is written.
+func (l *loader) passwordFile(path string) {
+	line := l.lines["mail.password_file"]
+	if line == 0 {
+		line = l.lines["mail"]
+	}
+	const field = "mail.password_file"
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.warnAt(line, "", field, fmt.Sprintf("%s does not exist (yet); create it holding the SMTP password on one line (chmod 600) before mail is sent, or correct the path", path))
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		l.warnAt(line, "", field, fmt.Sprintf("cannot check %s: %v; make sure the user that sends the mail can read it", path, err))
+	case !fi.Mode().IsRegular():
+		l.add(line, "", field, fmt.Sprintf("%s is %s, not a file; name an ordinary file holding the SMTP password on one line (chmod 600)", path, fileKind(fi.Mode())))
+	case fi.Size() > safefile.SecretLimit:
+		l.add(line, "", field, fmt.Sprintf("%s is %d bytes, more than the %d a password file may hold; name the file that holds only the SMTP password on one line", path, fi.Size(), safefile.SecretLimit))
+	case fi.Size() == 0:
+		l.warnAt(line, "", field, fmt.Sprintf("%s is empty; write the SMTP password on its first line before mail is sent", path))
+	}
+}
+
+// fileKind names what a path is when it is not an ordinary file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not an ordinary file"
 }
 
 func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {
