@@ -192,7 +192,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			fatal := false
 			for _, msg := range te.Errors {
 				line := yamlErrLine(msg)
-				school, field, path := l.fieldAt(line)
+				school, field, path := l.typeErrorAt(line, msg)
 				l.typeErr[path] = true
 				l.add(line, school, field, rewordTypeError(msg, path, l.scalars[path]))
 				// A duplicate key stops yaml from decoding the rest of
@@ -294,6 +294,8 @@ type loader struct {
 	ids      map[int]string  // school index -> id as written, for messages
 	walked   map[*yaml.Node]bool
 	scalars  map[string]string // single values written where a list, mapping or number belongs
+	values   []valueAt         // every value node walked, in file order, to place type errors
+	blamed   map[int]bool      // values already named by a type error
 	byLine   map[int]string    // line -> deepest field written there, built on first use
 	problems []Problem
 	warnings []Problem
@@ -341,6 +343,7 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		n = n.Alias
 	}
+	l.values = append(l.values, valueAt{node: n, path: path, goType: t.String()})
 	if n.Kind == yaml.ScalarNode && t.Kind() != reflect.String {
 		// yaml.v3 shortens the value in a type error; keep it whole.
 		l.scalars[path] = n.Value
@@ -510,6 +513,70 @@ func (l *loader) schoolOf(n *yaml.Node, path string) string {
 	return path
 }
 
+// valueAt is one value node and the field it fills.
+type valueAt struct {
+	node   *yaml.Node
+	path   string
+	goType string // the field's type as yaml.v3 names it in a type error
+}
+
+// typeErrorAt names the field a yaml.v3 type error is about. yaml.v3 gives
+// only the line, and a flow mapping ({port: "abc", min_count: -1}) puts
+// several fields on one line; the message also names the value's tag, the
+// start of its text and the Go type it missed, which together single out
+// the value among those on the line. Errors come in file order, so among
+// equal candidates the first not yet blamed is the one.
+func (l *loader) typeErrorAt(line int, msg string) (school, field, path string) {
+	m := typeErrRe.FindStringSubmatch(leadingLine.ReplaceAllString(msg, ""))
+	if m != nil {
+		if l.blamed == nil {
+			l.blamed = map[int]bool{}
+		}
+		for i, v := range l.values {
+			if l.blamed[i] || v.node.Line != line || v.goType != m[3] || !sameTag(v.node, m[1]) || !sameText(v.node, m[1], m[2]) {
+				continue
+			}
+			l.blamed[i] = true
+			school, field = l.nameOf(v.path)
+			return school, field, v.path
+		}
+	}
+	return l.fieldAt(line)
+}
+
+// sameTag compares a node with the short tag of a type error ("str",
+// "seq", "map").
+func sameTag(n *yaml.Node, tag string) bool {
+	return strings.TrimPrefix(n.ShortTag(), "!!") == tag
+}
+
+// sameText compares a scalar with the text of a type error, which
+// yaml.v3 cuts to seven characters and "..." past ten.
+func sameText(n *yaml.Node, tag, text string) bool {
+	if tag == "seq" || tag == "map" {
+		return true
+	}
+	if short, ok := strings.CutSuffix(text, "..."); ok && len(n.Value) > 10 {
+		return strings.HasPrefix(n.Value, short)
+	}
+	return n.Value == text
+}
+
+// nameOf splits a value's path into its school and the field named in
+// messages: "schools[2].dns[0]" is school 2's id and "dns".
+func (l *loader) nameOf(path string) (school, field string) {
+	best := trailingIndex.ReplaceAllString(path, "")
+	if m := schoolIndex.FindStringSubmatch(best); m != nil {
+		i, _ := strconv.Atoi(m[1])
+		school = m[0]
+		if id := l.ids[i]; id != "" {
+			school = id
+		}
+		return school, strings.TrimPrefix(strings.TrimPrefix(best, m[0]), ".")
+	}
+	return "", best
+}
+
 // fieldAt finds the deepest field written on a line, so a type error
 // yaml reports by line alone can name its school and field.
 func (l *loader) fieldAt(line int) (school, field, path string) {
@@ -522,15 +589,8 @@ func (l *loader) fieldAt(line int) (school, field, path string) {
 		}
 	}
 	best := trailingIndex.ReplaceAllString(l.byLine[line], "")
-	if m := schoolIndex.FindStringSubmatch(best); m != nil {
-		i, _ := strconv.Atoi(m[1])
-		school = m[0]
-		if id := l.ids[i]; id != "" {
-			school = id
-		}
-		return school, strings.TrimPrefix(strings.TrimPrefix(best, m[0]), "."), best
-	}
-	return "", best, best
+	school, field = l.nameOf(best)
+	return school, field, best
 }
 
 var trailingIndex = regexp.MustCompile(`\[\d+\]$`)
@@ -574,7 +634,53 @@ func syntaxError(msg string, data []byte) (int, string) {
 			}
 		}
 	}
+	if n, addr := unquotedIPv6(data, line); n > 0 {
+		return n, fmt.Sprintf("YAML syntax error: %s; YAML reads %s as a list because of its brackets: put an IPv6 address with brackets in quotes, \"%s\", e.g. dns: [\"[::1]:53\"]", text, addr, addr)
+	}
 	return line, "YAML syntax error: " + text + "; check the indentation and the quotes around this line"
+}
+
+// bracketedIPv6 is an IPv6 address in brackets, maybe with a port, as an
+// admin writes it for a DNS server: [::1]:53, [fd00::53].
+var bracketedIPv6 = regexp.MustCompile(`\[[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.%]*\](:[0-9]+)?`)
+
+// unquotedIPv6 finds the line nearest near that holds a bracketed IPv6
+// address outside quotes and comments, the usual cause of a syntax error
+// in an address list. yaml.v3 names a line before the fault, sometimes
+// several (the key of a block list), so the whole file is searched.
+func unquotedIPv6(data []byte, near int) (line int, addr string) {
+	best := -1
+	for i, text := range strings.Split(string(data), "\n") {
+		if loc := bracketedIPv6.FindStringIndex(text); loc != nil && !quotedOrComment(text, loc[0]) {
+			d := i + 1 - near
+			if d < 0 {
+				d = -d * 4 // the fault is seldom before the line yaml names
+			}
+			if best < 0 || d < best {
+				best, line, addr = d, i+1, text[loc[0]:loc[1]]
+			}
+		}
+	}
+	return line, addr
+}
+
+// quotedOrComment reports whether position at of a line is inside quotes
+// or a comment.
+func quotedOrComment(text string, at int) bool {
+	var quote byte
+	for i := 0; i < at; i++ {
+		switch c := text[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || text[i-1] == ' ' || text[i-1] == '\t'):
+			return true
+		}
+	}
+	return quote != 0
 }
 
 // rewordTypeError turns yaml.v3's "line 7: cannot unmarshal !!str `abc` into
@@ -589,8 +695,16 @@ func rewordTypeError(msg, field, whole string) string {
 	if short, ok := strings.CutSuffix(m[2], "..."); ok && strings.HasPrefix(whole, short) {
 		m[2] = whole
 	}
+	if addressItem.MatchString(field) && (m[1] == "seq" || m[1] == "map") {
+		// [fd00::53]:53 unquoted in a flow list is a list, or a
+		// mapping from a list to 53: the brackets need quotes.
+		return fmt.Sprintf("expected an address like 10.1.2.3, got %s; put an IPv6 address with brackets in quotes, e.g. [\"[fd00::53]:53\"]", writtenShape(m[1], m[2]))
+	}
 	return fmt.Sprintf("expected %s, got %s", expectedShape(m[3], field), writtenShape(m[1], m[2]))
 }
+
+// addressItem is the path of one entry of an address list.
+var addressItem = regexp.MustCompile(`(^|\.)(dns|resolvers|ntp|allowed_servers|addresses)\[\d+\]$`)
 
 var typeErrRe = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
 
@@ -601,6 +715,7 @@ var fieldExamples = map[string]string{
 	"from": "kmsprobe@example.edu.tw", "username": "kmsprobe", "password_file": "/etc/kmsprobe/smtp.pass",
 	"listen": DefaultServeListen, "lang": "zh-TW", "dir": "/var/lib/kmsprobe/reports", "state_dir": "/var/lib/kmsprobe",
 	"port": "1688", "min_count": "25", "protocol": "6", "attempts": "2", "concurrency": "256", "keep": "52", "version": "1",
+	"per_server": "32", "ns_port": "53",
 }
 
 // listExamples show what a list field looks like.
@@ -980,6 +1095,56 @@ func (l *loader) validateMail(m *Mail) {
 		}
 	}
 	l.duration(m.Timeout, "mail.timeout", time.Second, 10*time.Minute)
+	if m.PasswordFile != "" && !l.typeErr["mail.password_file"] {
+		l.passwordFile(m.PasswordFile)
+	}
+}
+
+// passwordFile checks mail.password_file the way the mail will read it,
+// so /dev/zero or a FIFO is refused by validate, not by the weekly run
+// hours later. It only stats: opening a device can do things (a tape
+// rewinds). A file that does not exist yet is a warning, since it is
+// often created after the configuration is written.
+func (l *loader) passwordFile(path string) {
+	line := l.lines["mail.password_file"]
+	if line == 0 {
+		line = l.lines["mail"]
+	}
+	const field = "mail.password_file"
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.warnAt(line, "", field, fmt.Sprintf("%s does not exist (yet); create it holding the SMTP password on one line (chmod 600) before mail is sent, or correct the path", path))
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		l.warnAt(line, "", field, fmt.Sprintf("cannot check %s: %v; make sure the user that sends the mail can read it", path, err))
+	case !fi.Mode().IsRegular():
+		l.add(line, "", field, fmt.Sprintf("%s is %s, not a file; name an ordinary file holding the SMTP password on one line (chmod 600)", path, fileKind(fi.Mode())))
+	case fi.Size() > safefile.SecretLimit:
+		l.add(line, "", field, fmt.Sprintf("%s is %d bytes, more than the %d a password file may hold; name the file that holds only the SMTP password on one line", path, fi.Size(), safefile.SecretLimit))
+	case fi.Size() == 0:
+		l.warnAt(line, "", field, fmt.Sprintf("%s is empty; write the SMTP password on its first line before mail is sent", path))
+	}
+}
+
+// fileKind names what a path is when it is not an ordinary file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not an ordinary file"
 }
 
 func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {

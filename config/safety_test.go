@@ -232,3 +232,70 @@ func TestManyProblemsAreCapped(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 }
+
+// TestPasswordFileIsCheckedByValidate: mail.password_file naming
+// /dev/zero, a FIFO, a directory or a runaway file is refused when the
+// configuration is validated, with its line; a file not created yet, or
+// empty, loads with a warning on that line. Validate only stats the path,
+// so even a FIFO without a writer returns at once.
+func TestPasswordFileIsCheckedByValidate(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "smtp.pass")
+	big := filepath.Join(dir, "big")
+	empty := filepath.Join(dir, "empty")
+	for path, size := range map[string]int{good: 9, big: 4<<10 + 1, empty: 0} {
+		if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		path          string
+		problem, warn string // "" for none
+	}{
+		{good, "", ""},
+		{"/dev/zero", "/dev/zero is a character device, not a file", ""},
+		{fifo, fifo + " is a FIFO, not a file", ""},
+		{dir, dir + " is a directory, not a file", ""},
+		{big, big + " is 4097 bytes, more than the 4096 a password file may hold", ""},
+		{filepath.Join(dir, "later"), "", filepath.Join(dir, "later") + " does not exist (yet)"},
+		{empty, "", empty + " is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			y := fmt.Sprintf("version: 1\nmail:\n  smtp: smtp.example.edu.tw\n  from: a@example.edu.tw\n  to: [b@example.edu.tw]\n  password_file: %q\nschools: [{id: a, suffix: a.kh.edu.tw}]\n", tc.path)
+			var c *Config
+			var err error
+			within(t, 5*time.Second, func() { c, err = Parse("p.yaml", []byte(y)) })
+			if tc.problem != "" {
+				want := "p.yaml:6: mail.password_file: " + tc.problem
+				if err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Fatalf("Parse = %v, want a problem %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warns []string
+			for _, w := range c.Warnings {
+				warns = append(warns, w.Error())
+			}
+			got := strings.Join(warns, "\n")
+			if tc.warn == "" && got != "" {
+				t.Errorf("unexpected warnings: %s", got)
+			}
+			if want := "p.yaml:6: mail.password_file: " + tc.warn; tc.warn != "" && !strings.HasPrefix(got, want) {
+				t.Errorf("warnings = %q, want %q", got, want)
+			}
+			// Validating the loaded configuration again says the same.
+			again := c.Clone()
+			if err := again.Validate(); err != nil || len(again.Warnings) != len(c.Warnings) {
+				t.Errorf("Validate again: %v, %d warnings, want %d", err, len(again.Warnings), len(c.Warnings))
+			}
+		})
+	}
+}

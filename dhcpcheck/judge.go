@@ -322,13 +322,20 @@ func scopeArg(scope string) string {
 // PC would ask it for: _vlmcs._tcp.<the offer's option 15>, or the school's
 // suffix for an offer without one and for the IPv6 servers. srv holds the
 // dns.srv findings for v.Targets(exp.Suffix). Server is the DHCP server id
-// when one server answered, else the interface.
+// when one DHCPv4 server answered and nothing else handed out DNS servers,
+// else the interface: an IPv6 server is never judged under a DHCPv4
+// server's name.
 //
 // Fail when an offer gives no usable option 6 or a server's dns.srv fails.
 // Unknown when a server's dns.srv is unknown, skipped or missing: the probe,
 // not the school, could not tell. Warn when a dns.srv warns, or a server is
 // neither the school's nor a city resolver (it may answer today, but no one
 // is watching its records).
+//
+// When servers come from more than one place, each problem names where
+// the server came from (option 6, DHCPv6 option 23, RA RDNSS) and who sent
+// it, and the remedy is given for each place with a problem: option 6 on
+// the DHCPv4 server, option 23 on the DHCPv6 server, RDNSS on the router.
 func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 	f := finding.Finding{Check: finding.DHCPDNS, Server: exp.Iface}
 	groups := byServer(v.Offers)
@@ -339,9 +346,12 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 		f.Message = "no DHCP offer, so no option 6 to check"
 		return withID(f, "dhcp.dns.no_offer")
 	}
-	if len(groups) == 1 {
+	if len(groups) == 1 && len(v6) == 0 {
 		f.Server = groups[0].id.String()
 	}
+	// One DHCPv4 server and nothing else: Server names it, and the
+	// messages stay short. Otherwise every server says where it is from.
+	labelled := len(groups) > 1 || len(v6) > 0
 	listed := append(append([]string(nil), exp.SchoolDNS...), exp.Resolvers...)
 	targets := map[string]string{}
 	for _, t := range v.dnsTargets(exp.Suffix) {
@@ -356,11 +366,22 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 			status = s
 		}
 	}
-	var problems, remedies, working []string
+	var problems, remedies, working, unlisted []string
 	var rows []map[string]any
+	// bad collects, per source, the senders whose servers need a fix, in
+	// the order met; the remedy is written for each.
+	bad := map[Source][]string{}
+	blame := func(src Source, origin string) {
+		if !slices.Contains(bad[src], origin) {
+			bad[src] = append(bad[src], origin)
+		}
+	}
 	seen := map[string]bool{}
-	check := func(addr string, ip net.IP, row map[string]any) {
+	check := func(addr string, ip net.IP, src Source, origin string, row map[string]any) {
 		name := ip.String()
+		if labelled {
+			name = fmt.Sprintf("%s (%s)", name, sourceText(src, origin))
+		}
 		s, ok := targets[addr]
 		if ok {
 			row["srv_name"] = "_vlmcs._tcp." + s
@@ -370,6 +391,8 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 			row["listed"] = isListed
 			if !isListed {
 				worse(finding.Warn)
+				blame(src, origin)
+				unlisted = append(unlisted, ip.String())
 				problems = append(problems, fmt.Sprintf("%s is neither a school DNS server nor a city resolver", name))
 			}
 		}
@@ -388,16 +411,18 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 			row["srv_message"] = sf.Message
 			switch sf.Status {
 			case finding.Pass:
-				working = append(working, name)
+				working = append(working, ip.String())
 			case finding.Warn:
-				working = append(working, name)
+				working = append(working, ip.String())
 				worse(finding.Warn)
+				blame(src, origin)
 				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
 			case finding.Fail:
 				worse(finding.Fail)
+				blame(src, origin)
 				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
 				if sf.Remedy != "" {
-					remedies = append(remedies, fmt.Sprintf("Or add the record on %s: %s", name, sf.Remedy))
+					remedies = append(remedies, fmt.Sprintf("Or add the record on %s: %s", ip, sf.Remedy))
 				}
 			default:
 				worse(finding.Unknown)
@@ -411,10 +436,12 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 		switch o.State(OptDNS) {
 		case Absent:
 			worse(finding.Fail)
+			blame(SrcOption6, g.id.String())
 			problems = append(problems, fmt.Sprintf("DHCP server %s gives no DNS servers (no option 6)", g.id))
 			continue
 		case Malformed:
 			worse(finding.Fail)
+			blame(SrcOption6, g.id.String())
 			problems = append(problems, fmt.Sprintf("DHCP server %s sends a malformed option 6 (%s)", g.id, o.Malformed[OptDNS]))
 			if len(o.DNS) == 0 {
 				continue
@@ -426,7 +453,7 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 				continue
 			}
 			seen[addr] = true
-			check(addr, ip, map[string]any{"address": addr, "dhcp_server": g.id.String()})
+			check(addr, ip, SrcOption6, g.id.String(), map[string]any{"address": addr, "dhcp_server": g.id.String()})
 		}
 	}
 	for _, s := range v6 {
@@ -436,7 +463,7 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 		seen[s.Addr] = true
 		host, _, _ := net.SplitHostPort(s.Addr)
 		ip := net.ParseIP(strings.SplitN(host, "%", 2)[0])
-		check(s.Addr, ip, map[string]any{"address": s.Addr, "source": string(s.Source), "origin": s.Origin})
+		check(s.Addr, ip, s.Source, s.Origin, map[string]any{"address": s.Addr, "source": string(s.Source), "origin": s.Origin})
 	}
 	f.Status = status
 	f.Evidence = finding.Evidence{"dns_servers": nonNilMaps(rows), "listed": nonNil(listed)}
@@ -450,45 +477,120 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 	}
 	f.Message = strings.Join(problems, "; ")
 	f = withID(f, "dhcp.dns.problems", "Problems", f.Message)
-	if (status == finding.Fail || status == finding.Warn) && len(groups) > 0 {
-		good := goodDNS(exp, working)
-		f.Remedy = dnsRemedy(groups, exp, good, remedies)
-		f.RemedyID = "dhcp.dns.remedy"
-		f.Args["Steps"] = f.Remedy
-	} else if status == finding.Fail || status == finding.Warn {
-		f.Remedy = strings.Join(remedies, "\n")
-		if f.Remedy == "" {
-			f.Remedy = "Advertise DNS servers that carry the SRV record (RDNSS in the router advertisement, or DHCPv6 option 23)."
-		}
+	if status == finding.Fail || status == finding.Warn {
+		f.Remedy = dnsRemedies(bad, groups, exp, working, unlisted, remedies)
 		f.RemedyID = "dhcp.dns.remedy"
 		f.Args["Steps"] = f.Remedy
 	}
 	return f
 }
 
-// goodDNS picks what option 6 should say: the school's own servers if it
-// has them, else the city resolvers, else the servers seen working.
-func goodDNS(exp Expect, working []string) []string {
-	for _, l := range [][]string{exp.SchoolDNS, exp.Resolvers, working} {
+// sourceText names where a DNS server came from, for a problem.
+func sourceText(src Source, origin string) string {
+	switch src {
+	case SrcOption6:
+		return "option 6 from DHCP server " + origin
+	case SrcDHCPv6DNS:
+		return "DHCPv6 option 23 from DHCPv6 server " + origin
+	case SrcRARDNSS:
+		return "RA RDNSS from router " + origin
+	}
+	return string(src) + " from " + origin
+}
+
+// goodDNS picks what a DHCP server or router should hand out, in one
+// address family (option 6 carries IPv4 only; option 23 and RDNSS IPv6
+// only): the school's own servers if it has them, else the city
+// resolvers, else, when the configuration lists none at all, the servers
+// seen working (never an unlisted server just because it answers).
+func goodDNS(exp Expect, working []string, v4 bool) []string {
+	lists := [][]string{exp.SchoolDNS, exp.Resolvers}
+	if len(exp.SchoolDNS)+len(exp.Resolvers) == 0 {
+		lists = append(lists, working)
+	}
+	for _, l := range lists {
 		var ips []string
 		for _, a := range l {
-			ips = append(ips, hostOf(a))
+			h := hostOf(a)
+			if ip := net.ParseIP(h); ip != nil && (ip.To4() != nil) == v4 {
+				ips = append(ips, h)
+			}
 		}
 		if len(ips) > 0 {
 			return ips
 		}
 	}
-	return []string{"<school DNS server>"}
+	if v4 {
+		return []string{"<school DNS server>"}
+	}
+	return []string{"<school IPv6 DNS server>"}
 }
 
-func dnsRemedy(groups []serverGroup, exp Expect, good, extra []string) string {
+// dnsRemedies gives the fix for each place that handed out a server with
+// a problem, in the order option 6, DHCPv6 option 23, RA RDNSS, then the
+// records to add and what to do about unlisted servers.
+func dnsRemedies(bad map[Source][]string, groups []serverGroup, exp Expect, working, unlisted, extra []string) string {
+	var parts []string
+	if len(bad[SrcOption6]) > 0 && len(groups) > 0 {
+		parts = append(parts, dnsRemedy(groups, bad[SrcOption6], exp, goodDNS(exp, working, true)))
+	}
+	good6 := goodDNS(exp, working, false)
+	if origins := bad[SrcDHCPv6DNS]; len(origins) > 0 {
+		list := strings.Join(good6, ",")
+		var b strings.Builder
+		fmt.Fprintf(&b, "Hand out IPv6 DNS servers that carry the SRV record (DHCPv6 option 23) on DHCPv6 server %s:\n", strings.Join(origins, ", "))
+		fmt.Fprintf(&b, "  dnsmasq:      dhcp-option=option6:dns-server,%s\n", bracketAll(good6))
+		fmt.Fprintf(&b, "  Kea:          \"option-data\": [ { \"name\": \"dns-servers\", \"data\": \"%s\" } ]  (kea-dhcp6)\n", strings.Join(good6, ", "))
+		fmt.Fprintf(&b, "  ISC dhcpd -6: option dhcp6.name-servers %s;\n", strings.Join(good6, ", "))
+		fmt.Fprintf(&b, "  Windows DHCP: Set-DhcpServerv6OptionValue -DnsServer %s", list)
+		parts = append(parts, b.String())
+	}
+	if origins := bad[SrcRARDNSS]; len(origins) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "Advertise IPv6 DNS servers that carry the SRV record (RDNSS) from router %s:\n", strings.Join(origins, ", "))
+		fmt.Fprintf(&b, "  radvd:        RDNSS %s { };  (in the interface block of radvd.conf)\n", strings.Join(good6, " "))
+		fmt.Fprintf(&b, "  dnsmasq:      dhcp-option=option6:dns-server,%s  (its router advertisements carry the same servers)\n", bracketAll(good6))
+		fmt.Fprintf(&b, "  Cisco IOS:    ipv6 nd ra dns server %s", good6[0])
+		parts = append(parts, b.String())
+	}
+	parts = append(parts, extra...)
+	if len(unlisted) > 0 {
+		parts = append(parts, fmt.Sprintf("If %s is one of the school's own DNS servers, add it to the school's dns: in schools.yaml instead.", strings.Join(unlisted, ", ")))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// bracketAll writes IPv6 addresses as dnsmasq's option6 lines want them.
+func bracketAll(ips []string) string {
+	out := make([]string, len(ips))
+	for i, a := range ips {
+		if strings.Contains(a, ":") {
+			a = "[" + a + "]"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, ",")
+}
+
+// dnsRemedy is the option-6 fix, for the DHCPv4 server that handed out a
+// bad server, or the allowed one when a server gave none.
+func dnsRemedy(groups []serverGroup, origins []string, exp Expect, good []string) string {
 	list := strings.Join(good, ",")
 	var b strings.Builder
-	g := groups[0]
+	// The allowed server that handed out a bad server, else the first
+	// allowed one (a rogue's option 6 is dhcp.rogue's to fix), else the
+	// first.
+	allowed := func(c serverGroup) bool { return len(exp.AllowedServers) == 0 || containsIP(exp.AllowedServers, c.id) }
+	g, found := groups[0], false
 	for _, c := range groups {
-		if len(exp.AllowedServers) == 0 || containsIP(exp.AllowedServers, c.id) {
-			g = c
+		if allowed(c) && slices.Contains(origins, c.id.String()) {
+			g, found = c, true
 			break
+		}
+	}
+	for _, c := range groups {
+		if !found && allowed(c) {
+			g, found = c, true
 		}
 	}
 	fmt.Fprintf(&b, "Hand out DNS servers that carry the SRV record (option 6) on DHCP server %s:\n", g.id)
@@ -496,9 +598,6 @@ func dnsRemedy(groups []serverGroup, exp Expect, good, extra []string) string {
 	fmt.Fprintf(&b, "  ISC dhcpd:    option domain-name-servers %s;\n", strings.Join(good, ", "))
 	fmt.Fprintf(&b, "  Kea:          \"option-data\": [ { \"name\": \"domain-name-servers\", \"data\": \"%s\" } ]\n", strings.Join(good, ", "))
 	fmt.Fprintf(&b, "  Windows DHCP: Set-DhcpServerv4OptionValue %s-DnsServer %s", scopeArg(scopeID(g.offers[0])), list)
-	for _, e := range extra {
-		b.WriteString("\n" + e)
-	}
 	return b.String()
 }
 

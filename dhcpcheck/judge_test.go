@@ -349,7 +349,7 @@ func TestJudgeDNS(t *testing.T) {
 			name: "a rogue's DNS fails even when the campus server's passes", offers: []Offer{campusOffer("demo-jh.kh.edu.tw"), rogueOffer()}, exp: baseExpect,
 			srv: map[string]finding.Finding{"10.1.2.3:53": good["10.1.2.3:53"], "192.168.0.1:53": srvF("192.168.0.1:53", finding.Fail, "REFUSED for _vlmcs._tcp.home")},
 			want: judged{"dhcp.dns", "eth1", "fail",
-				"192.168.0.1 is neither a school DNS server nor a city resolver; 192.168.0.1: REFUSED for _vlmcs._tcp.home"},
+				"192.168.0.1 (option 6 from DHCP server 192.168.0.1) is neither a school DNS server nor a city resolver; 192.168.0.1 (option 6 from DHCP server 192.168.0.1): REFUSED for _vlmcs._tcp.home"},
 		},
 	}
 	for _, tc := range tests {
@@ -421,4 +421,79 @@ func byTarget(v View, exp Expect, m map[string]finding.Finding) SRVResults {
 		}
 	}
 	return out
+}
+
+// TestJudgeDNSNamesEachSource: an IPv6 DNS server (DHCPv6 option 23, RA
+// RDNSS) used to be judged under the DHCPv4 server's id, and its remedy
+// told that server to change option 6. Each problem now names the
+// server's source and sender, the finding is the interface's when more
+// than the DHCPv4 server handed out servers, and the remedy is for the
+// source at fault: option 23 on the DHCPv6 server, RDNSS on the router.
+func TestJudgeDNSNamesEachSource(t *testing.T) {
+	const v4 = "10.88.0.1"
+	offer := mkOffer(v4, campusHW, "10.88.0.57", map[uint8]string{OptDNS: ip4s(v4), OptDomainName: school})
+	exp := Expect{Iface: "eth1", Suffix: school, SchoolDNS: []string{v4}}
+	reply := []Reply6{{ServerDUID: duid, Source: net.ParseIP("fe80::2"), DNS: []net.IP{net.ParseIP("fd88::1")}, HasDNS: true}}
+	advert := []RouterAdvert{{Source: net.ParseIP(router), RDNSS: []net.IP{net.ParseIP(v6DNS)}}}
+	v4ok := good(DNSAddr(net.ParseIP(v4)), school)
+	tests := []struct {
+		name        string
+		view        View
+		exp         Expect
+		srv         SRVResults
+		want        judged
+		remedy, not []string
+	}{
+		{
+			name: "an unlisted DHCPv6 server that works", view: with(View{Offers: []Offer{offer}}, reply, nil), exp: exp,
+			srv:  results(v4ok, good("[fd88::1]:53", school)),
+			want: judged{"dhcp.dns", "eth1", "warn", "fd88::1 (DHCPv6 option 23 from DHCPv6 server " + duid + ") is neither a school DNS server nor a city resolver"},
+			remedy: []string{
+				"(DHCPv6 option 23) on DHCPv6 server " + duid + ":",
+				"dhcp-option=option6:dns-server,<school IPv6 DNS server>",
+				"If fd88::1 is one of the school's own DNS servers, add it to the school's dns: in schools.yaml",
+			},
+			not: []string{"option 6)", "Set-DhcpServerv4OptionValue", "dhcp-option=option:dns-server"},
+		},
+		{
+			name: "an RDNSS server without the record", view: with(View{Offers: []Offer{offer}}, nil, advert),
+			exp:  Expect{Iface: "eth1", Suffix: school, SchoolDNS: []string{v4, v6DNS}},
+			srv:  results(v4ok, nx("["+v6DNS+"]:53", school)),
+			want: judged{"dhcp.dns", "eth1", "fail", v6DNS + " (RA RDNSS from router " + router + "): dns.srv fail"},
+			remedy: []string{
+				"(RDNSS) from router " + router + ":",
+				"radvd:        RDNSS " + v6DNS + " { };",
+			},
+			not: []string{"option 6)", "Set-DhcpServerv4OptionValue", "option 23"},
+		},
+		{
+			name: "option 6 and RDNSS both at fault", view: with(View{Offers: []Offer{offer}}, nil, advert),
+			exp:  Expect{Iface: "eth1", Suffix: school, SchoolDNS: []string{v4, v6DNS}},
+			srv:  results(nx(DNSAddr(net.ParseIP(v4)), school), nx("["+v6DNS+"]:53", school)),
+			want: judged{"dhcp.dns", "eth1", "fail", v4 + " (option 6 from DHCP server " + v4 + "): dns.srv fail; " + v6DNS + " (RA RDNSS from router " + router + "): dns.srv fail"},
+			remedy: []string{
+				"(option 6) on DHCP server " + v4 + ":\n  dnsmasq:      dhcp-option=option:dns-server," + v4 + "\n",
+				"(RDNSS) from router " + router + ":",
+			},
+			not: []string{v6DNS + ",", "option 23"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := JudgeDNS(tc.view, tc.exp, tc.srv)
+			if diff := cmp.Diff(tc.want, judgedOf([]finding.Finding{f})[0]); diff != "" {
+				t.Errorf("finding (-want +got):\n%s", diff)
+			}
+			for _, s := range tc.remedy {
+				if !strings.Contains(f.Remedy, s) {
+					t.Errorf("remedy lacks %q:\n%s", s, f.Remedy)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(f.Remedy, s) {
+					t.Errorf("remedy has %q, which belongs to another source:\n%s", s, f.Remedy)
+				}
+			}
+		})
+	}
 }

@@ -126,28 +126,72 @@ func Build(recs []Record, zone string, ov Overrides) ([]Entry, []string) {
 			seen[r.Code] = fmt.Sprintf("%s:%d", r.File, r.Line)
 		}
 		e := Entry{Record: r}
+		cutFrom := ""
 		if e.Name == "" {
 			e.setReason(newReason("init.reason.no_name"))
 		} else if e.Code == "" {
 			e.setReason(newReason("init.reason.no_code"))
 		} else {
 			var why Reason
-			e.Suffix, why = suffixReason(r.URL, zone)
+			e.Suffix, why, cutFrom = suffixReason(r.URL, zone)
 			e.setReason(why)
 		}
+		derived := e.Suffix
 		key, o, ok := lookup(ov, e)
 		if ok {
 			used[key] = true
 			e.apply(key, o)
 		}
+		if cutFrom != "" && e.Written() && e.Suffix == derived {
+			e.Notes = append(e.Notes, cutNote(cutFrom, e.Suffix, zone, e.Code))
+		}
 		out = append(out, e)
 	}
+	sameSuffix(out, nil)
 	for _, k := range sortedKeys(ov) {
 		if !used[k] {
 			notes = append(notes, fmt.Sprintf("override %q matches no school of the lists (neither a 代碼 nor a derived id); check the key", k))
 		}
 	}
 	return out, notes
+}
+
+// cutNote tells the admin that a suffix was cut from a longer host: the
+// city delegates one zone per school directly under its own zone, so the
+// school's zone is the one label below it. It is a derivation from that
+// rule, not a guess, and the note says how to override it.
+func cutNote(host, suffix, zone, code string) string {
+	return fmt.Sprintf("suffix %s: cut from the 網址 host %s to the school's zone, the one label under the city zone %s; if its PCs get %s as their suffix, set suffix in the overrides file (key %s)",
+		suffix, host, dnsname.Canonical(zone), strings.TrimPrefix(host, "www."), code)
+}
+
+// sameSuffix comments out every written entry whose suffix another school
+// already has: one of the schools of the file (taken: suffix -> who), or
+// another entry. Two schools with one suffix make validate warn, and
+// init's output must validate cleanly; two schools sharing a web site
+// (sxps.kh.edu.tw and sxps.kh.edu.tw:8080) are the usual cause. Among
+// entries the smallest 代碼 keeps the suffix, as with ids: the choice
+// does not depend on the order of the lists.
+func sameSuffix(es []Entry, taken map[string]string) {
+	bySuffix := map[string][]int{}
+	for i := range es {
+		if es[i].Written() && es[i].Suffix != "" {
+			bySuffix[es[i].Suffix] = append(bySuffix[es[i].Suffix], i)
+		}
+	}
+	for suffix, idx := range bySuffix {
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(es[a].Code, es[b].Code) })
+		owner, ok := taken[suffix]
+		if !ok {
+			first := es[idx[0]]
+			owner = strings.TrimSpace("代碼 " + first.Code + " " + first.Name)
+			idx = idx[1:]
+		}
+		for _, i := range idx {
+			e := &es[i]
+			e.setReason(newReason("init.reason.same_suffix", "Suffix", suffix, "Other", owner, "Code", e.Code))
+		}
+	}
 }
 
 func sortedKeys(ov Overrides) []string {

@@ -181,15 +181,19 @@ func cityKey(s string) string {
 // city delegates it (web.abc.kh.edu.tw -> abc.kh.edu.tw). Otherwise it
 // returns the reason the suffix cannot be derived, for the admin.
 func Suffix(raw, zone string) (suffix, reason string) {
-	s, r := suffixReason(raw, zone)
+	s, r, _ := suffixReason(raw, zone)
 	return s, r.String()
 }
 
-func suffixReason(raw, zone string) (string, Reason) {
+// suffixReason is Suffix with the reason as a message id, and the host
+// when the suffix was cut from a longer one (web.abc.kh.edu.tw), which the
+// admin must be told: the cut is a rule, but the rule can be wrong for a
+// school whose PCs get the longer name.
+func suffixReason(raw, zone string) (suffix string, why Reason, cutFrom string) {
 	zone = dnsname.Canonical(zone)
 	raw = strings.TrimSpace(raw)
 	if raw == "" || raw == "-" || raw == "無" {
-		return "", newReason("init.reason.no_url")
+		return "", newReason("init.reason.no_url"), ""
 	}
 	u := raw
 	if !strings.Contains(u, "://") {
@@ -197,25 +201,29 @@ func suffixReason(raw, zone string) (string, Reason) {
 	}
 	p, err := url.Parse(u)
 	if err != nil || p.Hostname() == "" {
-		return "", newReason("init.reason.bad_url", "URL", raw)
+		return "", newReason("init.reason.bad_url", "URL", raw), ""
 	}
 	host := dnsname.Canonical(p.Hostname())
+	full := host
 	if _, err := netip.ParseAddr(host); err == nil {
-		return "", newReason("init.reason.ip", "URL", raw, "Zone", zone)
+		return "", newReason("init.reason.ip", "URL", raw, "Zone", zone), ""
 	}
 	host = strings.TrimPrefix(host, "www.")
 	if host == zone {
-		return "", newReason("init.reason.city_zone", "URL", raw)
+		return "", newReason("init.reason.city_zone", "URL", raw), ""
 	}
 	if !strings.HasSuffix(host, "."+zone) {
-		return "", newReason("init.reason.other_domain", "URL", raw, "Zone", zone)
+		return "", newReason("init.reason.other_domain", "URL", raw, "Zone", zone), ""
 	}
 	labels := strings.Split(strings.TrimSuffix(host, "."+zone), ".")
 	school := labels[len(labels)-1]
 	if !validLabel(school) {
-		return "", newReason("init.reason.bad_label", "URL", raw, "Label", school)
+		return "", newReason("init.reason.bad_label", "URL", raw, "Label", school), ""
 	}
-	return school + "." + zone, Reason{}
+	if len(labels) > 1 {
+		cutFrom = full
+	}
+	return school + "." + zone, Reason{}, cutFrom
 }
 
 var labelRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

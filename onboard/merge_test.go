@@ -98,7 +98,7 @@ func TestMergeOfOneListKeepsTheOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ch.Dropped) != 0 || ch.OtherLists != 6 || len(loads(t, out).Schools) != 11 {
+	if len(ch.Dropped) != 0 || ch.OtherLists != 4 || len(loads(t, out).Schools) != 9 {
 		t.Errorf("merging the elementary list alone: %+v", ch)
 	}
 }

@@ -21,6 +21,7 @@ var Reasons = map[string]string{
 	"init.reason.no_code":      "no school code (代碼) in the list",
 	"init.reason.skipped":      "skip: true in the overrides file (key {{.Key}})",
 	"init.reason.no_id":        "the suffix {{.Suffix}} gives no usable id; set id in the overrides file (key {{.Code}})",
+	"init.reason.same_suffix":  "the suffix {{.Suffix}} is already that of {{.Other}}, written as a school; if this school's PCs get a suffix of their own, set it in the overrides file (key {{.Code}})",
 }
 
 var reasonTemplates = func() map[string]*template.Template {

@@ -262,10 +262,30 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 		it.HeadComment = mergeComment(it.HeadComment, ownComment(*e))
 	}
 
+	lists := map[string]bool{}
+	for _, e := range es {
+		lists[e.List] = true
+	}
+	// stays: the file's schools that are still written after the merge
+	// (see the loop that drops schools below).
+	stays := func(it *yaml.Node) bool {
+		return !codeRe.MatchString(it.HeadComment) || matched[it] || !lists[listOf(it)]
+	}
+	owners, losers := fileSuffixes(seq.Content, stays)
+	for it, owner := range losers {
+		c := codeRe.FindStringSubmatch(it.HeadComment)
+		for i := range es {
+			if es[i].Code == c[1] {
+				es[i].setReason(newReason("init.reason.same_suffix", "Suffix", dnsname.Canonical(field(it, "suffix").Value), "Other", owner, "Code", c[1]))
+			}
+		}
+	}
+
 	var newEntries []Entry
 	for _, i := range fresh {
 		newEntries = append(newEntries, es[i])
 	}
+	sameSuffix(newEntries, owners)
 	AssignIDs(newEntries, taken)
 	for k, e := range newEntries {
 		es[fresh[k]] = e
@@ -278,14 +298,29 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 		ch.Added = append(ch.Added, fmt.Sprintf("%s (代碼 %s, %s)", e.ID, e.Code, e.Suffix))
 	}
 
-	lists := map[string]bool{}
-	for _, e := range es {
-		lists[e.List] = true
-	}
 	var kept []*yaml.Node
 	var dropped []string
 	for _, it := range seq.Content {
 		c := codeRe.FindStringSubmatch(it.HeadComment)
+		if owner, ok := losers[it]; ok {
+			// A school init wrote earlier with a suffix another school
+			// of the file has: validate would warn, so it becomes a
+			// comment with the reason, like a school not written.
+			text, err := encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{it}})
+			if err != nil {
+				return nil, ch, err
+			}
+			suffix := dnsname.Canonical(field(it, "suffix").Value)
+			ch.Changed = append(ch.Changed, fmt.Sprintf("代碼 %s: taken out, its suffix %s is already that of %s", c[1], suffix, owner))
+			dropped = append(dropped, fmt.Sprintf("# taken out by kmsprobe init: %s", newReason("init.reason.same_suffix", "Suffix", suffix, "Other", owner, "Code", c[1])))
+			for _, l := range strings.Split(strings.TrimRight(string(text), "\n"), "\n") {
+				if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+					l = "#   " + l
+				}
+				dropped = append(dropped, l)
+			}
+			continue
+		}
 		switch {
 		case c == nil:
 			ch.Kept++
@@ -332,6 +367,63 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 	key.FootComment = foot
 	out, err := encode(&root)
 	return out, ch, err
+}
+
+// fileSuffixes names the school that owns each suffix among the schools
+// of the file that stay, and the schools init wrote earlier that share an
+// owned suffix (losers, each with its owner). A school written by hand
+// owns its suffix before any of init's; among init's the smallest 代碼
+// does. Two hand-written schools with one suffix are the admin's to
+// settle: both stay.
+func fileSuffixes(items []*yaml.Node, stays func(*yaml.Node) bool) (owners map[string]string, losers map[*yaml.Node]string) {
+	owners, losers = map[string]string{}, map[*yaml.Node]string{}
+	groups := map[string][]*yaml.Node{}
+	var order []string
+	for _, it := range items {
+		s := field(it, "suffix")
+		if it.Kind != yaml.MappingNode || s == nil || s.Value == "" || !stays(it) {
+			continue
+		}
+		suffix := dnsname.Canonical(s.Value)
+		if groups[suffix] == nil {
+			order = append(order, suffix)
+		}
+		groups[suffix] = append(groups[suffix], it)
+	}
+	code := func(it *yaml.Node) string {
+		if c := codeRe.FindStringSubmatch(it.HeadComment); c != nil {
+			return c[1]
+		}
+		return ""
+	}
+	for _, suffix := range order {
+		g := groups[suffix]
+		// Hand-written first (no code sorts first), then by 代碼.
+		slices.SortStableFunc(g, func(a, b *yaml.Node) int { return strings.Compare(code(a), code(b)) })
+		owners[suffix] = describe(g[0], code(g[0]))
+		for _, it := range g[1:] {
+			if code(it) != "" {
+				losers[it] = owners[suffix]
+			}
+		}
+	}
+	return owners, losers
+}
+
+// describe names a school of the file in a reason.
+func describe(it *yaml.Node, code string) string {
+	name := ""
+	if n := field(it, "name"); n != nil {
+		name = " " + n.Value
+	}
+	if code != "" {
+		return "代碼 " + code + name
+	}
+	id := "?"
+	if f := field(it, "id"); f != nil {
+		id = f.Value
+	}
+	return "id " + id + name
 }
 
 // listOf is the kind of list a school of the file came from, "" when

@@ -264,7 +264,7 @@ func htmlFixes(b *strings.Builder, r *probe.Report, o Options) {
 			continue
 		}
 		any = true
-		head(s.Status, s.ID, s.Name+" · "+s.Suffix)
+		head(s.Status, s.ID, nameAndSuffix(s, " · "))
 		htmlProblems(b, lang, rest[i])
 	}
 	if !any {

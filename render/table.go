@@ -448,7 +448,7 @@ func fixes(b *strings.Builder, r *probe.Report, o Options) {
 			continue
 		}
 		start()
-		fmt.Fprintf(b, "\n%s %s (%s, %s)\n", paint(o, s.Status, Symbol(s.Status)), s.ID, s.Name, s.Suffix)
+		fmt.Fprintf(b, "\n%s %s (%s)\n", paint(o, s.Status, Symbol(s.Status)), s.ID, nameAndSuffix(s, ", "))
 		for _, g := range groups {
 			writeProblem(b, o, g)
 		}
@@ -456,6 +456,16 @@ func fixes(b *strings.Builder, r *probe.Report, o Options) {
 	if started {
 		b.WriteString("\n")
 	}
+}
+
+// nameAndSuffix heads a school's problems. A pseudo-school (kmsprobe dhcp
+// with no suffix to expect, kmsprobe kms HOST) has no suffix: its name
+// stands alone rather than beside an empty one.
+func nameAndSuffix(s probe.School, sep string) string {
+	if s.Suffix == "" {
+		return s.Name
+	}
+	return s.Name + sep + s.Suffix
 }
 
 func writeProblem(b *strings.Builder, o Options, g Problem) {
