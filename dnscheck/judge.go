@@ -375,7 +375,9 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 		say(&f, "dns.infra.servfail", args)
 	default:
 		if a.Fail == Timeout && !a.Truncated {
-			args["Why"] = fmt.Sprintf("no answer in %d attempt(s) of %s", a.Attempts, perAttempt)
+			args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
+			say(&f, "dns.infra.timeout", args)
+			break
 		}
 		say(&f, "dns.infra.no_answer", args)
 	}

@@ -53,6 +53,7 @@ var english = map[string]string{
 	// shared servers (DESIGN §4.2): the server's own fault, told once to
 	// the people who run it
 	"dns.infra.no_answer":     "{{.Server}} does not answer DNS ({{.Why}})",
+	"dns.infra.timeout":       "{{.Server}} does not answer DNS (no answer in {{.Attempts}} attempt(s) of {{.PerAttempt}})",
 	"dns.infra.refused":       "{{.Server}} refuses to resolve for this probe (REFUSED for {{.Name}})",
 	"dns.infra.servfail":      "{{.Server}} fails to resolve (SERVFAIL for {{.Name}})",
 	"dns.infra.fix_answering": "{{.Server}} does not answer: the city's DNS operators must check that the resolver runs and answers on UDP and TCP {{.Port}} from the schools' networks and from this probe's address",
