@@ -122,3 +122,169 @@ func TestEmittedIDsInEveryLocale(t *testing.T) {
 		}
 	}
 }
+
+// emittedShorts lists the cell words the emitters write as literals: a
+// Short field set to a literal, the word argument of delegation's
+// newFinding, the literals a function returns as its named result short
+// or why (dnscheck's failure words), the dnscheck FailKind constants (a
+// target's cell is string(a.Fail)) and the services kmscheck recognises.
+func emittedShorts(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	add := func(e ast.Expr) {
+		lit, ok := e.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return
+		}
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			return
+		}
+		if _, seen := out[s]; !seen {
+			out[s] = fset.Position(lit.Pos()).String()
+		}
+	}
+	for _, dir := range emitters {
+		srcs, _ := filepath.Glob(filepath.Join("..", dir, "*.go"))
+		for _, p := range srcs {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			file, err := goparser.ParseFile(fset, p, nil, goparser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.KeyValueExpr:
+					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Short" {
+						add(n.Value)
+					}
+				case *ast.AssignStmt:
+					for i, l := range n.Lhs {
+						if sel, ok := l.(*ast.SelectorExpr); ok && sel.Sel.Name == "Short" && len(n.Rhs) == len(n.Lhs) {
+							add(n.Rhs[i])
+						}
+					}
+				case *ast.CallExpr:
+					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "newFinding" && len(n.Args) > 3 {
+						add(n.Args[3])
+					}
+				case *ast.FuncDecl:
+					shortResults(n, add)
+				case *ast.ValueSpec:
+					if id, ok := n.Type.(*ast.Ident); ok && id.Name == "FailKind" {
+						for _, v := range n.Values {
+							add(v)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+// shortResults adds what fn returns as a cell word: its named results
+// short and why, and every literal identifyService returns.
+func shortResults(fn *ast.FuncDecl, add func(ast.Expr)) {
+	if fn.Body == nil {
+		return
+	}
+	var idx []int
+	if fn.Name.Name == "identifyService" {
+		idx = []int{0}
+	} else if fn.Type.Results != nil {
+		i := 0
+		for _, f := range fn.Type.Results.List {
+			for _, name := range f.Names {
+				if name.Name == "short" || name.Name == "why" {
+					idx = append(idx, i)
+				}
+				i++
+			}
+			if len(f.Names) == 0 {
+				i++
+			}
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		if r, ok := n.(*ast.ReturnStmt); ok {
+			for _, i := range idx {
+				if i < len(r.Results) {
+					add(r.Results[i])
+				}
+			}
+		}
+		return true
+	})
+}
+
+// keptShorts are cell words that are the same in every language: DNS
+// terms and protocol names an admin looks up as they are, and the marks
+// for "nothing to say".
+var keptShorts = map[string]bool{"": true, "-": true, "ok": true, "NODATA": true, "REFUSED": true, "SERVFAIL": true,
+	"http": true, "tls": true, "ssh": true, "smtp": true, "ftp": true}
+
+// TestEmittedShortsInEveryLocale: every cell word the emitters write has
+// a catalog entry whose English is the word itself, so the zh-TW table
+// never shows an English cell and the English one stays byte for byte.
+func TestEmittedShortsInEveryLocale(t *testing.T) {
+	shorts := emittedShorts(t)
+	if len(shorts) < 40 {
+		t.Errorf("found only %d cell words in the sources; is the scan stale?", len(shorts))
+	}
+	for _, w := range slices.Sorted(maps.Keys(shorts)) {
+		if keptShorts[w] {
+			continue
+		}
+		id := ShortKey(w)
+		for _, l := range Langs {
+			if !Has(l, id) {
+				t.Errorf("%s: cell word %q has no %s entry %s", shorts[w], w, l, id)
+			}
+		}
+		if got := Short(English, w); got != w {
+			t.Errorf("English cell %q became %q", w, got)
+		}
+		if zh := Short(Chinese, w); Has(Chinese, id) && zh == w {
+			t.Errorf("%s: zh-TW cell for %q is still the English word", shorts[w], w)
+		}
+	}
+}
+
+func TestShort(t *testing.T) {
+	for _, c := range []struct{ en, zh string }{
+		{"wrong port", "連接埠錯誤"},
+		{"port-closed", "連接埠關閉"},
+		{"count 50", "數量 50"},
+		{"count 3<25", "數量 3<25"},
+		{"serial 7<9", "序號 7<9"},
+		{"lame: refused", "失效：拒絕"},
+		{"win10 refused", "win10 拒絕"},
+		{"connect refused", "連線被拒"},
+		{"NXDOMAIN", "NXDOMAIN"},
+		{"0xC004F074", "0xC004F074"},
+		{"+0.4s", "+0.4s"},
+		{"no such word", "no such word"},
+		{"", ""},
+	} {
+		if got := Short(English, c.en); got != c.en {
+			t.Errorf("English %q became %q", c.en, got)
+		}
+		if got := Short(Chinese, c.en); got != c.zh {
+			t.Errorf("zh-TW %q = %q, want %q", c.en, got, c.zh)
+		}
+	}
+	if got := ShortKey("no IPv6 here"); got != "short.no_ipv6_here" {
+		t.Errorf("ShortKey = %q", got)
+	}
+}
