@@ -124,7 +124,7 @@ func Fetch(ctx context.Context, o FetchOptions) (Data, error) {
 		return d, err
 	}
 	if len(d.Last[metricSchoolStatus]) == 0 {
-		return d, fmt.Errorf("Prometheus at %s holds no %s series in the %s before %s: is it scraping kmsprobe serve (see scripts/prometheus/prometheus.yml in the kmsprobe sources), and does --selector {%s} match its job?", o.Prometheus, metricSchoolStatus, lb, o.At.Format(time.RFC3339), sel)
+		return d, fmt.Errorf("Prometheus at %s holds no %s series in the %s before %s: is it scraping kmsprobe serve (see scripts/prometheus/prometheus.yml in the kmsprobe sources), and does --selector {%s} match its job? Right after Prometheus or the probes start, the first scrapes are younger than --settle: wait that long or lower --settle", o.Prometheus, metricSchoolStatus, lb, o.At.Format(time.RFC3339), sel)
 	}
 	return d, nil
 }

@@ -66,7 +66,7 @@ func (a *PeerAddr) String() string {
 // ErrPermission is matched (errors.Is) by the error Discover returns when
 // the process may not open a raw socket. It wraps os.ErrPermission, so
 // callers that only know the standard library see it too.
-var ErrPermission = fmt.Errorf("dhcpcheck: no privilege for a raw DHCP socket: %w", os.ErrPermission)
+var ErrPermission = fmt.Errorf("no privilege for a raw DHCP socket: %w", os.ErrPermission)
 
 // SetcapCommand is the command that lets the installed kmsprobe executable
 // probe DHCP without running as root. It names the running executable, so
@@ -94,33 +94,33 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 		window = DefaultWindow
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: %w", err)
+		return nil, fmt.Errorf("DHCP was not asked: %w", err)
 	}
 	conn := opts.Conn
 	mac := opts.MAC
 	if conn == nil {
 		ifi, err := net.InterfaceByName(opts.Iface)
 		if err != nil {
-			return nil, fmt.Errorf("dhcpcheck: no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
+			return nil, fmt.Errorf("no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
 		}
 		if mac == nil {
 			mac = ifi.HardwareAddr
 		}
 		if ifi.Flags&net.FlagUp == 0 {
-			return nil, fmt.Errorf("dhcpcheck: interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
+			return nil, fmt.Errorf("interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
 		}
 		rc, err := listenRaw(ifi)
 		if err != nil {
 			if errors.Is(err, os.ErrPermission) {
 				return nil, fmt.Errorf("%w on %s (%v): run as root, or grant the capabilities once: %s", ErrPermission, ifi.Name, err, SetcapCommand())
 			}
-			return nil, fmt.Errorf("dhcpcheck: cannot open a raw socket on %s: %w", ifi.Name, err)
+			return nil, fmt.Errorf("cannot open a raw socket on %s: %w", ifi.Name, err)
 		}
 		defer rc.Close()
 		conn = rc
 	}
 	if len(mac) != 6 {
-		return nil, fmt.Errorf("dhcpcheck: interface %q has no Ethernet MAC address (got %q): DHCP needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
+		return nil, fmt.Errorf("interface %q has no Ethernet MAC address (got %q): DHCP needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
 	}
 
 	disc, err := newDiscover(mac)
@@ -132,14 +132,14 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 		deadline = d
 	}
 	if err := conn.SetReadDeadline(deadline); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: set read deadline: %w", err)
+		return nil, fmt.Errorf("set read deadline: %w", err)
 	}
 	// A cancel must not wait for the window: pull the deadline in.
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 
 	if _, err := conn.WriteTo(disc.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: 67}); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot send the DHCPDISCOVER on %s: %w", opts.Iface, err)
+		return nil, fmt.Errorf("cannot send the DHCPDISCOVER on %s: %w", opts.Iface, err)
 	}
 
 	var offers []Offer
@@ -148,13 +148,13 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return offers, fmt.Errorf("dhcpcheck: %w", ctx.Err())
+				return offers, fmt.Errorf("stopped while waiting for DHCP offers: %w", ctx.Err())
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 				return offers, nil
 			}
-			return offers, fmt.Errorf("dhcpcheck: reading offers on %s: %w", opts.Iface, err)
+			return offers, fmt.Errorf("reading offers on %s: %w", opts.Iface, err)
 		}
 		m, err := parseMessage(buf[:n])
 		if err != nil {
@@ -207,7 +207,7 @@ func newDiscover(mac net.HardwareAddr) (*dhcpv4.DHCPv4, error) {
 		dhcpv4.WithOption(dhcpv4.OptParameterRequestList(prl...)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot build the DHCPDISCOVER (no randomness for the transaction id?): %w", err)
+		return nil, fmt.Errorf("cannot build the DHCPDISCOVER (no randomness for the transaction id?): %w", err)
 	}
 	return d, nil
 }

@@ -296,8 +296,8 @@ func TestDiscoverErrors(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"no such interface", Options{Iface: "kmsprobe-nope0"}, `dhcpcheck: no interface "kmsprobe-nope0" on this machine`},
-		{"no MAC on a test conn", Options{Iface: "test0", Conn: &memConn{}}, `dhcpcheck: interface "test0" has no Ethernet MAC address`},
+		{"no such interface", Options{Iface: "kmsprobe-nope0"}, `no interface "kmsprobe-nope0" on this machine`},
+		{"no MAC on a test conn", Options{Iface: "test0", Conn: &memConn{}}, `interface "test0" has no Ethernet MAC address`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

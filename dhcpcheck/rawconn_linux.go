@@ -55,7 +55,7 @@ func (c *rawConn) ReadFrom(b []byte) (int, net.Addr, error) {
 func (c *rawConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok || ua.IP.To4() == nil {
-		return 0, fmt.Errorf("dhcpcheck: raw conn writes only to IPv4 UDP addresses, not %v", addr)
+		return 0, fmt.Errorf("raw conn writes only to IPv4 UDP addresses, not %v", addr)
 	}
 	pkt := udp4(b, net.IPv4zero, clientPort, ua.IP, ua.Port)
 	if _, err := c.pc.WriteTo(pkt, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}); err != nil {

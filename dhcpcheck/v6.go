@@ -79,7 +79,7 @@ const (
 // ErrNoIPv6 is matched when the probe's interface has no IPv6 link-local
 // address: it cannot send an Information-Request or a Router Solicitation.
 // That is the probe box's limitation, not the school's.
-var ErrNoIPv6 = errors.New("dhcpcheck: the interface has no IPv6 link-local address")
+var ErrNoIPv6 = errors.New("the interface has no IPv6 link-local address")
 
 // dhcpv6 ports (RFC 8415 §7.2) and the All_DHCP_Relay_Agents_and_Servers
 // group.
@@ -103,7 +103,7 @@ func newInfoRequest(mac net.HardwareAddr) (*dhcpv6.Message, error) {
 		dhcpv6.WithRequestedOptions(dhcpv6.OptionDNSRecursiveNameServer, dhcpv6.OptionDomainSearchList),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot build the DHCPv6 Information-Request (no randomness for the transaction id?): %w", err)
+		return nil, fmt.Errorf("cannot build the DHCPv6 Information-Request (no randomness for the transaction id?): %w", err)
 	}
 	return m, nil
 }
@@ -214,7 +214,7 @@ func hexColon(b []byte) string {
 func linkLocal(ifi *net.Interface) (netip.Addr, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("dhcpcheck: addresses of %s: %w", ifi.Name, err)
+		return netip.Addr{}, fmt.Errorf("addresses of %s: %w", ifi.Name, err)
 	}
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok && n.IP.To4() == nil && n.IP.IsLinkLocalUnicast() {

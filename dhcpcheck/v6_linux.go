@@ -33,21 +33,21 @@ func Listen6(ctx context.Context, opts Options) ([]Reply6, []RouterAdvert, error
 		window = DefaultWindow
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("dhcpcheck: %w", err)
+		return nil, nil, fmt.Errorf("DHCPv6 was not asked: %w", err)
 	}
 	ifi, err := net.InterfaceByName(opts.Iface)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dhcpcheck: no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
+		return nil, nil, fmt.Errorf("no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
 	}
 	if ifi.Flags&net.FlagUp == 0 {
-		return nil, nil, fmt.Errorf("dhcpcheck: interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
+		return nil, nil, fmt.Errorf("interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
 	}
 	mac := opts.MAC
 	if mac == nil {
 		mac = ifi.HardwareAddr
 	}
 	if len(mac) != 6 {
-		return nil, nil, fmt.Errorf("dhcpcheck: interface %q has no Ethernet MAC address (got %q): DHCPv6 needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
+		return nil, nil, fmt.Errorf("interface %q has no Ethernet MAC address (got %q): DHCPv6 needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
 	}
 	src, err := linkLocal(ifi)
 	if err != nil {
@@ -81,7 +81,7 @@ func Listen6(ctx context.Context, opts Options) ([]Reply6, []RouterAdvert, error
 // cancel pulling it in) rather than a socket failure.
 func endOfWindow(ctx context.Context, err error) (bool, error) {
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return true, fmt.Errorf("dhcpcheck: %w", ctx.Err())
+		return true, fmt.Errorf("stopped while waiting for IPv6 answers: %w", ctx.Err())
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
@@ -96,7 +96,7 @@ func endOfWindow(ctx context.Context, err error) (bool, error) {
 func infoRequest(ctx context.Context, ifi *net.Interface, mac net.HardwareAddr, src netip.Addr, deadline time.Time) ([]Reply6, error) {
 	pc, err := packet.Listen(ifi, packet.Datagram, unix.ETH_P_IPV6, nil)
 	if err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot open a raw IPv6 socket on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("cannot open a raw IPv6 socket on %s: %w", ifi.Name, err)
 	}
 	defer pc.Close()
 	ir, err := newInfoRequest(mac)
@@ -112,7 +112,7 @@ func infoRequest(ctx context.Context, ifi *net.Interface, mac net.HardwareAddr, 
 	// 33:33 + the group's low 32 bits (RFC 2464 §7).
 	dst := net.HardwareAddr{0x33, 0x33, 0, 1, 0, 2}
 	if _, err := pc.WriteTo(frame, &packet.Addr{HardwareAddr: dst}); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot send the DHCPv6 Information-Request on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("cannot send the DHCPv6 Information-Request on %s: %w", ifi.Name, err)
 	}
 	var out []Reply6
 	buf := make([]byte, 65536)
@@ -122,7 +122,7 @@ func infoRequest(ctx context.Context, ifi *net.Interface, mac net.HardwareAddr, 
 			if done, err := endOfWindow(ctx, err); done {
 				return out, err
 			}
-			return out, fmt.Errorf("dhcpcheck: reading DHCPv6 replies on %s: %w", ifi.Name, err)
+			return out, fmt.Errorf("reading DHCPv6 replies on %s: %w", ifi.Name, err)
 		}
 		payload, sip, sport, ok := stripUDP6(buf[:n], clientPort6)
 		if !ok || sport != serverPort6 {
@@ -144,14 +144,14 @@ func infoRequest(ctx context.Context, ifi *net.Interface, mac net.HardwareAddr, 
 func solicitRouters(ctx context.Context, ifi *net.Interface, src netip.Addr, deadline time.Time) ([]RouterAdvert, error) {
 	c, _, err := ndp.Listen(ifi, ndp.Addr(src.String()))
 	if err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot open an ICMPv6 socket on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("cannot open an ICMPv6 socket on %s: %w", ifi.Name, err)
 	}
 	defer c.Close()
 	var f ipv6.ICMPFilter
 	f.SetAll(true)
 	f.Accept(ipv6.ICMPTypeRouterAdvertisement)
 	if err := c.SetICMPFilter(&f); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: ICMPv6 filter on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("ICMPv6 filter on %s: %w", ifi.Name, err)
 	}
 	if err := c.SetReadDeadline(deadline); err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func solicitRouters(ctx context.Context, ifi *net.Interface, src netip.Addr, dea
 		rs.Options = nil
 	}
 	if err := c.WriteTo(rs, nil, netip.MustParseAddr("ff02::2")); err != nil {
-		return nil, fmt.Errorf("dhcpcheck: cannot send the Router Solicitation on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("cannot send the Router Solicitation on %s: %w", ifi.Name, err)
 	}
 	var out []RouterAdvert
 	buf := make([]byte, 65536)
@@ -173,7 +173,7 @@ func solicitRouters(ctx context.Context, ifi *net.Interface, src netip.Addr, dea
 			if done, err := endOfWindow(ctx, err); done {
 				return out, err
 			}
-			return out, fmt.Errorf("dhcpcheck: reading router advertisements on %s: %w", ifi.Name, err)
+			return out, fmt.Errorf("reading router advertisements on %s: %w", ifi.Name, err)
 		}
 		// RFC 4861 §6.1.2: an RA must come with hop limit 255 (it was
 		// not forwarded). The control message carries it when the

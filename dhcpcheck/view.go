@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -278,7 +277,7 @@ func Observe(ctx context.Context, opts Options) (View, error) {
 	case errors.Is(err6, os.ErrPermission) || ctx.Err() != nil:
 		return v, err6
 	default:
-		v.IPv6Error = strings.TrimPrefix(err6.Error(), "dhcpcheck: ")
+		v.IPv6Error = err6.Error()
 	}
 	return v, nil
 }

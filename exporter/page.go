@@ -94,7 +94,7 @@ func (x *Exporter) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := snap.Report
 	var doc bytes.Buffer
-	if err := render.HTML(&doc, rep, render.Options{Lang: lang, Trend: x.trendPoints()}); err != nil {
+	if err := render.Write(&doc, rep, render.Options{Format: "html", Lang: lang, Trend: x.trendPoints()}); err != nil {
 		x.opts.Log.Error("the live page could not be rendered", "err", err)
 		http.Error(w, "the report could not be rendered; /report.json has it as JSON", http.StatusInternalServerError)
 		return

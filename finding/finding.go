@@ -33,7 +33,7 @@ func ParseStatus(s string) (Status, error) {
 			return Status(i), nil
 		}
 	}
-	return Unknown, fmt.Errorf("finding: unknown status %q (want pass, warn, fail, unknown or skip)", s)
+	return Unknown, fmt.Errorf("unknown status %q (want pass, warn, fail, unknown or skip)", s)
 }
 
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
@@ -131,11 +131,11 @@ func (f Finding) Ref() string { return f.Check + "@" + f.Server }
 func NewEvidence(v any) Evidence {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("finding: evidence %T does not marshal: %v", v, err)) // a programming error, caught by every test
+		panic(fmt.Sprintf("evidence %T does not marshal: %v", v, err)) // a programming error, caught by every test
 	}
 	var e Evidence
 	if err := json.Unmarshal(b, &e); err != nil {
-		panic(fmt.Sprintf("finding: evidence %T is not a JSON object: %v", v, err))
+		panic(fmt.Sprintf("evidence %T is not a JSON object: %v", v, err))
 	}
 	return e
 }

@@ -117,7 +117,7 @@ func List(dir string) ([]Entry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("history: cannot list %s: %w", dir, err)
+		return nil, fmt.Errorf("cannot list %s: %w", dir, err)
 	}
 	var out []Entry
 	for _, de := range des {
@@ -149,6 +149,9 @@ type Report struct {
 	GeneratedAt time.Time
 	Summary     probe.Summary
 	Incomplete  bool
+	// Simulation marks a report of the demo's simulated city: never
+	// compared with a real audit, nor a real audit with it.
+	Simulation bool
 	// Untrusted is set when the time in the name is after now or after
 	// the file's modification time (beyond ClockSlack): such a report is
 	// never a baseline and is the first to go when over report.keep.
@@ -166,11 +169,12 @@ type Scan struct {
 	Warnings []string
 }
 
-// Baseline returns the newest trusted, complete report, the one "since
-// the last report" and diff compare with.
-func (s *Scan) Baseline() (Report, bool) {
+// Baseline returns the newest trusted, complete report of the same kind
+// (a real audit, or the demo's simulation when sim is set), the one
+// "since the last report" and diff compare with.
+func (s *Scan) Baseline(sim bool) (Report, bool) {
 	for i := len(s.Reports) - 1; i >= 0; i-- {
-		if r := s.Reports[i]; !r.Untrusted && !r.Incomplete {
+		if r := s.Reports[i]; !r.Untrusted && !r.Incomplete && r.Simulation == sim {
 			return r, true
 		}
 	}
@@ -193,6 +197,9 @@ func (f Folder) Scan() (*Scan, error) {
 			GeneratedAt time.Time     `json:"generated_at"`
 			Summary     probe.Summary `json:"summary"`
 			Incomplete  bool          `json:"incomplete"`
+			Probe       struct {
+				Simulation bool `json:"simulation"`
+			} `json:"probe"`
 		}
 		b, err := safefile.ReadFile(e.Path, safefile.ReportLimit)
 		if err == nil {
@@ -207,7 +214,7 @@ func (f Folder) Scan() (*Scan, error) {
 			sc.Warnings = append(sc.Warnings, fmt.Sprintf("skipping %s: not a complete kmsprobe report (%v); it does not count toward report.keep and is left as it is: move it out of %s", e.Path, err, f.Dir))
 			continue
 		}
-		r := Report{Entry: e, GeneratedAt: head.GeneratedAt, Summary: head.Summary, Incomplete: head.Incomplete}
+		r := Report{Entry: e, GeneratedAt: head.GeneratedAt, Summary: head.Summary, Incomplete: head.Incomplete, Simulation: head.Probe.Simulation}
 		var mtime time.Time
 		if fi, err := os.Stat(e.Path); err == nil {
 			mtime = fi.ModTime()
@@ -256,22 +263,34 @@ func Trend(dir string) ([]Point, error) { return Folder{Dir: dir}.Trend() }
 // Trend is the package-level Trend on f's clock. Untrusted reports are
 // left out: a report dated next year would stretch the chart's time axis.
 func (f Folder) Trend() ([]Point, error) {
-	sc, err := f.Scan()
+	pts, warns, err := f.TrendOf(false)
 	if err != nil {
 		return nil, err
 	}
+	var errs []error
+	for _, w := range warns {
+		errs = append(errs, errors.New(w))
+	}
+	return pts, errors.Join(errs...)
+}
+
+// TrendOf is the trend of the reports of one kind (real audits, or the
+// demo's simulations when sim is set), with the folder's warnings apart
+// from a real error, so a caller that already printed them (Save) does
+// not print them twice.
+func (f Folder) TrendOf(sim bool) ([]Point, []string, error) {
+	sc, err := f.Scan()
+	if err != nil {
+		return nil, nil, err
+	}
 	var pts []Point
 	for _, r := range sc.Reports {
-		if r.Untrusted {
+		if r.Untrusted || r.Simulation != sim {
 			continue
 		}
 		pts = append(pts, Point{At: r.GeneratedAt, Summary: r.Summary, Incomplete: r.Incomplete})
 	}
-	var errs []error
-	for _, w := range sc.Warnings {
-		errs = append(errs, errors.New(w))
-	}
-	return pts, errors.Join(errs...)
+	return pts, sc.Warnings, nil
 }
 
 // Newest returns the n newest trusted, complete reports, newest first;
@@ -292,9 +311,17 @@ func (f Folder) Newest(n int) ([]*probe.Report, []string, error) {
 	}
 	var reps []*probe.Report
 	var paths []string
+	first := true
+	var sim bool
 	for i := len(sc.Reports) - 1; i >= 0 && len(reps) < n; i-- {
 		e := sc.Reports[i]
 		if e.Untrusted {
+			continue
+		}
+		// The newest decides the kind: a demo run is never compared with
+		// a real audit.
+		if !first && e.Simulation != sim {
+			errs = append(errs, fmt.Errorf("skipping %s: %s", e.Path, map[bool]string{true: "a report of the demo's simulated city, not a real audit", false: "a real audit, not the demo's simulation"}[e.Simulation]))
 			continue
 		}
 		if e.Incomplete {
@@ -305,6 +332,9 @@ func (f Folder) Newest(n int) ([]*probe.Report, []string, error) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if first {
+			first, sim = false, e.Simulation
 		}
 		reps = append(reps, r)
 		paths = append(paths, e.Path)
@@ -336,7 +366,7 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	keep := max(f.Keep, 1)
 	dir := f.Dir
 	if err := os.MkdirAll(dir, safefile.DirMode); err != nil {
-		return nil, fmt.Errorf("history: cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
+		return nil, fmt.Errorf("cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
 	}
 	unlock, err := Lock(ctx, dir)
 	if err != nil {
@@ -362,7 +392,7 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	// An interrupted audit is full of unknowns and a future-dated report
 	// is not the last one: comparing with either would report changes
 	// that did not happen.
-	for base, ok := sc.Baseline(); ok; base, ok = sc.Baseline() {
+	for base, ok := sc.Baseline(r.Probe.Simulation); ok; base, ok = sc.Baseline(r.Probe.Simulation) {
 		prev, err := ReadReport(base.Path)
 		if err == nil {
 			r.Changes = Diff(prev, r)
@@ -393,7 +423,7 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	path := filepath.Join(dir, name(at, seq))
 	err = safefile.WriteFile(path, safefile.ReportMode, r.WriteJSON, safefile.Elsewhere("choose another --save dir (or report.dir in schools.yaml)"))
 	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
+		return nil, err
 	}
 	res.Path = path
 
@@ -453,7 +483,7 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 	// can take the lock on a file another user made.
 	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE, safefile.LockMode)
 	if err != nil {
-		return nil, fmt.Errorf("history: cannot open the lock file %s: %w (is the folder writable by this user?)", p, err)
+		return nil, fmt.Errorf("cannot open the lock file %s: %w (is the folder writable by this user?)", p, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, LockWait)
 	defer cancel()
@@ -470,15 +500,15 @@ func Lock(ctx context.Context, dir string) (unlock func(), err error) {
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("history: cannot lock %s: %w", p, err)
+			return nil, fmt.Errorf("cannot lock %s: %w", p, err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
 			if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("history: stopped while waiting for the lock %s held by another kmsprobe: %w", p, context.Cause(ctx))
+				return nil, fmt.Errorf("stopped while waiting for the lock %s held by another kmsprobe: %w", p, context.Cause(ctx))
 			}
-			return nil, fmt.Errorf("history: another kmsprobe has been saving into %s for %s (it holds %s); try again when it has finished: %w",
+			return nil, fmt.Errorf("another kmsprobe has been saving into %s for %s (it holds %s); try again when it has finished: %w",
 				dir, time.Since(start).Round(time.Second), p, context.Cause(ctx))
 		case <-tick.C:
 		}

@@ -600,3 +600,24 @@ func TestModes(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoIsNeverARealBaseline: `demo --save` into the folder a real
+// audit uses; the real audit compares with the last real report, never
+// with the simulation, and diff picks two reports of one kind.
+func TestDemoIsNeverARealBaseline(t *testing.T) {
+	f := Folder{Dir: t.TempDir(), Keep: 10, Now: at(t0.Add(24 * time.Hour))}
+	pass := sch{"a", map[string]finding.Status{"dns.srv": finding.Pass}}
+	demo := rep(t0.Add(time.Hour), sch{"good-jh", map[string]finding.Status{"dns.srv": finding.Fail}})
+	demo.Probe.Simulation = true
+	res := saveAll(t, f, rep(t0, pass), demo, rep(t0.Add(2*time.Hour), pass))
+	if want := filepath.Join(f.Dir, Name(t0)); res[2].Previous != want {
+		t.Errorf("the real audit compared with %q, want the real %q", res[2].Previous, want)
+	}
+	if res[1].Previous != "" {
+		t.Errorf("the demo compared with %q, want no earlier simulation", res[1].Previous)
+	}
+	reps, _, _ := f.Newest(2)
+	if len(reps) != 2 || reps[0].Probe.Simulation || reps[1].Probe.Simulation {
+		t.Errorf("Newest(2) mixed a simulation into a real diff: %d reports", len(reps))
+	}
+}

@@ -42,7 +42,7 @@ func ParseMode(s string) (Mode, error) {
 			return Mode(i), nil
 		}
 	}
-	return ModeActivate, fmt.Errorf("kmscheck: unknown KMS mode %q; use tcp, bind or activate", s)
+	return ModeActivate, fmt.Errorf("unknown KMS mode %q; use tcp, bind or activate", s)
 }
 
 func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
@@ -171,7 +171,7 @@ type BindError struct {
 	Detail string
 }
 
-func (e *BindError) Error() string { return "kmscheck: RPC bind rejected: " + e.Detail }
+func (e *BindError) Error() string { return "RPC bind rejected: " + e.Detail }
 
 // Session is one bound RPC connection to a KMS host.
 type Session struct {

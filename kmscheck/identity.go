@@ -40,7 +40,7 @@ func MachineIdentity() (UUID, error) {
 			return nameUUID(cmidNamespace, id), nil
 		}
 	}
-	return UUID{}, errors.New("kmscheck: this machine has no /etc/machine-id, so the probe has no stable KMS client ID; run `systemd-machine-id-setup`, or give the probe a state directory")
+	return UUID{}, errors.New("this machine has no /etc/machine-id, so the probe has no stable KMS client ID; run `systemd-machine-id-setup`, or give the probe a state directory")
 }
 
 // LoadIdentity returns the probe host's stable CMID: derived from the
@@ -61,12 +61,12 @@ func loadStateIdentity(path string) (UUID, error) {
 	if err == nil {
 		u, perr := ParseUUID(string(b))
 		if perr != nil {
-			return UUID{}, fmt.Errorf("kmscheck: %s does not hold a client ID (%v); delete it to make a new one", path, perr)
+			return UUID{}, fmt.Errorf("%s does not hold a client ID (%v); delete it to make a new one", path, perr)
 		}
 		return u, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return UUID{}, fmt.Errorf("kmscheck: cannot read the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot read the KMS client ID: %w", err)
 	}
 	var u UUID
 	if _, err := rand.Read(u[:]); err != nil {
@@ -75,27 +75,27 @@ func loadStateIdentity(path string) (UUID, error) {
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return UUID{}, fmt.Errorf("kmscheck: cannot create the state directory for the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot create the state directory for the KMS client ID: %w", err)
 	}
 	// Write to a temporary name and link it into place, so two probes
 	// starting at once agree on one ID instead of each writing its own.
 	tmp, err := os.CreateTemp(filepath.Dir(path), identityFile+".*")
 	if err != nil {
-		return UUID{}, fmt.Errorf("kmscheck: cannot store the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot store the KMS client ID: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.WriteString(u.String() + "\n"); err != nil {
 		tmp.Close()
-		return UUID{}, fmt.Errorf("kmscheck: cannot store the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot store the KMS client ID: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return UUID{}, fmt.Errorf("kmscheck: cannot store the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot store the KMS client ID: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return loadStateIdentity(path)
 		}
-		return UUID{}, fmt.Errorf("kmscheck: cannot store the KMS client ID: %w", err)
+		return UUID{}, fmt.Errorf("cannot store the KMS client ID: %w", err)
 	}
 	return u, nil
 }

@@ -75,7 +75,7 @@ func (r Request) Build(p Product) (ActivationRequest, error) {
 		proto = p.Protocol
 	}
 	if proto < 4 || proto > 6 {
-		return ActivationRequest{}, fmt.Errorf("kmscheck: KMS protocol %d is not one clients speak; use 4, 5 or 6", proto)
+		return ActivationRequest{}, fmt.Errorf("KMS protocol %d is not one clients speak; use 4, 5 or 6", proto)
 	}
 	cmid := r.ClientID
 	if cmid.IsZero() {
@@ -107,7 +107,7 @@ func (r Request) Build(p Product) (ActivationRequest, error) {
 	}
 	if proto >= 5 {
 		if _, err := io.ReadFull(rnd, q.Salt[:]); err != nil {
-			return ActivationRequest{}, fmt.Errorf("kmscheck: no randomness for the request salt: %w", err)
+			return ActivationRequest{}, fmt.Errorf("no randomness for the request salt: %w", err)
 		}
 	}
 	if r.Edit != nil {
@@ -202,7 +202,7 @@ func measureOne(ctx context.Context, addr string, req Request, p Product, b Budg
 type ConnectError struct{ TCP TCPResult }
 
 func (e *ConnectError) Error() string {
-	return fmt.Sprintf("kmscheck: TCP connect to %s: %s: %v", e.TCP.Addr, e.TCP.Outcome, e.TCP.Err)
+	return fmt.Sprintf("TCP connect to %s: %s: %v", e.TCP.Addr, e.TCP.Outcome, e.TCP.Err)
 }
 
 // Check measures addr and judges what it saw: the kms.tcp finding, then

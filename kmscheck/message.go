@@ -82,7 +82,7 @@ func (r ActivationRequest) encodeBase() ([]byte, error) {
 	copy(b[92:], w[:])
 	units := utf16.Encode([]rune(r.Workstation))
 	if len(units) > workstationLen/2-1 {
-		return nil, fmt.Errorf("kmscheck: workstation name %q is longer than the 63 UTF-16 units KMS allows; use a shorter host name", r.Workstation)
+		return nil, fmt.Errorf("workstation name %q is longer than the 63 UTF-16 units KMS allows; use a shorter host name", r.Workstation)
 	}
 	for i, u := range units {
 		le.PutUint16(b[108+2*i:], u)
@@ -110,7 +110,7 @@ func (r ActivationRequest) marshal() ([]byte, sentRequest, error) {
 	st := sentRequest{version: r.Version, cmid: r.CMID, time: r.Time, salt: r.Salt}
 	switch {
 	case r.Version.Major < 4:
-		return nil, st, fmt.Errorf("kmscheck: KMS protocol version %s does not exist; use 4, 5 or 6", r.Version)
+		return nil, st, fmt.Errorf("KMS protocol version %s does not exist; use 4, 5 or 6", r.Version)
 	case r.Version.Major == 4:
 		mac := v4MAC(base)
 		return append(base, mac[:]...), st, nil
@@ -150,9 +150,9 @@ type VerifyError struct{ Check, Detail string }
 
 func (e *VerifyError) Error() string {
 	if e.Detail == "" {
-		return "kmscheck: response failed verification: " + e.Check
+		return "response failed verification: " + e.Check
 	}
-	return "kmscheck: response failed verification: " + e.Check + ": " + e.Detail
+	return "response failed verification: " + e.Check + ": " + e.Detail
 }
 
 func verr(check, format string, args ...any) error {

@@ -113,7 +113,7 @@ func LookupProduct(name string) (Product, error) {
 			}
 		}
 	}
-	return Product{}, fmt.Errorf("kmscheck: unknown product %q; use one of %s", name, strings.Join(ProductNames(), ", "))
+	return Product{}, fmt.Errorf("unknown product %q; use one of %s", name, strings.Join(ProductNames(), ", "))
 }
 
 // Class says which threshold family a product belongs to, for messages.

@@ -74,7 +74,7 @@ type ProtocolError struct {
 	Service string
 }
 
-func (e *ProtocolError) Error() string { return "kmscheck: not a KMS (DCE/RPC) answer: " + e.Detail }
+func (e *ProtocolError) Error() string { return "not a KMS (DCE/RPC) answer: " + e.Detail }
 
 func perr(format string, args ...any) error {
 	return &ProtocolError{Detail: fmt.Sprintf(format, args...)}
@@ -299,7 +299,7 @@ type bindAck struct {
 type BindNakError struct{ Reason uint16 }
 
 func (e *BindNakError) Error() string {
-	return fmt.Sprintf("kmscheck: RPC bind refused (bind_nak, reason %d)", e.Reason)
+	return fmt.Sprintf("RPC bind refused (bind_nak, reason %d)", e.Reason)
 }
 
 // parseBindAck decodes a bind_ack or alter_context_resp, computing the pad
@@ -389,7 +389,7 @@ func requestPDU(callID uint32, ctxID uint16, syn Syntax, msg []byte) []byte {
 type FaultError struct{ Status uint32 }
 
 func (e *FaultError) Error() string {
-	return fmt.Sprintf("kmscheck: RPC fault %#08x (%s)", e.Status, FaultMeaning(e.Status))
+	return fmt.Sprintf("RPC fault %#08x (%s)", e.Status, FaultMeaning(e.Status))
 }
 
 // RefusalError is a KMS answer with no message and a failing HRESULT: the
@@ -397,7 +397,7 @@ func (e *FaultError) Error() string {
 type RefusalError struct{ HRESULT uint32 }
 
 func (e *RefusalError) Error() string {
-	return fmt.Sprintf("kmscheck: KMS host refused: HRESULT 0x%08X (%s)", e.HRESULT, HRESULTMeaning(e.HRESULT))
+	return fmt.Sprintf("KMS host refused: HRESULT 0x%08X (%s)", e.HRESULT, HRESULTMeaning(e.HRESULT))
 }
 
 // parseResponsePDU extracts the KMS message from a response stub, or the

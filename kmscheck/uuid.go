@@ -18,11 +18,11 @@ func ParseUUID(s string) (UUID, error) {
 	var u UUID
 	t := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "{"), "}")
 	if len(t) != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-' {
-		return u, fmt.Errorf("kmscheck: %q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", s)
+		return u, fmt.Errorf("%q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", s)
 	}
 	b, err := hex.DecodeString(strings.ReplaceAll(t, "-", ""))
 	if err != nil || len(b) != 16 {
-		return u, fmt.Errorf("kmscheck: %q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", s)
+		return u, fmt.Errorf("%q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", s)
 	}
 	copy(u[:], b)
 	return u, nil

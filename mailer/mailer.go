@@ -147,16 +147,17 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 }
 
 // Compose builds the mail for r: subject with the counts, a text/plain part,
-// the HTML report as the alternative, and the trend chart as an inline
-// image the HTML refers to by cid.
-func Compose(r *probe.Report, o render.Options, s Settings) (*Message, error) {
-	return ComposeNotice(r, o, s, "")
+// the HTML report as the alternative, the trend chart as an inline image
+// the HTML refers to by cid, and atts as attachments (each failing
+// school's checklist, render.FailingChecklists).
+func Compose(r *probe.Report, o render.Options, s Settings, atts []render.Attachment) (*Message, error) {
+	return ComposeNotice(r, o, s, "", atts)
 }
 
 // ComposeNotice is Compose with a notice above the report in both parts
 // and "[notice] " before the subject: what went wrong on the probe host
 // that the reader must know, e.g. that the report could not be saved.
-func ComposeNotice(r *probe.Report, o render.Options, s Settings, notice string) (*Message, error) {
+func ComposeNotice(r *probe.Report, o render.Options, s Settings, notice string, atts []render.Attachment) (*Message, error) {
 	if err := render.CheckLang(langOr(o.Lang)); err != nil {
 		return nil, fmt.Errorf("mail: %w", err)
 	}
@@ -205,6 +206,15 @@ func ComposeNotice(r *probe.Report, o render.Options, s Settings, notice string)
 		if err := m.EmbedReader(render.ChartCID, bytes.NewReader(chart),
 			mail.WithFileContentID(render.ChartCID), mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
 			return nil, fmt.Errorf("mail: attaching the trend chart: %w", err)
+		}
+	}
+	for _, a := range atts {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		if err := m.AttachReader(a.Name, bytes.NewReader(a.Body), mail.WithFileContentType(mail.ContentType(ct))); err != nil {
+			return nil, fmt.Errorf("mail: attaching %s: %w", a.Name, err)
 		}
 	}
 	return &Message{Subject: subj, msg: m}, nil
@@ -348,7 +358,9 @@ func explain(s Settings, timeout time.Duration, parent, ctx context.Context, err
 		return fmt.Errorf("mail: the SMTP server's certificate is not valid (expired, or not for a server): its admin must renew it: %w", err)
 	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
 		return fmt.Errorf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?: %w", s.Addr, hostOf(s.Addr), err)
-	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "does not support SMTP AUTH") || strings.Contains(msg, "auth"):
+	case strings.Contains(msg, "does not support SMTP AUTH"):
+		return fmt.Errorf("mail: the SMTP server %s offers no login (no AUTH in its EHLO), yet mail.username is set: delete mail.username for a relay that accepts this host without a login, or point mail.smtp at the submission server that takes logins (usually port 587): %w", s.Addr, err)
+	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "auth"):
 		return fmt.Errorf("mail: the SMTP server %s refused the login of user %q: check mail.username and the password in mail.password_file or $%s: %w", s.Addr, s.Username, PasswordEnv, err)
 	}
 	var se *mail.SendError

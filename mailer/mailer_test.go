@@ -216,7 +216,7 @@ func TestDeliverToRealSMTPServer(t *testing.T) {
 			addr, dir := startSink(t, tc.user, tc.password)
 			s := Settings{Addr: addr, From: "kmsprobe@example.edu.tw", To: []string{"netadmin@example.edu.tw"},
 				Username: tc.user, Password: tc.password, Timeout: 10 * time.Second}
-			m, err := Compose(report(), render.Options{Lang: tc.lang, Trend: trend()}, s)
+			m, err := Compose(report(), render.Options{Lang: tc.lang, Trend: trend()}, s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -264,7 +264,7 @@ func TestDeliverToRealSMTPServer(t *testing.T) {
 func TestRealServerRefusesWrongPassword(t *testing.T) {
 	addr, _ := startSink(t, "kmsprobe", "right")
 	s := Settings{Addr: addr, From: "a@example.edu.tw", To: []string{"b@example.edu.tw"}, Username: "kmsprobe", Password: "wrong-XYZ", Timeout: 10 * time.Second}
-	m, err := Compose(report(), render.Options{}, s)
+	m, err := Compose(report(), render.Options{}, s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,6 +345,8 @@ func TestSendFailures(t *testing.T) {
 				}
 				return "250 ok"
 			})},
+		{name: "no AUTH offered", user: "kmsprobe", want: "offers no login (no AUTH in its EHLO), yet mail.username is set",
+			addr: fakeSMTP(t, true, nil, func(string) string { return "250 ok" })},
 		{name: "no STARTTLS offered", starttls: true, want: "does not offer STARTTLS",
 			addr: fakeSMTP(t, true, nil, func(string) string { return "250 ok" })},
 		{name: "recipient refused", want: "refused a recipient",
@@ -364,7 +366,7 @@ func TestSendFailures(t *testing.T) {
 			if tc.user != "" {
 				s.Password = "hunter2-secret"
 			}
-			m, err := Compose(report(), render.Options{}, s)
+			m, err := Compose(report(), render.Options{}, s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -453,5 +455,35 @@ func TestFromConfig(t *testing.T) {
 				t.Errorf("Settings print the password: %v", s)
 			}
 		})
+	}
+}
+
+// TestComposeAttachments: each attachment is its own part with its file
+// name and type, and the report parts stay as they were.
+func TestComposeAttachments(t *testing.T) {
+	s := Settings{Addr: "127.0.0.1:25", From: "a@example.edu.tw", To: []string{"b@example.edu.tw"}}
+	atts := []render.Attachment{
+		{Name: "checklist-a.html", ContentType: "text/html; charset=utf-8", Body: []byte("<p>school a</p>")},
+		{Name: "checklist-b.html", ContentType: "text/html; charset=utf-8", Body: []byte("<p>school b</p>")},
+	}
+	m, err := Compose(report(), render.Options{}, s, atts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.String()
+	for _, a := range atts {
+		if n := strings.Count(raw, `filename="`+a.Name+`"`); n != 1 {
+			t.Errorf("%s appears %d times as an attachment", a.Name, n)
+		}
+	}
+	if n := strings.Count(raw, "Content-Disposition: attachment"); n != len(atts) {
+		t.Errorf("%d attachments, want %d", n, len(atts))
+	}
+	if !strings.Contains(raw, "text/plain") || !strings.Contains(raw, "multipart/alternative") {
+		t.Error("the report's text and HTML parts are missing")
 	}
 }

@@ -65,7 +65,7 @@ func TestNoticeDelivered(t *testing.T) {
 	addr, dir := startSink(t, "", "")
 	s := Settings{Addr: addr, From: "kmsprobe@example.edu.tw", To: []string{"netadmin@example.edu.tw"}, Timeout: 10 * time.Second}
 	notice := SaveFailedNotice(errors.New("no space left on device <on /var>"))
-	m, err := ComposeNotice(report(), render.Options{}, s, notice)
+	m, err := ComposeNotice(report(), render.Options{}, s, notice, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 	t.Run("trusted", func(t *testing.T) {
 		s := base
 		s.TLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-		m, err := Compose(report(), render.Options{}, s)
+		m, err := Compose(report(), render.Options{}, s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 		s := base
 		s.Password = "hunter2-secret"
 		s.TLS = nil // the system's CAs: the test certificate is not among them
-		m, err := Compose(report(), render.Options{}, s)
+		m, err := Compose(report(), render.Options{}, s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 func TestSendStopped(t *testing.T) {
 	addr := fakeSMTP(t, false, nil, nil) // accepts, never speaks
 	s := Settings{Addr: addr, From: "a@example.edu.tw", To: []string{"b@example.edu.tw"}, Timeout: time.Minute}
-	m, err := Compose(report(), render.Options{}, s)
+	m, err := Compose(report(), render.Options{}, s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
 // from f and returns how many schools it touched. working, when set,
 // decides each such finding's status: warn when the school has another
 // working path, else fail.
-func dependOn(schools []School, f finding.Finding, match func(finding.Finding) bool, working func(School, string) bool) int {
+func dependOn(schools []School, f finding.Finding, match func(finding.Finding) bool, working func(School, finding.Finding) bool) int {
 	ref := f.Ref()
 	n := 0
 	for i := range schools {
@@ -85,7 +85,7 @@ func dependOn(schools []School, f finding.Finding, match func(finding.Finding) b
 			g.DependsOn, g.Remedy, g.RemedyID = ref, "", ""
 			// Never escalate: a warn stays warn; a fail is softened only
 			// when the school's PCs have another way that works.
-			if working != nil && g.Status == finding.Fail && working(*s, g.Server) {
+			if working != nil && g.Status == finding.Fail && working(*s, *g) {
 				g.Status = finding.Warn
 			}
 		}
@@ -96,20 +96,29 @@ func dependOn(schools []School, f finding.Finding, match func(finding.Finding) b
 	return n
 }
 
-// workingDNS reports whether the school has a server other than except
-// whose SRV answer leads a PC on (pass or warn).
-func workingDNS(s School, except string) bool {
+// workingDNS reports whether the school has a server other than the
+// failing one whose SRV answer leads a PC on (pass or warn).
+func workingDNS(s School, failing finding.Finding) bool {
 	return slices.ContainsFunc(s.Findings, func(f finding.Finding) bool {
-		return f.Check == finding.DNSSRV && f.Server != except && f.DependsOn == "" &&
+		return f.Check == finding.DNSSRV && f.Server != failing.Server && f.DependsOn == "" &&
 			(f.Status == finding.Pass || f.Status == finding.Warn)
 	})
 }
 
-// workingKMS reports whether the school reaches a KMS address that
-// activates.
-func workingKMS(s School, _ string) bool {
+// workingKMS reports whether the school's PCs still activate another way:
+// for a refused product, another address that activates that product;
+// for an address that does not connect, another address that activates.
+func workingKMS(s School, failing finding.Finding) bool {
+	product, perProduct := failing.Evidence["product"].(string)
+	perProduct = perProduct && failing.Check == finding.KMSRPC && product != ""
 	return slices.ContainsFunc(s.Findings, func(f finding.Finding) bool {
-		return f.Check == finding.KMSRPC && f.Status == finding.Pass
+		if f.Check != finding.KMSRPC || f.Status != finding.Pass || f.Server == failing.Server {
+			return false
+		}
+		if p, _ := f.Evidence["product"].(string); perProduct && p != product {
+			return false
+		}
+		return true
 	})
 }
 

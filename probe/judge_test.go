@@ -330,3 +330,45 @@ func TestJudgeNXDOMAINSaysHowLongCachesKeepIt(t *testing.T) {
 		t.Error("the delegation finding is missing from the school")
 	}
 }
+
+// TestJudgeKMSWorkingPathIsPerProduct: a product the host refuses at one
+// address is a warning only when another address activates that same
+// product; another product passing elsewhere is no way around it.
+func TestJudgeKMSWorkingPathIsPerProduct(t *testing.T) {
+	p := planOf(t, twoSchools)
+	w := healthy()
+	w.addrs["kms.example."] = []string{"203.0.113.24", "203.0.113.25"}
+	m := w.measure(p)
+	rpc := func(addr, product string, st finding.Status) finding.Finding {
+		return finding.Finding{Check: finding.KMSRPC, Server: addr, Status: st, Evidence: finding.Evidence{"product": product}}
+	}
+	a, b := "203.0.113.24:1688", "203.0.113.25:1688"
+	for _, c := range []struct {
+		name      string
+		officeAtB finding.Status
+		want      finding.Status
+	}{
+		{"office activates at the other address", finding.Pass, finding.Warn},
+		{"office refused everywhere", finding.Fail, finding.Fail},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m.KMS = map[string]Measured{
+				a: {Measurement: Judged{rpc(a, "win10-ent", finding.Pass), rpc(a, "office2024-proplus", finding.Fail)}},
+				b: {Measurement: Judged{rpc(b, "win10-ent", finding.Pass), rpc(b, "office2024-proplus", c.officeAtB)}},
+			}
+			schools, infra := Judge(p, m)
+			if len(infra) == 0 {
+				t.Fatal("the refusal is the KMS host's: want it in infrastructure")
+			}
+			var got finding.Finding
+			for _, f := range schools[0].Findings {
+				if f.Check == finding.KMSRPC && f.Server == a && f.Evidence["product"] == "office2024-proplus" {
+					got = f
+				}
+			}
+			if got.Status != c.want || got.DependsOn == "" {
+				t.Errorf("office at %s = %s (depends_on %q), want %s", a, got.Status, got.DependsOn, c.want)
+			}
+		})
+	}
+}

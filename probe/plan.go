@@ -47,6 +47,7 @@ type Plan struct {
 	Expect     dnscheck.Expect
 	KMSPort    int
 	PerAttempt time.Duration
+	Attempts   int
 	// KnownAddrs are the KMS host's addresses written in kms.addresses.
 	KnownAddrs []net.IP
 	// DNSOnly stops after the DNS leg (kmsprobe dns, kmsprobe dhcp).
@@ -64,11 +65,13 @@ func MakePlan(cfg *config.Config, schools []config.School, campus CampusView) Pl
 			extra[campus.School()] = append(extra[campus.School()], serverRef{Addr: cq.Server, Role: dnscheck.OfferedDNS, Suffix: cq.Domain})
 		}
 	}
+	budgets := cfg.Budgets() // the one table every command shares
 	p := Plan{
 		Resolvers:  cfg.Resolvers,
 		Expect:     dnscheck.Expect{Host: cfg.KMS.Host, Port: uint16(cfg.KMS.Port)},
 		KMSPort:    cfg.KMS.Port,
-		PerAttempt: cfg.Probe.Timeout.Duration,
+		PerAttempt: budgets.PerAttempt,
+		Attempts:   budgets.Attempts,
 		KnownAddrs: knownAddrs(cfg),
 	}
 	seen := map[dnscheck.Query]bool{}

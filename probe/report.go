@@ -218,10 +218,10 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	var r Report
 	dec := json.NewDecoder(rd)
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("probe: not a kmsprobe report: %w", err)
+		return nil, fmt.Errorf("not a kmsprobe report: %w", err)
 	}
 	if r.Schema != Schema {
-		return nil, fmt.Errorf("probe: schema %q is not %q: not a kmsprobe report, or from an incompatible version", r.Schema, Schema)
+		return nil, fmt.Errorf("schema %q is not %q: not a kmsprobe report, or from an incompatible version", r.Schema, Schema)
 	}
 	return &r, nil
 }

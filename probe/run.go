@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	plan.DNSOnly, plan.HaveKMS = opts.DNSOnly, opts.Legs.KMS != nil
 	plan.AddWitnesses(opts.Witnesses)
 
-	x := newExecutor(dnscheck.Client{Timeout: cfg.Probe.Timeout.Duration, Attempts: cfg.Probe.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
+	x := newExecutor(dnscheck.Client{Timeout: plan.PerAttempt, Attempts: plan.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
 	x.dns(ctx, plan.Queries, true)
 	// Every follow-up was asked as its answer came in; this only records
 	// the ones a stopped audit never reached as not asked.

@@ -38,7 +38,7 @@ func BenchmarkRender1000(b *testing.B) {
 	for _, format := range []string{"table", "json"} {
 		b.Run(format, func(b *testing.B) {
 			var n countWriter
-			if err := render.Render(format, &n, r, render.Options{}); err != nil {
+			if err := render.Write(&n, r, render.Options{Format: format}); err != nil {
 				b.Fatal(err)
 			}
 			if n == 0 {
@@ -47,7 +47,7 @@ func BenchmarkRender1000(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := render.Render(format, io.Discard, r, render.Options{}); err != nil {
+				if err := render.Write(io.Discard, r, render.Options{Format: format}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -97,6 +98,34 @@ func TestCellCondenses(t *testing.T) {
 	for _, want := range []string{"✗ NXDOMAIN", "! other target", "✗ count 12<25", "What to fix:", "4 schools: 1 pass, 1 warn, 2 fail, 0 unknown"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestNagiosCode(t *testing.T) {
+	one := func(st finding.Status, incomplete bool) *probe.Report {
+		r := &probe.Report{Schools: []probe.School{{ID: "s", Findings: []finding.Finding{{Check: finding.DNSSRV, Status: st}}}}, Incomplete: incomplete}
+		r.Finish()
+		return r
+	}
+	for _, tc := range []struct {
+		r    *probe.Report
+		want int
+	}{
+		{one(finding.Pass, false), 0},
+		{one(finding.Warn, false), 1},
+		{one(finding.Fail, false), 2},
+		{one(finding.Pass, true), 3},
+		{one(finding.Warn, true), 3},
+		{one(finding.Fail, true), 2},
+		{&probe.Report{}, 3},
+	} {
+		var b strings.Builder
+		if err := Write(&b, tc.r, Options{Format: "nagios"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := NagiosCode(tc.r); got != tc.want || !strings.HasPrefix(b.String(), "KMSPROBE "+nagiosState[tc.want]+" ") {
+			t.Errorf("NagiosCode = %d, want %d; line %q", got, tc.want, b.String())
 		}
 	}
 }

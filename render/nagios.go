@@ -18,6 +18,19 @@ const (
 
 var nagiosState = [...]string{0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
+// NagiosCode is the state --format nagios prints, as the exit code a
+// monitoring plugin must return with it: the report's own, except that
+// an incomplete audit without a failing school, or a report without
+// schools, is UNKNOWN (3). A plugin whose exit code and status line
+// disagree is read by its exit code, so they must not.
+func NagiosCode(r *probe.Report) int {
+	code := r.ExitCode()
+	if r.Incomplete && code < 2 || r.Summary.Schools == 0 {
+		code = 3
+	}
+	return code
+}
+
 // writeNagios writes the monitoring-plugins output: one status line
 // "KMSPROBE STATE - text | perfdata", then one line per school to act on
 // (long output). The state is the exit code's (0 OK, 1 WARNING,
@@ -27,10 +40,7 @@ var nagiosState = [...]string{0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"
 // own trouble is not a verdict on the schools. Text stays English: it is
 // matched by monitoring rules.
 func writeNagios(w io.Writer, r *probe.Report, o Options) error {
-	code := r.ExitCode()
-	if r.Incomplete && code < 2 {
-		code = 3
-	}
+	code := NagiosCode(r)
 	s := r.Summary
 	var text string
 	ids := func(st finding.Status) string {
@@ -48,7 +58,6 @@ func writeNagios(w io.Writer, r *probe.Report, o Options) error {
 	switch {
 	case s.Schools == 0:
 		text = "no school in the report"
-		code = 3
 	case s.Fail > 0:
 		text = fmt.Sprintf("%d of %d schools fail: %s", s.Fail, s.Schools, ids(finding.Fail))
 	case s.Unknown > 0:

@@ -131,15 +131,16 @@ func HasFormat(name string) bool {
 	return false
 }
 
-// FormatHelp is the --format flag's help: each name and what it is for.
-func FormatHelp() string {
-	var b strings.Builder
-	b.WriteString("output format:")
+// FormatDoc names one output format and what it is for, as --format's
+// help shows it.
+type FormatDoc struct{ Name, Help string }
+
+// FormatDocs lists the formats with their help, in the order help shows
+// them.
+func FormatDocs() []FormatDoc {
+	out := make([]FormatDoc, len(formats))
 	for i, f := range formats {
-		if i > 0 {
-			b.WriteString(";")
-		}
-		fmt.Fprintf(&b, " %s (%s)", f.name, f.help)
+		out[i] = FormatDoc{f.name, f.help}
 	}
-	return b.String()
+	return out
 }

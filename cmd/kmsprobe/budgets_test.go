@@ -41,7 +41,7 @@ func TestCommandsShareBudgets(t *testing.T) {
 		t.Fatal(err)
 	}
 	demo := (&demoKMS{ntp: "127.0.0.123:123"}).legs(cfg)
-	k, _, _, err := kmsOptions(cfg, "", "", 0, 0)
+	k, err := kmsOptions(cfg, kmsSettings{})
 	if err != nil {
 		t.Fatal(err)
 	}

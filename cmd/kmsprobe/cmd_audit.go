@@ -17,61 +17,36 @@ import (
 func init() {
 	register(&command{
 		Name:    "audit",
-		Usage:   "[-c schools.yaml] [--school ID]... [--dhcp-iface IFACE] [--format table|json|csv|markdown|html] [-o FILE] [--save [DIR]]",
 		Summary: "audit every school (or the named ones): DNS, KMS, clock, and DHCP on a campus LAN",
-		Run:     runAudit,
+		Spec: spec{Config: helpConfig, Schools: helpSchoolsID, Legs: true,
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Report: true, Lang: true},
+		Flags: func(*flag.FlagSet, *input) runFunc { return runAudit },
 	})
 }
 
-// auditFlags are the flags audit and demo share.
-type auditFlags struct {
-	outputFlags
-	schools listFlag
-	legs    legFlags
-	report  reportFlags
-}
-
-func runAudit(ctx context.Context, e *env, args []string) int {
-	var f auditFlags
-	if code, ok := f.parse(e, commands["audit"], args, func(fs *flag.FlagSet) {
-		fs.Var(&f.schools, "school", "audit only this school id (repeatable, or comma-separated)")
-		f.legs.register(fs)
-	}); !ok {
-		return code
+func runAudit(ctx context.Context, e *env, in *input) int {
+	if err := noArgs(in, "audit", "name schools with --school ID"); err != nil {
+		return fail(e, err)
 	}
-	cfg, err := loadConfig(f.config)
+	cfg, err := readConfig(e, in.config)
 	if err != nil {
 		return fail(e, err)
 	}
-	return audit(ctx, e, cfg, &f, probe.Options{Schools: f.schools, Version: version, LookupHost: hostLookup})
+	return audit(ctx, e, cfg, in, probe.Options{Schools: in.schools, Version: version, LookupHost: hostLookup})
 }
 
-// parse reads the flags audit and demo share (output, report) plus the
-// command's own, and refuses positional arguments and unknown formats.
-func (f *auditFlags) parse(e *env, c *command, args []string, own func(fs *flag.FlagSet)) (int, bool) {
-	fs := newFlagSet(e, c)
-	f.outputFlags.register(fs)
-	f.report.register(fs)
-	own(fs)
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code, false
+// noArgs refuses positional arguments to a command that takes none,
+// saying what to write instead.
+func noArgs(in *input, name, instead string) error {
+	if len(in.Args) == 0 {
+		return nil
 	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("%s takes no arguments (got %q); name schools with --school ID", c.Name, pos)), false
-	}
-	if err := f.checkFormat(); err != nil {
-		return fail(e, err), false
-	}
-	if err := f.report.check(); err != nil {
-		return fail(e, err), false
-	}
-	return 0, true
+	return fmt.Errorf("%s takes no arguments (got %q); %s", name, in.Args, instead)
 }
 
 // audit runs the pipeline: the audit with the legs the flags ask for,
 // then save, render and mail (deliver). demo shares it.
-func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts probe.Options) int {
+func audit(ctx context.Context, e *env, cfg *config.Config, f *input, opts probe.Options) int {
 	if _, err := probe.Select(cfg, opts.Schools); err != nil {
 		return fail(e, err)
 	}
@@ -95,6 +70,9 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, opts 
 	}
 	if opts.Legs.Zone == nil && !opts.Simulate {
 		opts.Legs.Zone = legs.Zone
+	}
+	if opts.Now == nil {
+		opts.Now = e.clock()
 	}
 	bar := newProgress(e)
 	opts.Progress = bar.update

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -14,36 +15,23 @@ import (
 func init() {
 	register(&command{
 		Name:    "checklist",
-		Usage:   "[-c schools.yaml] [--school ID]... [--lang en|zh-TW] [--format markdown|html] [--report REPORT.json] [-o FILE]",
 		Summary: "one page per school for the person at a PC: the commands to run with the school's own values, the right answers, and which line of the school's audit explains each activation error code",
-		Run:     runChecklist,
+		Spec: spec{Config: helpConfig, Schools: "school `ID` (repeatable, or comma-separated); default every school", Lang: true, Out: true,
+			Formats: []formatChoice{{"markdown", "to print or paste into a wiki"}, {"html", "one page per school, for a browser or a mail"}}},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var reportPath string
+			fs.StringVar(&reportPath, "report", "", "a saved audit report (`REPORT.json`) whose findings explain each error code")
+			return func(ctx context.Context, e *env, in *input) int { return runChecklist(ctx, e, in, reportPath) }
+		},
 	})
 }
 
-func runChecklist(ctx context.Context, e *env, args []string) int {
-	c := commands["checklist"]
-	fs := newFlagSet(e, c)
-	var (
-		cfgPath, lang, format, reportPath, out string
-		ids                                    listFlag
-	)
-	fs.StringVar(&cfgPath, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.Var(&ids, "school", "school id (repeatable, or comma-separated); default every school")
-	fs.StringVar(&lang, "lang", "", "language: en or zh-TW (default report.lang from schools.yaml, else en)")
-	fs.StringVar(&format, "format", "markdown", "output format: markdown or html")
-	fs.StringVar(&reportPath, "report", "", "a saved audit report (JSON) whose findings explain each error code")
-	fs.StringVar(&out, "o", "", "write to this file instead of standard output (written atomically)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
+func runChecklist(ctx context.Context, e *env, in *input, reportPath string) int {
+	cfgPath, lang, format, out, ids := in.config, in.report.lang, in.format, in.out, in.schools
+	if err := noArgs(in, "checklist", "name schools with --school ID"); err != nil {
+		return fail(e, err)
 	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("checklist takes no arguments (got %q); name schools with --school ID", pos))
-	}
-	if format != "markdown" && format != "html" {
-		return fail(e, fmt.Errorf("--format %q is not known for checklist; use markdown or html", format))
-	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := readConfig(e, cfgPath)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -19,17 +19,16 @@ import (
 func init() {
 	register(&command{
 		Name:    "demo",
-		Usage:   "[--format table|json|csv|markdown|html] [-o FILE] [--save [DIR]] [--mail -c schools.yaml (only its report: and mail: are used)]",
 		Summary: "audit a simulated city on 127.0.0.1 (no root, nothing leaves this machine); exits 0 when it ran",
-		Run:     runDemo,
+		Spec: spec{Config: "a `schools.yaml` lending the demo its report: and mail: settings, to try --mail or --lang (its schools and servers are never used)",
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Report: true, Lang: true},
+		Flags: func(*flag.FlagSet, *input) runFunc { return runDemo },
 	})
 }
 
-func runDemo(ctx context.Context, e *env, args []string) int {
-	var f auditFlags
-	code, ok := f.parse(e, commands["demo"], args, func(*flag.FlagSet) {})
-	if !ok {
-		return code
+func runDemo(ctx context.Context, e *env, f *input) int {
+	if err := noArgs(f, "demo", "the demo's city is built in"); err != nil {
+		return fail(e, err)
 	}
 
 	kms, err := startDemoKMS(ctx)
@@ -54,7 +53,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 
 	opts := probe.Options{Version: version, Simulate: true, Hostname: "demo", Legs: kms.legs(city.Config)}
-	code = audit(ctx, e, city.Config, &f, opts)
+	code := audit(ctx, e, city.Config, f, opts)
 	if code == exitUnknown {
 		return code
 	}

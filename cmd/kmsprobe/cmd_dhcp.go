@@ -3,50 +3,44 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/config"
-	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
 	register(&command{
 		Name:    "dhcp",
-		Usage:   "--iface IFACE [--expect-suffix S | -c schools.yaml --school ID] [--window 4s] [--dhcp-mac MAC] [--format table|json]",
 		Summary: "broadcast one Windows-shaped DHCPDISCOVER, list every offer and judge option 15, option 6 and rogue servers (never takes a lease)",
-		Run:     runDHCP,
+		Spec: spec{Required: []string{"iface"}, Config: "`schools.yaml` with the school of --school, the KMS host and the city resolvers (optional: default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, in *input) runFunc {
+			var school, expect string
+			l := &in.legs
+			fs.StringVar(&l.dhcpIface, "iface", "", "the interface `IFACE` on the school LAN (required; root or cap_net_raw)")
+			fs.StringVar(&expect, "expect-suffix", "", "the DNS `SUFFIX` option 15 must carry (default: the school's suffix with --school)")
+			fs.StringVar(&school, "school", "", "judge against this school `ID` of schools.yaml (suffix, dns, dhcp.allowed_servers)")
+			fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client `MAC` for the DISCOVER (default: the interface's own)")
+			fs.DurationVar(&l.dhcpWindow, "window", 0, "how long to collect offers (default dhcp.window, 4s: dnsmasq waits 3s before its first offer)")
+			return func(ctx context.Context, e *env, in *input) int { return runDHCP(ctx, e, in, school, expect) }
+		},
 	})
 }
 
-func runDHCP(ctx context.Context, e *env, args []string) int {
-	c := commands["dhcp"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	o.register(fs)
-	var l legFlags
-	var school, expect string
-	fs.StringVar(&l.dhcpIface, "iface", "", "the interface on the school LAN (required; root or cap_net_raw)")
-	fs.StringVar(&expect, "expect-suffix", "", "the DNS suffix option 15 must carry (default: the school's suffix with --school)")
-	fs.StringVar(&school, "school", "", "judge against this school of schools.yaml (suffix, dns, dhcp.allowed_servers)")
-	fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client MAC for the DISCOVER (default: the interface's own)")
-	fs.DurationVar(&l.dhcpWindow, "window", 0, "how long to collect offers (default dhcp.window, 4s: dnsmasq waits 3s before its first offer)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("dhcp takes no arguments (got %q)", pos))
+func runDHCP(ctx context.Context, e *env, in *input, school, expect string) int {
+	o, l := &in.outputFlags, &in.legs
+	if err := noArgs(in, "dhcp", "name the interface with --iface IFACE"); err != nil {
+		return fail(e, err)
 	}
 	if l.dhcpIface == "" {
 		return fail(e, errors.New("dhcp needs --iface IFACE: the interface on the school LAN (see `ip link`)"))
 	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
-	}
-	cfg, err := dhcpConfig(o.config, school, expect)
+	cfg, err := dhcpConfig(e, o.config, school, expect)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -67,58 +61,83 @@ func runDHCP(ctx context.Context, e *env, args []string) int {
 		runCfg.Resolvers = nil
 		cfg = &runCfg
 	}
-	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Now: e.clock(), Vantage: "campus", DNSOnly: true, Legs: probe.Legs{Campus: leg}})
 	if err != nil {
 		return fail(e, err)
 	}
 	findings := rep.Schools[0].Findings
 	if o.format == "table" && (o.out == "" || o.out == "-") {
-		printOffers(e, findings)
+		_ = render.DHCPOffers(e.Stdout, findings)
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
 	if err := l.campusError(); err != nil {
 		fmt.Fprintln(e.Stderr, "kmsprobe:", err)
 		return exitUnknown
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // dhcpConfig is the school the offers are judged against: one of
 // schools.yaml with --school, else a school made of --expect-suffix alone
-// (no suffix: dhcp.suffix is skipped).
-func dhcpConfig(path, school, expect string) (*config.Config, error) {
+// (no suffix: dhcp.suffix is skipped), in the settings of schools.yaml
+// when there is one. It is validated as schools.yaml is. Without a file
+// no city resolver is asked: the defaults are production servers.
+func dhcpConfig(e *env, path, school, expect string) (*config.Config, error) {
+	load := optionalConfig
 	if school != "" {
-		cfg, err := loadConfig(path)
-		if err != nil {
-			return nil, err
-		}
-		s, ok := cfg.School(school)
-		if !ok {
-			_, err := probe.Select(cfg, []string{school})
+		load = readConfig
+	}
+	base, err := load(e, path)
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Resolvers = []string{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	s := config.School{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: expect}
+	switch {
+	case school != "":
+		var ok bool
+		if s, ok = base.School(school); !ok {
+			_, err := probe.Select(base, []string{school})
 			return nil, err
 		}
 		if expect != "" {
-			s.Suffix = strings.ToLower(strings.TrimSuffix(expect, "."))
+			s.Suffix = expect
 		}
-		cfg.Schools = []config.School{s}
-		return cfg, nil
-	}
-	cfg := &config.Config{Schools: []config.School{{ID: "dhcp", Name: "DHCP on the campus LAN", Suffix: dnsname.Canonical(expect)}}}
-	cfg.DHCP.Window.Duration = config.DefaultDHCPWindow
-	cfg.Probe.Timeout.Duration, cfg.Probe.Attempts = config.DefaultTimeout, config.DefaultAttempts
-	cfg.KMS.Host, cfg.KMS.Port = config.DefaultKMSHost, config.DefaultKMSPort
-	if base, err := loadConfig(path); err == nil {
-		cfg.DHCP, cfg.Probe, cfg.KMS, cfg.Resolvers = base.DHCP, base.Probe, base.KMS, base.Resolvers
+	case base != nil:
 		// --expect-suffix names a school as surely as --school does: its
 		// own DNS servers are then recognised in option 6, exactly as in
 		// `audit --school ID --dhcp-iface`.
-		if s, ok := schoolBySuffix(base, expect); ok {
-			cfg.Schools = []config.School{s}
+		if bs, ok := schoolBySuffix(base, expect); ok {
+			s = bs
 		}
-	} else if !errors.Is(err, config.ErrNoConfig) {
+	}
+	// A campus school's DNS servers come from the offers, and with no
+	// suffix dhcp.suffix is skipped: the validator sees a stand-in.
+	noSuffix := dnsname.Canonical(s.Suffix) == ""
+	if noSuffix {
+		s.Suffix = "dhcp.example.edu.tw"
+	}
+	cfg.Path, cfg.Schools = "command line", []config.School{s}
+	err = flagProblems(cfg.Validate(), func(p config.Problem) (string, bool) {
+		switch p.Field {
+		case "suffix":
+			return "--expect-suffix: " + p.Msg, true
+		case "dns":
+			return "", strings.HasPrefix(p.Msg, "no DNS server")
+		}
+		return "", false
+	})
+	if err != nil {
 		return nil, err
+	}
+	if noSuffix {
+		cfg.Schools[0].Suffix = ""
 	}
 	return cfg, nil
 }
@@ -139,80 +158,4 @@ func schoolBySuffix(cfg *config.Config, suffix string) (config.School, bool) {
 		return config.School{}, false
 	}
 	return found[0], true
-}
-
-// printOffers lists every offer before the table: what a PC on this LAN
-// would be told, server by server.
-func printOffers(e *env, fs []finding.Finding) {
-	for _, f := range fs {
-		if f.Check != finding.DHCPOffer {
-			continue
-		}
-		offers, _ := f.Evidence["offers"].([]map[string]any)
-		defer printView(e, f.Evidence)
-		if len(offers) == 0 {
-			return
-		}
-		fmt.Fprintf(e.Stdout, "%d offer(s) on %v:\n", len(offers), f.Evidence["iface"])
-		for _, o := range offers {
-			fmt.Fprintf(e.Stdout, "  from %v (%v): offers %v", o["server_id"], o["server_mac"], o["offered_ip"])
-			if r, ok := o["relay"]; ok {
-				fmt.Fprintf(e.Stdout, " via relay %v", r)
-			}
-			fmt.Fprintln(e.Stdout)
-			for _, k := range []string{"domain_name", "dns", "search_list", "routers", "lease_s"} {
-				if v, ok := o[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-			if m, ok := o["malformed"]; ok {
-				fmt.Fprintf(e.Stdout, "    %-12s %v\n", "malformed", m)
-			}
-		}
-		fmt.Fprintln(e.Stdout)
-	}
-}
-
-// printView lists the IPv6 half and what a PC ends up with: every search
-// domain and every DNS server, each with where it came from.
-func printView(e *env, ev finding.Evidence) {
-	list := func(k string) []map[string]any { l, _ := ev[k].([]map[string]any); return l }
-	if rs := list("dhcpv6_replies"); len(rs) > 0 {
-		fmt.Fprintf(e.Stdout, "%d DHCPv6 reply(ies) to the Information-Request:\n", len(rs))
-		for _, r := range rs {
-			fmt.Fprintf(e.Stdout, "  from DUID %v at %v (%v)\n", r["server_duid"], r["source"], r["server_mac"])
-			for _, k := range []string{"dns", "domains", "malformed"} {
-				if v, ok := r[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-		}
-	}
-	if as := list("router_adverts"); len(as) > 0 {
-		fmt.Fprintf(e.Stdout, "%d router advertisement(s):\n", len(as))
-		for _, a := range as {
-			fmt.Fprintf(e.Stdout, "  from %v (%v) lifetime %vs M=%v O=%v\n", a["source"], a["mac"], a["lifetime_s"], a["managed"], a["other"])
-			for _, k := range []string{"rdnss", "dnssl", "withdrawn", "malformed"} {
-				if v, ok := a[k]; ok {
-					fmt.Fprintf(e.Stdout, "    %-12s %v\n", k, v)
-				}
-			}
-		}
-	}
-	if why, ok := ev["ipv6_error"]; ok {
-		fmt.Fprintf(e.Stdout, "IPv6 not observed: %v\n", why)
-	}
-	if ds := list("search_domains"); len(ds) > 0 {
-		fmt.Fprintln(e.Stdout, "Search domains a PC would use:")
-		for _, d := range ds {
-			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["domain"], d["source"], d["origin"])
-		}
-	}
-	if ss := list("dns_servers"); len(ss) > 0 {
-		fmt.Fprintln(e.Stdout, "DNS servers a PC would ask:")
-		for _, d := range ss {
-			fmt.Fprintf(e.Stdout, "  %-30v %v from %v\n", d["address"], d["source"], d["origin"])
-		}
-	}
-	fmt.Fprintln(e.Stdout)
 }

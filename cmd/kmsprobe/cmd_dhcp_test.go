@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,7 +36,7 @@ schools:
 		{"", "dhcp", "", 0},
 	}
 	for _, tc := range tests {
-		cfg, err := dhcpConfig(p, "", tc.expect)
+		cfg, err := dhcpConfig(&env{Stdout: io.Discard, Stderr: io.Discard}, p, "", tc.expect)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.expect, err)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -16,29 +17,19 @@ import (
 func init() {
 	register(&command{
 		Name:    "diff",
-		Usage:   "[OLD.json NEW.json] [--dir DIR] [--format table|json] [--lang en|zh-TW]",
 		Summary: "what changed between two saved reports (default: the two newest in the history); exit 0 no regression, 1 worst regression is a warn, 2 a fail or unknown, 3 cannot read",
-		Run:     runDiff,
+		Spec: spec{Args: "[OLD.json NEW.json]", Config: "`schools.yaml`, for report.dir and report.lang (optional)", Lang: true,
+			Formats: []formatChoice{{"table", "what changed, for people"}, {"json", "the changes, for programs"}}},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var dir string
+			fs.StringVar(&dir, "dir", "", "history folder `DIR` (default report.dir from schools.yaml, else ./"+history.DefaultDir+")")
+			return func(ctx context.Context, e *env, in *input) int { return runDiff(ctx, e, in, dir) }
+		},
 	})
 }
 
-func runDiff(ctx context.Context, e *env, args []string) int {
-	c := commands["diff"]
-	fs := newFlagSet(e, c)
-	var (
-		cfgPath, dir, format, lang string
-	)
-	fs.StringVar(&cfgPath, "c", "", "schools.yaml, for report.dir and report.lang (optional)")
-	fs.StringVar(&dir, "dir", "", "history folder (default report.dir from schools.yaml, else ./"+history.DefaultDir+")")
-	fs.StringVar(&format, "format", "table", "output format: table or json")
-	fs.StringVar(&lang, "lang", "", "language of the table: en or zh-TW (default report.lang, else en)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if format != "table" && format != "json" {
-		return fail(e, fmt.Errorf("--format %q is not known for diff; use table or json", format))
-	}
+func runDiff(ctx context.Context, e *env, in *input, dir string) int {
+	cfgPath, format, lang, pos := in.config, in.format, in.report.lang, in.Args
 	// The configuration is optional here: diff reads files, and an admin
 	// may run it on a copy of the history on another machine.
 	var cfg *config.Config

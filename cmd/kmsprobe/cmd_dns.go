@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
-	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -14,56 +14,52 @@ import (
 func init() {
 	register(&command{
 		Name:    "dns",
-		Usage:   "SUFFIX [--server ADDR]... [-c schools.yaml] [--format table|json]",
 		Summary: "check _vlmcs._tcp.SUFFIX at the given DNS servers (default: the city resolvers of schools.yaml)",
-		Run:     runDNS,
+		Spec:    spec{Args: "SUFFIX", Config: helpConfig, Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var servers listFlag
+			fs.Var(&servers, "server", "DNS server to ask, host or host:port (repeatable; default the city resolvers of schools.yaml)")
+			return func(ctx context.Context, e *env, in *input) int { return runDNS(ctx, e, in, servers) }
+		},
 	})
 }
 
-func runDNS(ctx context.Context, e *env, args []string) int {
-	c := commands["dns"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	var servers listFlag
-	o.register(fs)
-	fs.Var(&servers, "server", "DNS server to ask, host or host:port (repeatable)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 {
+func runDNS(ctx context.Context, e *env, in *input, servers []string) int {
+	o := &in.outputFlags
+	if len(in.Args) != 1 {
 		return fail(e, errors.New("dns needs exactly one SUFFIX, e.g. kmsprobe dns demo-jh.kh.edu.tw --server 10.1.2.3"))
 	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
-	}
-	suffix, note, err := dnsSuffixArg(pos[0])
+	suffix, note, err := dnsSuffixArg(in.Args[0])
 	if err != nil {
 		return fail(e, err)
 	}
 	if note != "" {
 		fmt.Fprintln(e.Stderr, "kmsprobe:", note)
 	}
-	cfg, err := pseudoConfig(o.config, "dns", suffix, servers)
+	base, err := optionalConfig(e, o.config)
+	if err != nil {
+		return fail(e, err)
+	}
+	cfg, err := singleSchool(base, "dns", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}
 	// Servers named with --server are judged; the city resolvers of
 	// schools.yaml still witness the KMS host's addresses.
 	var witnesses []string
-	if base, err := loadConfig(o.config); err == nil && len(servers) > 0 {
+	if base != nil && len(servers) > 0 {
 		witnesses = base.Resolvers
 	}
 	bar := newProgress(e)
-	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, DNSOnly: true, Progress: bar.update, LookupHost: hostLookup, Witnesses: witnesses})
+	rep, err := probe.Run(ctx, cfg, probe.Options{Version: version, Now: e.clock(), DNSOnly: true, Progress: bar.update, LookupHost: hostLookup, Witnesses: witnesses})
 	bar.finish()
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // dnsSuffixArg takes the school's DNS suffix, or the full record name an
@@ -97,53 +93,4 @@ func dnsSuffixArg(arg string) (suffix, note string, err error) {
 		return "", "", fmt.Errorf("%q is not a DNS suffix (%s is a service label; KMS clients ask only %s): type the school's suffix, e.g. kmsprobe dns %s", arg, first, prefix+"SUFFIX", hint)
 	}
 	return name, "", nil
-}
-
-// pseudoConfig builds a one-school configuration for the single-target
-// commands (dns, kms --discover): the settings of schools.yaml when there
-// is one, else the defaults, with the given servers in place of the
-// resolvers. The school is validated like any other, so a bad suffix or
-// address gets the same message as in schools.yaml.
-func pseudoConfig(path, id, suffix string, servers []string) (*config.Config, error) {
-	var y strings.Builder
-	y.WriteString("version: 1\n")
-	base, err := loadConfig(path)
-	if err != nil && !errors.Is(err, config.ErrNoConfig) {
-		return nil, err
-	}
-	if base != nil {
-		fmt.Fprintf(&y, "kms: {host: %q, port: %d, min_count: %d}\n", base.KMS.Host, base.KMS.Port, base.KMS.MinCount)
-		fmt.Fprintf(&y, "probe: {timeout: %s, attempts: %d, concurrency: %d}\n", base.Probe.Timeout, base.Probe.Attempts, base.Probe.Concurrency)
-	}
-	list := func(addrs []string) string {
-		q := make([]string, len(addrs))
-		for i, a := range addrs {
-			q[i] = fmt.Sprintf("%q", a)
-		}
-		return "[" + strings.Join(q, ", ") + "]"
-	}
-	// --server names the servers to judge: they are asked as the
-	// school's own (their remedy is the zone line, not "the city
-	// resolvers only cache"), and nothing else is asked. Without it the
-	// city resolvers of schools.yaml are asked; "resolvers: []" there is
-	// written out, since leaving the key out would bring back the
-	// production defaults.
-	dnsList := ""
-	switch {
-	case len(servers) > 0:
-		y.WriteString("resolvers: []\n")
-		dnsList = ", dns: " + list(servers)
-	case base != nil:
-		y.WriteString("resolvers: " + list(base.Resolvers) + "\n")
-	}
-	fmt.Fprintf(&y, "schools:\n  - {id: %s, suffix: %q%s}\n", id, suffix, dnsList)
-	cfg, err := config.Parse("command line", []byte(y.String()))
-	if err != nil {
-		return nil, err
-	}
-	if base != nil {
-		cfg.NTP, cfg.KMS = base.NTP, base.KMS
-		cfg.Probe.StateDir = base.Probe.StateDir
-	}
-	return cfg, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -21,35 +22,45 @@ import (
 func init() {
 	register(&command{
 		Name:    "init",
-		Usage:   "--from FILE.csv [--from FILE.csv]... [--city NAME] [--zone kh.edu.tw] [--overrides FILE] [--discover [--resolver ADDR]...] [-o schools.yaml] [--force]",
 		Summary: "build schools.yaml from the Ministry of Education's school lists (CSV); --discover finds each school's own DNS servers",
-		Run:     runInit,
+		Spec:    spec{Required: []string{"from"}},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var f initFlags
+			f.register(fs)
+			return func(ctx context.Context, e *env, in *input) int { return runInit(ctx, e, in, &f) }
+		},
 	})
 }
 
-func runInit(ctx context.Context, e *env, args []string) int {
-	c := commands["init"]
-	fs := newFlagSet(e, c)
-	var from, resolvers listFlag
-	var city, zone, overrides, out string
-	var discover, force bool
-	var nsPort, concurrency int
-	var timeout time.Duration
-	fs.Var(&from, "from", "a school list CSV from the Ministry of Education (repeat for elementary, junior and senior high)")
-	fs.StringVar(&city, "city", "高雄市", "keep the schools of this city (縣市名稱, with or without its [code]); empty keeps all")
-	fs.StringVar(&zone, "zone", "kh.edu.tw", "the city's DNS zone: a school's suffix is the name under it in its web address")
-	fs.StringVar(&overrides, "overrides", "", "YAML file fixing schools by 代碼 or id: suffix, dns, id, name, skip")
-	fs.BoolVar(&discover, "discover", false, "look up each school's name servers and write its own ones under dns:")
-	fs.Var(&resolvers, "resolver", "resolver to ask with --discover, host or host:port (repeatable; default the city resolvers)")
-	fs.IntVar(&nsPort, "ns-port", 53, "port the name servers listen on (labs and tests only)")
-	fs.IntVar(&concurrency, "concurrency", 64, "schools looked up at once with --discover")
-	fs.DurationVar(&timeout, "timeout", 2*time.Second, "per DNS question with --discover")
-	fs.StringVar(&out, "o", "schools.yaml", "file to write, or - for standard output")
-	fs.BoolVar(&force, "force", false, "merge into an existing file (its ids, edits and comments are kept)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
+// initFlags are init's own flags.
+type initFlags struct {
+	from, resolvers            listFlag
+	city, zone, overrides, out string
+	discover, force            bool
+	nsPort, concurrency        int
+	timeout                    time.Duration
+}
+
+func (f *initFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.from, "from", "a school list `FILE.csv` from the Ministry of Education (repeat for elementary, junior and senior high)")
+	fs.StringVar(&f.city, "city", "高雄市", "keep the schools of this city `NAME` (縣市名稱, with or without its [code]); empty keeps all")
+	fs.StringVar(&f.zone, "zone", "kh.edu.tw", "the city's DNS `ZONE`: a school's suffix is the name under it in its web address")
+	fs.StringVar(&f.overrides, "overrides", "", "YAML `FILE` fixing schools by 代碼 or id: suffix, dns, id, name, skip")
+	fs.BoolVar(&f.discover, "discover", false, "look up each school's name servers and write its own ones under dns:")
+	fs.Var(&f.resolvers, "resolver", "resolver to ask with --discover, host or host:port (repeatable; default the city resolvers)")
+	fs.IntVar(&f.nsPort, "ns-port", 53, "`PORT` the name servers listen on (labs and tests only)")
+	fs.IntVar(&f.concurrency, "concurrency", 64, "`N` schools looked up at once with --discover")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "per DNS question with --discover")
+	fs.StringVar(&f.out, "o", "schools.yaml", "`FILE` to write, or - for standard output")
+	fs.BoolVar(&f.force, "force", false, "merge into an existing file (its ids, edits and comments are kept)")
+}
+
+func runInit(ctx context.Context, e *env, in *input, f *initFlags) int {
+	from, resolvers := f.from, f.resolvers
+	city, zone, overrides, out := f.city, f.zone, f.overrides, f.out
+	discover, force := f.discover, f.force
+	nsPort, concurrency, timeout := f.nsPort, f.concurrency, f.timeout
+	pos := in.Args
 	if len(pos) > 0 {
 		return fail(e, fmt.Errorf("init takes no arguments (got %q); name each list with --from FILE.csv", pos))
 	}

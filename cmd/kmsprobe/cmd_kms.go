@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,70 +17,69 @@ import (
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/legs"
 	"github.com/kh-edu/kmsprobe/probe"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
 	register(&command{
 		Name:    "kms",
-		Usage:   "HOST[:PORT] | --discover SUFFIX [--server ADDR]... [--kms-mode tcp|bind|activate] [--product P] [--protocol 4|5|6] [-c schools.yaml] [--format table|json]",
 		Summary: "check one KMS host the way a client would (TCP 1688, RPC bind, activation request) and show its ePID, build, count and intervals",
-		Run:     runKMS,
+		Spec: spec{Args: "HOST[:PORT] | --discover SUFFIX", Config: "`schools.yaml` for the KMS settings, the NTP servers and, with --discover, the resolvers (optional: default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: reportFormats(), Out: true, OnlyProblems: true, Lang: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var f kmsFlags
+			fs.StringVar(&f.mode, "kms-mode", "", "how far to go: `tcp|bind|activate` (default kms.mode of schools.yaml, else activate)")
+			fs.StringVar(&f.product, "product", "", "`PRODUCTS` the activation requests claim to be, comma-separated, one request each: "+strings.Join(kmscheck.ProductNames(), ", ")+" (default win10-ent)")
+			fs.IntVar(&f.protocol, "protocol", 0, "KMS protocol version `4|5|6` (default: the product's, 6 for current products)")
+			fs.StringVar(&f.discover, "discover", "", "find the KMS host through _vlmcs._tcp.`SUFFIX` SRV first, as a Windows client does")
+			fs.Var(&f.servers, "server", "with --discover: DNS server to ask, host or host:port (repeatable; default the resolvers of schools.yaml)")
+			fs.IntVar(&f.minCount, "min-count", 0, "client count `N` the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
+			return func(ctx context.Context, e *env, in *input) int { return runKMS(ctx, e, in, &f) }
+		},
 	})
 }
 
-func runKMS(ctx context.Context, e *env, args []string) int {
-	c := commands["kms"]
-	fs := newFlagSet(e, c)
-	var o outputFlags
-	o.register(fs)
-	mode := fs.String("kms-mode", "", "how far to go: tcp, bind or activate (default from schools.yaml, else activate)")
-	product := fs.String("product", "", "products the activation requests claim to be, comma-separated, one request each: "+strings.Join(kmscheck.ProductNames(), ", ")+" (default win10-ent)")
-	protocol := fs.Int("protocol", 0, "KMS protocol version 4, 5 or 6 (default: the product's, 6 for current products)")
-	discover := fs.String("discover", "", "find the KMS host through _vlmcs._tcp.SUFFIX SRV first, as a Windows client does")
-	var servers listFlag
-	fs.Var(&servers, "server", "with --discover: DNS server to ask, host or host:port (repeatable; default the resolvers of schools.yaml)")
-	minCount := fs.Int("min-count", 0, "client count the host must report (default kms.min_count of schools.yaml for Windows client products, else the product's threshold)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
+// kmsFlags are kms's own flags.
+type kmsFlags struct {
+	mode, product, discover string
+	protocol, minCount      int
+	servers                 listFlag
+}
+
+func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
+	o, pos := &in.outputFlags, in.Args
+	mode, product, protocol, discover, minCount := &f.mode, &f.product, &f.protocol, &f.discover, &f.minCount
+	servers := f.servers
 	if *discover != "" && len(pos) != 0 {
 		return fail(e, errors.New("give either HOST[:PORT] or --discover SUFFIX, not both"))
 	}
 	if *discover == "" && len(pos) != 1 {
 		return fail(e, errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR"))
 	}
-	if err := o.checkFormat(); err != nil {
-		return fail(e, err)
-	}
 	// schools.yaml is optional here: a bare `kmsprobe kms HOST` must work
-	// on a laptop without one, but an explicit -c must exist.
-	var cfg *config.Config
-	if o.config != "" {
-		var err error
-		if cfg, err = config.Load(o.config); err != nil {
-			return fail(e, err)
-		}
-	} else if p, err := config.Find(); err == nil {
-		if cfg, err = config.Load(p); err != nil {
-			return fail(e, err)
-		}
-	}
-	k, ntp, stateDir, err := kmsOptions(cfg, *mode, *product, *protocol, *minCount)
+	// on a laptop without one (and then asks no NTP server), but an
+	// explicit -c must exist.
+	cfg, err := optionalConfig(e, in.config)
 	if err != nil {
 		return fail(e, err)
 	}
+	k, err := kmsOptions(cfg, kmsSettings{mode: *mode, product: *product, protocol: *protocol, minCount: *minCount})
+	if err != nil {
+		return fail(e, err)
+	}
+	var ntp []string
+	stateDir := ""
+	if cfg != nil {
+		ntp, stateDir = cfg.NTP, cfgStateDir(cfg)
+	}
 	if k.Request.Mode == kmscheck.ModeActivate {
-		if stateDir == "" && cfg != nil {
-			stateDir = cfgStateDir(cfg)
-		}
 		if k.Request.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
 			return fail(e, err)
 		}
 	}
 	clock := clockcheck.Budget{NTP: budgetsOf(cfg).NTP}
 	if *discover != "" {
-		return runDiscover(ctx, e, &o, cfg, k, ntp, clock, *discover, servers)
+		return runDiscover(ctx, e, in, cfg, k, ntp, clock, *discover, servers)
 	}
 	host, port := pos[0], kmscheck.DefaultPort
 	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
@@ -106,101 +106,56 @@ func runKMS(ctx context.Context, e *env, args []string) int {
 		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
+	rep.GeneratedAt = e.now() // the one clock (probe.Single reads time.Now)
 	if o.format == "table" && (o.out == "" || o.out == "-") {
-		printKMS(e, findings)
+		_ = render.KMSDetails(e.Stdout, findings)
 		return rep.ExitCode()
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
-// kmsOptions merges schools.yaml (when there is one) and the flags; flags
-// win. product may name several products, comma-separated.
-func kmsOptions(cfg *config.Config, mode, product string, protocol, minCount int) (legs.KMS, []string, string, error) {
-	var k legs.KMS
-	var ntp []string
-	var stateDir string
-	names := ""
-	k.Budget.Handshake = budgetsOf(cfg).KMSHandshake
-	if cfg != nil {
-		names, k.Request.Protocol = strings.Join(cfg.KMS.Products, ","), cfg.KMS.Protocol
-		if cfg.KMS.MinCountSet {
-			// A written min_count applies to every product; unwritten,
-			// each count pool is held to its own product's N.
-			k.Expect.MinCount = cfg.KMS.MinCount
-		}
-		if mode == "" {
-			mode = cfg.KMS.Mode
-		}
-		ntp, stateDir = cfg.NTP, cfg.Probe.StateDir
-	}
-	if product != "" {
-		names = product
-	}
-	if protocol != 0 {
-		k.Request.Protocol = protocol
-	}
-	if minCount > 0 {
-		k.Expect.MinCount = minCount
-	}
-	if k.Request.Protocol != 0 && (k.Request.Protocol < 4 || k.Request.Protocol > 6) {
-		return k, nil, "", fmt.Errorf("protocol %d: KMS clients speak protocol 4, 5 or 6", k.Request.Protocol)
-	}
-	m, err := kmscheck.ParseMode(mode)
+// kmsOptions is the KMS leg of cfg (nil: the defaults) with the KMS
+// flags written over its settings and validated as schools.yaml is.
+func kmsOptions(cfg *config.Config, s kmsSettings) (legs.KMS, error) {
+	c, err := kmsConfig(cfg, s)
 	if err != nil {
-		return k, nil, "", err
+		return legs.KMS{}, err
+	}
+	return kmsLeg(c)
+}
+
+// kmsLeg is the KMS leg a validated configuration describes; its mode
+// and products are known, so the lookups below cannot fail on a loaded
+// file.
+func kmsLeg(cfg *config.Config) (legs.KMS, error) {
+	var k legs.KMS
+	k.Budget.Handshake = legs.BudgetsOf(cfg).KMSHandshake
+	k.Request.Protocol = cfg.KMS.Protocol
+	if cfg.KMS.MinCountSet {
+		// A written min_count applies to every product; unwritten, each
+		// count pool is held to its own product's N.
+		k.Expect.MinCount = cfg.KMS.MinCount
+	}
+	m, err := kmscheck.ParseMode(cfg.KMS.Mode)
+	if err != nil {
+		return k, err
 	}
 	k.Request.Mode = m
-	ps, err := kmscheck.LookupProducts(strings.Split(names, ","))
+	ps, err := kmscheck.LookupProducts(cfg.KMS.Products)
 	if err != nil {
-		return k, nil, "", err
+		return k, err
 	}
 	k.Request.Products = ps
-	return k, ntp, stateDir, nil
-}
-
-// printKMS shows what a vlmcs user expects, then the verdicts.
-func printKMS(e *env, fs []finding.Finding) {
-	w := e.Stdout
-	for _, f := range fs {
-		ev := f.Evidence
-		if f.Check == finding.KMSRPC && ev["epid"] != nil {
-			fmt.Fprintf(w, "%s\n", f.Server)
-			fmt.Fprintf(w, "  KMS protocol            : %v (%v)\n", ev["protocol"], ev["rpc_syntax"])
-			fmt.Fprintf(w, "  ePID                    : %v\n", ev["epid"])
-			if ev["host_os"] != nil {
-				fmt.Fprintf(w, "  Host OS                 : %v (build %v)\n", ev["host_os"], ev["host_build"])
-			} else {
-				fmt.Fprintf(w, "  Host build              : %v\n", ev["host_build"])
-			}
-			if ev["host_language"] != nil {
-				fmt.Fprintf(w, "  Host language           : %v (LCID %v)\n", ev["host_language"], ev["host_lcid"])
-			} else if ev["host_lcid"] != nil {
-				fmt.Fprintf(w, "  Host LCID               : %v\n", ev["host_lcid"])
-			}
-			if ev["hwid"] != nil {
-				fmt.Fprintf(w, "  HwId                    : %v\n", ev["hwid"])
-			}
-			fmt.Fprintf(w, "  Current client count    : %v (needed: %v)\n", ev["count"], ev["min_count"])
-			fmt.Fprintf(w, "  Activation interval     : %v min\n", ev["activation_interval_min"])
-			fmt.Fprintf(w, "  Renewal interval        : %v min\n", ev["renewal_interval_min"])
-			fmt.Fprintf(w, "  Round trip              : %v ms\n", ev["rtt_ms"])
-		}
-	}
-	for _, f := range fs {
-		fmt.Fprintf(w, "%-5s %-12s %-22s %s\n", strings.ToUpper(f.Status.String()), f.Check, f.Server, f.Message)
-		if f.Remedy != "" && (f.Status == finding.Fail || f.Status == finding.Warn || f.Status == finding.Unknown) {
-			fmt.Fprintf(w, "      fix: %s\n", f.Remedy)
-		}
-	}
+	return k, nil
 }
 
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
-func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
-	pc, err := pseudoConfig(o.config, "discover", suffix, servers)
+func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
+	pc, err := singleSchool(cfg, "discover", suffix, servers)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -222,7 +177,8 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
 	}
 	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
-	if o.format == "table" && (o.out == "" || o.out == "-") {
+	rep.GeneratedAt = e.now()
+	if in.format == "table" && (in.out == "" || in.out == "-") {
 		for _, f := range findings {
 			if f.Check == finding.DNSSRV {
 				if order, ok := f.Evidence["client_order"].([]string); ok {
@@ -230,13 +186,13 @@ func runDiscover(ctx context.Context, e *env, o *outputFlags, cfg *config.Config
 				}
 			}
 		}
-		printKMS(e, findings)
+		_ = render.KMSDetails(e.Stdout, findings)
 		return rep.ExitCode()
 	}
-	if err := o.emit(e, rep); err != nil {
+	if err := in.emitReport(e, cfg, rep); err != nil {
 		return fail(e, err)
 	}
-	return rep.ExitCode()
+	return in.exitCode(rep)
 }
 
 // budgetsOf is the one budget table (legs.BudgetsOf) for cfg, or for the

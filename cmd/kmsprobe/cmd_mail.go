@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,23 +17,18 @@ import (
 func init() {
 	register(&command{
 		Name:    "mail",
-		Usage:   "[-c schools.yaml] [--lang en|zh-TW] [--eml FILE] REPORT.json",
 		Summary: "mail a saved report (to resend one whose delivery failed); exit 0 sent, 3 not sent",
-		Run:     runMail,
+		Spec:    spec{Args: "REPORT.json", Config: "`schools.yaml` with the mail: section (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)", Lang: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			var eml string
+			fs.StringVar(&eml, "eml", "", "write the message to this `FILE` (RFC 5322, opens in any mail client) instead of sending it")
+			return func(ctx context.Context, e *env, in *input) int { return runMail(ctx, e, in, eml) }
+		},
 	})
 }
 
-func runMail(ctx context.Context, e *env, args []string) int {
-	c := commands["mail"]
-	fs := newFlagSet(e, c)
-	var cfgPath, lang, eml string
-	fs.StringVar(&cfgPath, "c", "", "schools.yaml with the mail: section (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&lang, "lang", "", "report language: en or zh-TW (default report.lang, else en)")
-	fs.StringVar(&eml, "eml", "", "write the message to this file (RFC 5322, opens in any mail client) instead of sending it")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
+func runMail(ctx context.Context, e *env, in *input, eml string) int {
+	cfgPath, lang, pos := in.config, in.report.lang, in.Args
 	if len(pos) != 1 {
 		return fail(e, fmt.Errorf("mail takes one saved report, e.g. kmsprobe mail /var/lib/kmsprobe/reports/report-20261125T000000.000Z.json (got %d arguments)", len(pos)))
 	}
@@ -41,7 +37,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, fmt.Errorf("cannot read the report to mail: %w", err))
 	}
-	cfg, err := loadConfig(cfgPath)
+	cfg, err := readConfig(e, cfgPath)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -67,7 +63,7 @@ func runMail(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail(e, err)
 		}
-		m, err := mailer.Compose(r, ro, s)
+		m, err := mailer.Compose(r, ro, s, checklistAttachments(e, cfg, r, ro))
 		if err != nil {
 			return fail(e, err)
 		}

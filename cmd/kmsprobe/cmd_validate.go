@@ -2,37 +2,28 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/render"
 )
 
 func init() {
 	register(&command{
 		Name:    "validate",
-		Usage:   "[-c schools.yaml]",
 		Summary: "check schools.yaml and list every problem with its line; sends nothing",
-		Run:     runValidate,
+		Spec: spec{Config: "`schools.yaml` to check (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)",
+			Formats: []formatChoice{{"table", "lines for people"}, {"json", "for programs"}}},
+		Flags: func(*flag.FlagSet, *input) runFunc { return runValidate },
 	})
 }
 
-func runValidate(ctx context.Context, e *env, args []string) int {
-	c := commands["validate"]
-	fs := newFlagSet(e, c)
-	var path, format string
-	fs.StringVar(&path, "c", "", "schools.yaml to check (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&format, "format", "table", "output format: table (lines for people) or json (for programs)")
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("validate takes no arguments (got %q); name the file with -c FILE", pos))
-	}
-	if format != "table" && format != "json" {
-		return fail(e, fmt.Errorf("--format %q is not known for validate; use table or json", format))
+func runValidate(ctx context.Context, e *env, in *input) int {
+	path, format := in.config, in.format
+	if err := noArgs(in, "validate", "name the file with -c FILE"); err != nil {
+		return fail(e, err)
 	}
 	var problems, warnings []config.Problem
 	cfg, err := loadConfig(path)
@@ -48,31 +39,13 @@ func runValidate(ctx context.Context, e *env, args []string) int {
 		warnings = cfg.Warnings
 	}
 	if format == "json" {
-		type jsonProblem struct {
-			File    string `json:"file"`
-			Line    int    `json:"line,omitempty"`
-			School  string `json:"school,omitempty"`
-			Field   string `json:"field,omitempty"`
-			Message string `json:"message"`
-		}
-		out := struct {
-			Valid    bool          `json:"valid"`
-			Schools  int           `json:"schools"`
-			Problems []jsonProblem `json:"problems"`
-			Warnings []jsonProblem `json:"warnings"`
-		}{Valid: len(problems) == 0, Problems: []jsonProblem{}, Warnings: []jsonProblem{}}
+		v := render.Validation{Problems: problems, Warnings: warnings}
 		if cfg != nil {
-			out.Schools = len(cfg.Schools)
+			v.Schools = len(cfg.Schools)
 		}
-		for _, p := range problems {
-			out.Problems = append(out.Problems, jsonProblem{p.Path, p.Line, p.School, p.Field, p.Msg})
+		if err := render.ValidationJSON(e.Stdout, v); err != nil {
+			return fail(e, err)
 		}
-		for _, w := range warnings {
-			out.Warnings = append(out.Warnings, jsonProblem{w.Path, w.Line, w.School, w.Field, w.Msg})
-		}
-		enc := json.NewEncoder(e.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
 	}
 	if len(problems) > 0 {
 		if format == "table" {

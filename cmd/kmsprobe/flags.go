@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
@@ -40,18 +38,23 @@ type outputFlags struct {
 func newFlagSet(e *env, c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet("kmsprobe "+c.Name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
+	// The Usage line is made from the flags fs holds when -h is asked,
+	// so it lists exactly what the command takes.
 	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, c.Usage, c.Summary)
+		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, synopsis(c.Spec.Args, c.Spec.Required, fs), c.Summary)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// register adds -c, --format (the report formats), --only-problems and
+// -o: the older form, for commands not yet declared with a spec.
 func (o *outputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.config, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&o.format, "format", "table", render.FormatHelp())
-	fs.BoolVar(&o.onlyProblems, "only-problems", false, "show only the schools (and infrastructure) with something to fix")
-	fs.StringVar(&o.out, "o", "", "write the output to this file instead of standard output (a regular file is replaced atomically keeping its mode; symlinks, FIFOs and devices such as /dev/stdout are written through)")
+	fs.StringVar(&o.config, "c", "", helpConfig)
+	o.format = "table"
+	fs.Var(&formatValue{v: &o.format, choices: reportFormats()}, "format", formatHelp(reportFormats()))
+	fs.BoolVar(&o.onlyProblems, "only-problems", false, helpOnly)
+	fs.StringVar(&o.out, "o", "", helpOut)
 }
 
 // parse parses flags wherever they stand among the arguments, so
@@ -79,18 +82,6 @@ func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	}
 }
 
-// loadConfig loads -c or the first schools.yaml on the search path.
-func loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		p, err := config.Find()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	return config.Load(path)
-}
-
 // checkFormat refuses an unknown --format before any packet is sent.
 func (o *outputFlags) checkFormat() error {
 	if !render.HasFormat(o.format) {
@@ -110,7 +101,7 @@ func (o *outputFlags) emit(e *env, r *probe.Report) error {
 func (o *outputFlags) emitWith(e *env, r *probe.Report, ro render.Options) error {
 	ro.Format, ro.OnlyProblems = o.format, o.onlyProblems
 	if ro.Now.IsZero() {
-		ro.Now = time.Now()
+		ro.Now = e.now()
 	}
 	fn := func(w io.Writer) error { return render.Write(w, r, ro) }
 	if o.out == "" || o.out == "-" {

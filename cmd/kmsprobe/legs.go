@@ -32,12 +32,12 @@ type legFlags struct {
 }
 
 func (l *legFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.dhcpIface, "dhcp-iface", "", "campus mode: broadcast one DHCPDISCOVER on this interface and follow the offers (needs --school ID; root or cap_net_raw)")
-	fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client MAC for the DISCOVER (default: the interface's own)")
+	fs.StringVar(&l.dhcpIface, "dhcp-iface", "", "campus mode: broadcast one DHCPDISCOVER on `IFACE` and follow the offers (needs --school ID; root or cap_net_raw)")
+	fs.StringVar(&l.dhcpMAC, "dhcp-mac", "", "client `MAC` for the DISCOVER (default: the interface's own)")
 	fs.DurationVar(&l.dhcpWindow, "dhcp-window", 0, "how long to collect DHCP offers (default dhcp.window, 4s: dnsmasq waits 3s before its first offer)")
-	fs.StringVar(&l.kmsMode, "kms-mode", "", "how far the KMS check goes: tcp, bind or activate (default kms.mode, else activate)")
-	fs.StringVar(&l.product, "product", "", "product the KMS activation request claims to be (default kms.product, else Windows 10/11 Enterprise)")
-	fs.IntVar(&l.protocol, "protocol", 0, "KMS protocol version 4, 5 or 6 (default kms.protocol, else 6)")
+	fs.StringVar(&l.kmsMode, "kms-mode", "", "how far the KMS check goes: `tcp|bind|activate` (default kms.mode, else activate)")
+	fs.StringVar(&l.product, "product", "", "`PRODUCT` the KMS activation request claims to be (default kms.product, else Windows 10/11 Enterprise)")
+	fs.IntVar(&l.protocol, "protocol", 0, "KMS protocol version `4|5|6` (default kms.protocol, else 6)")
 }
 
 // auditKMSOptions merges schools.yaml and the flags into the KMS leg's
@@ -45,13 +45,13 @@ func (l *legFlags) register(fs *flag.FlagSet) {
 // client identity is resolved here, once, so a machine without a stable
 // identity is told before any packet is sent.
 func (l *legFlags) auditKMSOptions(cfg *config.Config) (legs.KMS, error) {
-	k, _, _, err := kmsOptions(cfg, l.kmsMode, l.product, l.protocol, 0)
+	// One deadline covers connect, bind and the activation request; it
+	// gets the budget a DNS question gets in all its attempts
+	// (legs.BudgetsOf, the same table as every command).
+	k, err := kmsOptions(cfg, kmsSettings{mode: l.kmsMode, product: l.product, protocol: l.protocol})
 	if err != nil {
 		return k, err
 	}
-	// One deadline covers connect, bind and the activation request; it
-	// gets the budget a DNS question gets in all its attempts.
-	k.Budget.Handshake = legs.BudgetsOf(cfg).KMSHandshake
 	if k.Request.Mode == kmscheck.ModeActivate {
 		id, err := kmscheck.LoadIdentity(cfgStateDir(cfg))
 		if err != nil {

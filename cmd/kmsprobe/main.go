@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -29,11 +31,20 @@ const (
 
 // command is one subcommand. Each lives in its own cmd_*.go file and
 // registers itself in init, so adding a command touches no other file.
+//
+// A command declares the shared flags it takes in Spec and its own in
+// Flags; the flag set, -h and the Usage line come from them (spec.go).
+// Run with a hand-written Usage is the older form, still used by serve
+// and city: their -h is generated from the flags they register too.
 type command struct {
 	Name    string
-	Usage   string // one line: flags and arguments
 	Summary string
-	Run     func(ctx context.Context, e *env, args []string) int
+	Spec    spec
+	// Flags registers the command's own flags and returns its body.
+	Flags func(fs *flag.FlagSet, in *input) runFunc
+
+	Usage string // older form: one line, flags and arguments
+	Run   func(ctx context.Context, e *env, args []string) int
 }
 
 var commands = map[string]*command{}
@@ -50,6 +61,24 @@ type env struct {
 	// StdoutTTY and Width fit the table to a person's terminal.
 	StdoutTTY bool
 	Width     int
+	// Now is the one clock of report times and ages; tests pin it. Nil
+	// is time.Now.
+	Now func() time.Time
+}
+
+func (e *env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
+}
+
+// clock is e.Now for probe.Options, never nil.
+func (e *env) clock() func() time.Time {
+	if e.Now == nil {
+		return time.Now
+	}
+	return e.Now
 }
 
 func main() {
@@ -60,7 +89,7 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr), StdoutTTY: isTerminal(os.Stdout)}
+	e := &env{Stdout: os.Stdout, Stderr: os.Stderr, StderrTTY: isTerminal(os.Stderr), StdoutTTY: isTerminal(os.Stdout), Now: time.Now}
 	if e.StdoutTTY {
 		e.Width, _, _ = term.GetSize(int(os.Stdout.Fd()))
 	}
@@ -69,7 +98,7 @@ func main() {
 
 func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.Stderr)
+		usage(ctx, e.Stderr)
 		if len(args) == 0 {
 			return exitUnknown
 		}
@@ -82,13 +111,16 @@ func run(ctx context.Context, e *env, args []string) int {
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(e.Stderr, "kmsprobe: unknown command %q\n\n", args[0])
-		usage(e.Stderr)
+		usage(ctx, e.Stderr)
 		return exitUnknown
 	}
-	return c.Run(ctx, e, args[1:])
+	if c.Run != nil {
+		return c.Run(ctx, e, args[1:])
+	}
+	return c.exec(ctx, e, args[1:])
 }
 
-func usage(w io.Writer) {
+func usage(ctx context.Context, w io.Writer) {
 	fmt.Fprintln(w, "kmsprobe checks that every school can activate Windows and Office through KMS.")
 	fmt.Fprintln(w, "\nUsage:")
 	names := make([]string, 0, len(commands))
@@ -98,7 +130,7 @@ func usage(w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := commands[n]
-		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, c.Usage)
+		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, usageLine(ctx, c))
 		fmt.Fprintf(w, "  %-18s %s\n", "", c.Summary)
 	}
 	fmt.Fprintln(w, "\nExit status: 0 all pass, 1 some warn, 2 some fail, 3 the probe could not run.")

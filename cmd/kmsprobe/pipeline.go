@@ -33,9 +33,14 @@ type reportFlags struct {
 }
 
 func (h *reportFlags) register(fs *flag.FlagSet) {
-	fs.Var(&h.save, "save", "save the report as JSON in the history folder: --save alone uses report.dir from schools.yaml, else ./"+history.DefaultDir+"; --save=DIR (or --save DIR) names the folder. Keeps the last report.keep reports (default 52)")
+	h.registerDelivery(fs)
+	fs.StringVar(&h.lang, "lang", "", helpLang)
+}
+
+// registerDelivery adds --save and --mail.
+func (h *reportFlags) registerDelivery(fs *flag.FlagSet) {
+	fs.Var(&h.save, "save", "save the report as JSON in the history folder `DIR`: --save alone uses report.dir from schools.yaml, else ./"+history.DefaultDir+"; --save=DIR (or --save DIR) names the folder. Keeps the last report.keep reports (default 52)")
 	fs.BoolVar(&h.mail, "mail", false, "mail the report to mail.to in schools.yaml (implies --save, so a failed delivery can be resent with 'kmsprobe mail FILE'); SMTP password from mail.password_file or $"+mailer.PasswordEnv)
-	fs.StringVar(&h.lang, "lang", "", "report language: en or zh-TW (default report.lang from schools.yaml, else en)")
 }
 
 // check refuses a bad --lang before any packet is sent: a typo must not
@@ -108,8 +113,8 @@ func reportLang(flagLang string, cfg *config.Config) (string, error) {
 
 // deliver runs the steps after the audit: save, render, mail. It returns
 // the exit code of the whole run.
-func deliver(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, r *probe.Report) int {
-	code := r.ExitCode()
+func deliver(ctx context.Context, e *env, cfg *config.Config, f *input, r *probe.Report) int {
+	code := f.exitCode(r)
 	var ro render.Options
 	lang, err := reportLang(f.report.lang, cfg)
 	if err != nil {
@@ -141,7 +146,8 @@ func deliver(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, r *
 				msg += fmt.Sprintf("; removed %d old report(s) beyond report.keep=%d", len(res.Removed), cfg.Report.Keep)
 			}
 			fmt.Fprintln(e.Stderr, msg)
-			pts, err := history.Trend(dir)
+			// The folder's warnings were printed with the save above.
+			pts, _, err := history.Folder{Dir: dir}.TrendOf(r.Probe.Simulation)
 			if err != nil {
 				fmt.Fprintln(e.Stderr, "kmsprobe: warning: trend:", err)
 			}
@@ -176,7 +182,7 @@ func deliver(ctx context.Context, e *env, cfg *config.Config, f *auditFlags, r *
 		if mailErr = sendReport(ctx, e, cfg, r, ro, notice); mailErr != nil {
 			fail(e, mailErr)
 			if saved != "" {
-				fmt.Fprintf(e.Stderr, "kmsprobe: the report is saved as %s; once the problem is fixed, resend it with: kmsprobe mail%s %s\n", saved, configArg(cfg), saved)
+				fmt.Fprintf(e.Stderr, "kmsprobe: the report is saved as %s; once the problem is fixed, resend it with: kmsprobe mail%s %s\n", saved, configArg(f.config), shellQuote(saved))
 			}
 		}
 	}
@@ -202,18 +208,23 @@ func trendPoints(pts []history.Point) []render.TrendPoint {
 	return out
 }
 
-// configArg repeats -c for a resend command when the configuration did
-// not come from the default search path.
-func configArg(cfg *config.Config) string {
-	if cfg == nil || cfg.Path == "" {
+// configArg repeats -c, as the admin wrote it, for a command printed as
+// a hint; without -c the command finds schools.yaml as the run did. The
+// demo's own city is never named: it is no file.
+func configArg(path string) string {
+	if path == "" {
 		return ""
 	}
-	for _, p := range config.SearchPath {
-		if p == cfg.Path {
-			return ""
-		}
+	return " -c " + shellQuote(path)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so a printed
+// command can be pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
 	}
-	return " -c " + cfg.Path
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // sendReport composes and delivers r, printing what it did on stderr.
@@ -227,7 +238,7 @@ func sendReport(ctx context.Context, e *env, cfg *config.Config, r *probe.Report
 		return err
 	}
 	s.UserAgent = "kmsprobe " + version
-	m, err := mailer.ComposeNotice(r, ro, s, notice)
+	m, err := mailer.ComposeNotice(r, ro, s, notice, checklistAttachments(e, cfg, r, ro))
 	if err != nil {
 		return err
 	}
@@ -236,4 +247,21 @@ func sendReport(ctx context.Context, e *env, cfg *config.Config, r *probe.Report
 	}
 	fmt.Fprintf(e.Stderr, "kmsprobe: mailed %q to %s via %s\n", m.Subject, strings.Join(s.To, ", "), s.Addr)
 	return nil
+}
+
+// checklistAttachments are the checklists of r's failing schools, for
+// the teacher at each school's PCs, filled in with cfg's values. A
+// checklist that cannot be rendered is left out with a warning: the
+// report itself must still go out.
+func checklistAttachments(e *env, cfg *config.Config, r *probe.Report, ro render.Options) []render.Attachment {
+	schools := make([]render.ChecklistSchool, 0, len(cfg.Schools))
+	for _, s := range cfg.Schools {
+		schools = append(schools, ChecklistSchool(cfg, s))
+	}
+	atts, err := render.FailingChecklists(r, schools, render.Options{Lang: ro.Lang, Now: ro.Now})
+	if err != nil {
+		fmt.Fprintln(e.Stderr, "kmsprobe: warning: the failing schools' checklists are not attached:", err)
+		return nil
+	}
+	return atts
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,12 +45,20 @@ func TestJoinOptionalValues(t *testing.T) {
 // acceptingSMTP takes every message on 127.0.0.1 and counts them.
 func acceptingSMTP(t *testing.T) (string, func() int) {
 	t.Helper()
+	addr, msgs := recordingSMTP(t)
+	return addr, func() int { return len(msgs()) }
+}
+
+// recordingSMTP takes every message on 127.0.0.1 and keeps its DATA.
+func recordingSMTP(t *testing.T) (string, func() []string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	got := make(chan struct{}, 10)
+	var mu sync.Mutex
+	var got []string
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -62,6 +71,7 @@ func acceptingSMTP(t *testing.T) (string, func() int) {
 				fmt.Fprint(c, "220 fake\r\n")
 				br := bufio.NewReader(c)
 				data := false
+				var msg strings.Builder
 				for {
 					line, err := br.ReadString('\n')
 					if err != nil {
@@ -70,9 +80,14 @@ func acceptingSMTP(t *testing.T) (string, func() int) {
 					if data {
 						if line == ".\r\n" {
 							data = false
-							got <- struct{}{}
+							mu.Lock()
+							got = append(got, msg.String())
+							mu.Unlock()
+							msg.Reset()
 							fmt.Fprint(c, "250 queued\r\n")
+							continue
 						}
+						msg.WriteString(strings.TrimPrefix(line, "."))
 						continue
 					}
 					cmd := strings.ToUpper(strings.TrimSpace(line))
@@ -92,7 +107,11 @@ func acceptingSMTP(t *testing.T) (string, func() int) {
 			}(c)
 		}
 	}()
-	return ln.Addr().String(), func() int { return len(got) }
+	return ln.Addr().String(), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
 }
 
 func writeConfig(t *testing.T, smtp string) string {

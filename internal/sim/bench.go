@@ -65,7 +65,7 @@ func StartBenchCity(o BenchOptions) (*BenchCity, error) {
 		o.Concurrency = 256
 	}
 	if o.Schools < 1 || o.Schools > 254*256 {
-		return nil, fmt.Errorf("sim: %d schools is out of range (1 to %d)", o.Schools, 254*256)
+		return nil, fmt.Errorf("%d schools is out of range (1 to %d)", o.Schools, 254*256)
 	}
 	c := &BenchCity{}
 	ok := false
@@ -108,14 +108,14 @@ func StartBenchCity(o BenchOptions) (*BenchCity, error) {
 		recs.Add(kmsA, srv(suffix(i), BenchKMSHost, 1688))
 		s, err := c.Start(SchoolIP(i), recs, fault)
 		if err != nil {
-			return nil, fmt.Errorf("sim: school %d of %d: %w", i, o.Schools, err)
+			return nil, fmt.Errorf("school %d of %d: %w", i, o.Schools, err)
 		}
 		c.SchoolServers = append(c.SchoolServers, s)
 		fmt.Fprintf(&y, "  - {id: s%04d, suffix: %s, dns: [%s]}\n", i, suffix(i), s.Addr)
 	}
 	cfg, err := config.Parse("bench city", []byte(y.String()))
 	if err != nil {
-		return nil, fmt.Errorf("sim: the bench city's configuration is invalid (a bug): %w", err)
+		return nil, fmt.Errorf("the bench city's configuration is invalid (a bug): %w", err)
 	}
 	c.Config = cfg
 	c.YAML = y.String()

@@ -170,7 +170,7 @@ func StartDemoCity(kmsPort int) (*City, error) {
 	}
 	cfg, err := config.Parse("demo city", []byte(y.String()))
 	if err != nil {
-		return nil, fmt.Errorf("sim: the demo city's configuration is invalid (a bug): %w", err)
+		return nil, fmt.Errorf("the demo city's configuration is invalid (a bug): %w", err)
 	}
 	c.Config = cfg
 	ok = true

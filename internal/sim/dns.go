@@ -42,7 +42,7 @@ func (r Records) Add(lines ...string) Records {
 	for _, l := range lines {
 		rr, err := dns.NewRR(l)
 		if err != nil {
-			panic(fmt.Sprintf("sim: bad record %q: %v", l, err))
+			panic(fmt.Sprintf("bad record %q: %v", l, err))
 		}
 		name := strings.ToLower(rr.Header().Name)
 		r[name] = append(r[name], rr)
@@ -89,7 +89,7 @@ func (s *Server) Close() {
 }
 
 // ErrNotLoopback guards the network-safety rule.
-var ErrNotLoopback = errors.New("sim: refusing to listen outside 127.0.0.0/8 and ::1")
+var ErrNotLoopback = errors.New("refusing to listen outside 127.0.0.0/8 and ::1")
 
 // Listen starts a server on ip (a loopback address) and a free port, with
 // UDP and TCP on the same port, and returns once both accept.
@@ -140,12 +140,12 @@ func Listen(ip string, recs Records, fault Fault) (*Server, error) {
 			case <-started:
 			case <-time.After(5 * time.Second):
 				s.Close()
-				return nil, errors.New("sim: DNS server did not start within 5s")
+				return nil, errors.New("DNS server did not start within 5s")
 			}
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("sim: no free UDP+TCP port pair on %s: %v", ip, lastErr)
+	return nil, fmt.Errorf("no free UDP+TCP port pair on %s: %v", ip, lastErr)
 }
 
 func (s *Server) serveUDP(w dns.ResponseWriter, q *dns.Msg) { s.serve(w, q, false) }

@@ -60,7 +60,7 @@ func WriteKnotCity(dir string, o BenchOptions) (*KnotCity, error) {
 		o.Concurrency = 256
 	}
 	if o.Schools < 1 || o.Schools > 254*256 {
-		return nil, fmt.Errorf("sim: %d schools is out of range (1 to %d)", o.Schools, 254*256)
+		return nil, fmt.Errorf("%d schools is out of range (1 to %d)", o.Schools, 254*256)
 	}
 	zones := filepath.Join(dir, "zones")
 	if err := os.MkdirAll(zones, 0o755); err != nil {
@@ -125,7 +125,7 @@ zone:
 		}
 	}
 	if _, err := config.Parse("knot bench city", []byte(y.String())); err != nil {
-		return nil, fmt.Errorf("sim: the knot bench city's configuration is invalid (a bug): %w", err)
+		return nil, fmt.Errorf("the knot bench city's configuration is invalid (a bug): %w", err)
 	}
 	for name, body := range map[string]string{"knot.conf": conf.String(), "schools.yaml": y.String(), "floor.txt": fl.String(), "ready.txt": ready.String()} {
 		if err := write(name, body); err != nil {

@@ -63,7 +63,7 @@ func load(v Vector) ([]pdu, error) {
 	dir := path.Join("vectors", string(v))
 	ents, err := fs.ReadDir(vectorFS, dir)
 	if err != nil {
-		return nil, fmt.Errorf("kmsreplay: no recorded exchange %q (have %v)", v, Vectors())
+		return nil, fmt.Errorf("no recorded exchange %q (have %v)", v, Vectors())
 	}
 	var ps []pdu
 	for _, e := range ents {
@@ -76,11 +76,11 @@ func load(v Vector) ([]pdu, error) {
 		}
 		d, err := hex.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil {
-			return nil, fmt.Errorf("kmsreplay: %s/%s: %w", v, e.Name(), err)
+			return nil, fmt.Errorf("%s/%s: %w", v, e.Name(), err)
 		}
 		n, err := strconv.Atoi(e.Name()[:2])
 		if err != nil {
-			return nil, fmt.Errorf("kmsreplay: %s/%s: name does not start with its position", v, e.Name())
+			return nil, fmt.Errorf("%s/%s: name does not start with its position", v, e.Name())
 		}
 		ps = append(ps, pdu{name: e.Name(), fromClient: n%2 == 1, data: d})
 	}
@@ -105,7 +105,7 @@ func Listen(ctx context.Context, addr string, v Vector) (string, func(), error) 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return "", nil, fmt.Errorf("kmsreplay: %w", err)
+		return "", nil, fmt.Errorf("cannot listen for the replayed KMS host: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -221,17 +221,17 @@ type manifest struct {
 func Capture(v Vector) (Request, error) {
 	b, err := vectorFS.ReadFile(path.Join("vectors", string(v), "manifest.json"))
 	if err != nil {
-		return Request{}, fmt.Errorf("kmsreplay: no recorded exchange %q (have %v)", v, Vectors())
+		return Request{}, fmt.Errorf("no recorded exchange %q (have %v)", v, Vectors())
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Request{}, fmt.Errorf("kmsreplay: %s: %w", v, err)
+		return Request{}, fmt.Errorf("%s: %w", v, err)
 	}
 	if len(m.Summary) == 0 || m.Summary[0].Request == nil {
 		if v != "v6-win10-ent" {
 			return Capture("v6-win10-ent")
 		}
-		return Request{}, fmt.Errorf("kmsreplay: %s records no request", v)
+		return Request{}, fmt.Errorf("%s records no request", v)
 	}
 	return *m.Summary[0].Request, nil
 }
@@ -311,7 +311,7 @@ func productOf(v Vector, r Request) (kmscheck.Product, error) {
 		}
 	}
 	if prod.Key == "" {
-		return kmscheck.Product{}, fmt.Errorf("kmsreplay: %s: SKU %s is not in kmscheck's product table", v, r.SKUID)
+		return kmscheck.Product{}, fmt.Errorf("%s: SKU %s is not in kmscheck's product table", v, r.SKUID)
 	}
 	if prod.KMSID != kmsID {
 		prod.KMSID = kmsID
