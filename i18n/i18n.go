@@ -20,6 +20,7 @@ package i18n
 
 import (
 	"embed"
+	"flag"
 	"fmt"
 	"io/fs"
 	"path"
@@ -337,4 +338,52 @@ func shortWord(lang, word string) (string, bool) {
 		return Lookup(lang, w.id, args)
 	}
 	return "", false
+}
+
+// FlagHelp is a flag's -h text in lang: the catalog's flag.<name> when
+// its English text is exactly english, the help the flag was registered
+// with (a flag whose help changed keeps its English until the catalog
+// follows), else english.
+func FlagHelp(lang, name, english string) string {
+	return translate(lang, "flag."+name, nil, english)
+}
+
+// TranslateFlags rewrites the help of every flag in fs into lang, for
+// -h; call it in the flag set's Usage function before PrintDefaults.
+func TranslateFlags(lang string, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) { f.Usage = FlagHelp(lang, f.Name, f.Usage) })
+}
+
+// LangEnv names the environment variable that sets the language of -h
+// when the command line does not.
+const LangEnv = "KMSPROBE_LANG"
+
+// HelpLang is the language -h should speak: --lang (or -lang, with "="
+// or as the next argument) anywhere in args, else $KMSPROBE_LANG, else
+// English. The flag package runs -h as soon as it meets it, before a
+// later --lang is parsed, so the arguments are read here first; an
+// unsupported language is English (the normal parse then refuses it).
+func HelpLang(args []string, getenv func(string) string) string {
+	lang := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "lang" {
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			val = args[i+1]
+		}
+		lang = val
+	}
+	if lang == "" && getenv != nil {
+		lang = getenv(LangEnv)
+	}
+	if Check(lang) != nil {
+		return English
+	}
+	return lang
 }
