@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -150,6 +151,9 @@ func rcodeID(rcode int) string {
 	return "dns.srv.rcode"
 }
 
+// mismatchedIDs reads the exchange's account of a mismatched id.
+var mismatchedIDs = regexp.MustCompile(`^an answer with id (\d+) \(asked with id (\d+)\)$`)
+
 func errDetail(a Answer) string {
 	if a.Err != nil {
 		return a.Err.Error()
@@ -175,6 +179,10 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Du
 		args["Attempts"] = strconv.Itoa(a.Attempts)
 		args["PerAttempt"] = perAttempt.String()
 		args["Detail"] = errDetail(a)
+		if m := mismatchedIDs.FindStringSubmatch(args["Detail"]); id == "dns.srv.mismatched_id" && m != nil {
+			// The two ids as arguments: the sentence around them translates.
+			id, args["GotID"], args["AskedID"] = "dns.srv.mismatched_id_got", m[1], m[2]
+		}
 		f.Status, f.Short = finding.Fail, short
 		say(&f, id, args)
 		switch {
@@ -376,7 +384,9 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 		say(&f, "dns.infra.servfail", args)
 	default:
 		if a.Fail == Timeout && !a.Truncated {
-			args["Why"] = fmt.Sprintf("no answer in %d attempt(s) of %s", a.Attempts, perAttempt)
+			args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
+			say(&f, "dns.infra.timeout", args)
+			break
 		}
 		say(&f, "dns.infra.no_answer", args)
 	}
@@ -711,6 +721,7 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	sort.Slice(gs, func(i, j int) bool { return gs[i].set < gs[j].set })
 	var right, odd []string
 	var oddWords []string
+	var oddAnswer string // the last odd server's answer: the one when there is one
 	for _, g := range gs {
 		sort.Strings(g.servers)
 		if g.expected {
@@ -720,6 +731,7 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 		for _, s := range g.servers {
 			odd = append(odd, s)
 			oddWords = append(oddWords, fmt.Sprintf("%s says %q", s, g.words))
+			oddAnswer = strconv.Quote(g.words)
 		}
 	}
 	f.Status, f.Short = finding.Warn, "differ"
@@ -742,7 +754,14 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	args["Odd"] = listed(oddWords, ", ")
 	args["Right"] = listed(right, ", ")
 	args["OddServers"] = listed(odd, ", ")
-	say(&f, "dns.consistency.stale", args)
+	if len(odd) == 1 {
+		// The usual case, one stale server: its answer is an argument of
+		// its own, so the whole sentence translates.
+		args["OddAnswer"] = oddAnswer
+		say(&f, "dns.consistency.stale_one", args)
+	} else {
+		say(&f, "dns.consistency.stale", args)
+	}
 	if len(oddSchool) == 0 {
 		// Only caches are behind: the normal state for a TTL after a
 		// school fixes its zone.

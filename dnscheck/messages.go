@@ -18,17 +18,18 @@ import (
 // translated.
 var english = map[string]string{
 	// dns.srv: no usable response
-	"dns.srv.stopped":       "not asked: the audit was stopped before this answer arrived",
-	"dns.srv.timeout":       "timeout: {{.Server}} did not answer in {{.Attempts}} attempt(s) of {{.PerAttempt}} (server down, or port {{.Port}} filtered)",
-	"dns.srv.tcp_timeout":   "answer truncated over UDP and the TCP retry to {{.Server}} timed out: PCs cannot read the full answer; allow TCP {{.Port}}",
-	"dns.srv.port_closed":   "no DNS service at {{.Server}}: port closed (ICMP port unreachable or reset)",
-	"dns.srv.tcp_refused":   "answer truncated over UDP and {{.Server}} refused the TCP retry: allow TCP {{.Port}}",
-	"dns.srv.unreachable":   "{{.Server}} is unreachable (no route to host)",
-	"dns.srv.mismatch":      "{{.Server}} answered a different question than asked ({{.Detail}}): a broken middlebox or spoofing",
-	"dns.srv.mismatched_id": "{{.Server}} answered with a mismatched id in {{.Attempts}} attempt(s) ({{.Detail}}): a NAT, firewall or DNS proxy rewriting ids, or spoofing; a PC behind the same path gets no answer either",
-	"dns.srv.malformed":     "{{.Server}} sent an answer that is not valid DNS: {{.Detail}}",
-	"dns.srv.truncated_tcp": "the answer was truncated even over TCP: {{.Server}} never gives the full answer for {{.Name}}",
-	"dns.srv.error":         "exchange with {{.Server}} failed: {{.Detail}}",
+	"dns.srv.stopped":           "not asked: the audit was stopped before this answer arrived",
+	"dns.srv.timeout":           "timeout: {{.Server}} did not answer in {{.Attempts}} attempt(s) of {{.PerAttempt}} (server down, or port {{.Port}} filtered)",
+	"dns.srv.tcp_timeout":       "answer truncated over UDP and the TCP retry to {{.Server}} timed out: PCs cannot read the full answer; allow TCP {{.Port}}",
+	"dns.srv.port_closed":       "no DNS service at {{.Server}}: port closed (ICMP port unreachable or reset)",
+	"dns.srv.tcp_refused":       "answer truncated over UDP and {{.Server}} refused the TCP retry: allow TCP {{.Port}}",
+	"dns.srv.unreachable":       "{{.Server}} is unreachable (no route to host)",
+	"dns.srv.mismatch":          "{{.Server}} answered a different question than asked ({{.Detail}}): a broken middlebox or spoofing",
+	"dns.srv.mismatched_id":     "{{.Server}} answered with a mismatched id in {{.Attempts}} attempt(s) ({{.Detail}}): a NAT, firewall or DNS proxy rewriting ids, or spoofing; a PC behind the same path gets no answer either",
+	"dns.srv.mismatched_id_got": "{{.Server}} answered with a mismatched id in {{.Attempts}} attempt(s) (an answer with id {{.GotID}} (asked with id {{.AskedID}})): a NAT, firewall or DNS proxy rewriting ids, or spoofing; a PC behind the same path gets no answer either",
+	"dns.srv.malformed":         "{{.Server}} sent an answer that is not valid DNS: {{.Detail}}",
+	"dns.srv.truncated_tcp":     "the answer was truncated even over TCP: {{.Server}} never gives the full answer for {{.Name}}",
+	"dns.srv.error":             "exchange with {{.Server}} failed: {{.Detail}}",
 	// dns.srv: a response without the record
 	"dns.srv.nxdomain":     "NXDOMAIN for {{.Name}}: the record does not exist",
 	"dns.srv.refused":      "REFUSED: the server will not answer {{.Name}} for the probe (recursion or the zone is not allowed for this client address)",
@@ -54,6 +55,7 @@ var english = map[string]string{
 	// shared servers (DESIGN §4.2): the server's own fault, told once to
 	// the people who run it
 	"dns.infra.no_answer":     "{{.Server}} does not answer DNS ({{.Why}})",
+	"dns.infra.timeout":       "{{.Server}} does not answer DNS (no answer in {{.Attempts}} attempt(s) of {{.PerAttempt}})",
 	"dns.infra.refused":       "{{.Server}} refuses to resolve for this probe (REFUSED for {{.Name}})",
 	"dns.infra.servfail":      "{{.Server}} fails to resolve (SERVFAIL for {{.Name}})",
 	"dns.infra.fix_answering": "{{.Server}} does not answer: the city's DNS operators must check that the resolver runs and answers on UDP and TCP {{.Port}} from the schools' networks and from this probe's address",
@@ -83,6 +85,7 @@ var english = map[string]string{
 	"dns.consistency.skip":       "fewer than two servers gave a comparable answer (a server that did not answer, refused or failed is left out): nothing to compare",
 	"dns.consistency.agree":      "all {{.Count}} servers that gave a comparable answer agree",
 	"dns.consistency.stale":      "servers disagree: {{.Odd}}; {{.Right}} serve the expected record ({{.Expected}})",
+	"dns.consistency.stale_one":  "servers disagree: {{.OddServers}} says {{.OddAnswer}}; {{.Right}} serve the expected record ({{.Expected}})",
 	"dns.consistency.differ":     "servers disagree: {{.Groups}}; none serves the expected record ({{.Expected}}) alone",
 	"dns.consistency.wait_ttl":   "{{.OddServers}} still hold an old answer in their cache: it expires within {{.TTL}} s; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.wait_cache": "{{.OddServers}} still hold an old answer in their cache until it expires; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",

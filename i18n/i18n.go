@@ -20,9 +20,11 @@ package i18n
 
 import (
 	"embed"
+	"flag"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -260,4 +262,128 @@ func CheckFinding(f finding.Finding) error {
 		return check(f.RemedyID, f.Remedy, "remedy")
 	}
 	return nil
+}
+
+// shortPrefix names the catalog's cell words (locales/short.*.toml).
+const shortPrefix = "short."
+
+// ShortKey is the catalog id of a cell word: "wrong port" ->
+// "short.wrong_port", "mismatched-id" -> "short.mismatched_id".
+func ShortKey(word string) string {
+	var b strings.Builder
+	b.WriteString(shortPrefix)
+	under := false
+	for _, r := range strings.ToLower(strings.TrimSpace(word)) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if under && b.Len() > len(shortPrefix) {
+				b.WriteByte('_')
+			}
+			under = false
+			b.WriteRune(r)
+			continue
+		}
+		under = true
+	}
+	return b.String()
+}
+
+// Short is a finding's cell word ("wrong port", "count 50") in lang. The
+// English word is the finding's own Short, byte for byte; a word the
+// catalog does not have (NXDOMAIN, an HRESULT, a clock offset) is a term
+// the admin reads as it is, and stays.
+func Short(lang, word string) string {
+	if lang == English || lang == "" || word == "" {
+		return word
+	}
+	if s, ok := shortWord(lang, word); ok {
+		return s
+	}
+	// "lame: timeout", "win10 refused" (a product's key before the word):
+	// the known words translated, the rest kept.
+	if head, rest, ok := strings.Cut(word, ": "); ok {
+		return Short(lang, head) + T(lang, "short.colon", nil) + Short(lang, rest)
+	}
+	if head, rest, ok := strings.Cut(word, " "); ok {
+		if s, ok := shortWord(lang, rest); ok {
+			return head + " " + s
+		}
+	}
+	return word
+}
+
+// shortWords are the cell words with numbers in them.
+var shortWords = []struct {
+	re   *regexp.Regexp
+	id   string
+	args []string
+}{
+	{regexp.MustCompile(`^count (\d+)$`), "short.count", []string{"Count"}},
+	{regexp.MustCompile(`^count (\d+)<(\d+)$`), "short.count_low", []string{"Count", "Min"}},
+	{regexp.MustCompile(`^serial (\d+)<(\d+)$`), "short.serial", []string{"Serial", "Newest"}},
+}
+
+func shortWord(lang, word string) (string, bool) {
+	if id := ShortKey(word); id != shortPrefix && Has(lang, id) && Has(English, id) {
+		return Lookup(lang, id, nil)
+	}
+	for _, w := range shortWords {
+		m := w.re.FindStringSubmatch(word)
+		if m == nil {
+			continue
+		}
+		args := Args{}
+		for i, name := range w.args {
+			args[name] = m[i+1]
+		}
+		return Lookup(lang, w.id, args)
+	}
+	return "", false
+}
+
+// FlagHelp is a flag's -h text in lang: the catalog's flag.<name> when
+// its English text is exactly english, the help the flag was registered
+// with (a flag whose help changed keeps its English until the catalog
+// follows), else english.
+func FlagHelp(lang, name, english string) string {
+	return translate(lang, "flag."+name, nil, english)
+}
+
+// TranslateFlags rewrites the help of every flag in fs into lang, for
+// -h; call it in the flag set's Usage function before PrintDefaults.
+func TranslateFlags(lang string, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) { f.Usage = FlagHelp(lang, f.Name, f.Usage) })
+}
+
+// LangEnv names the environment variable that sets the language of -h
+// when the command line does not.
+const LangEnv = "KMSPROBE_LANG"
+
+// HelpLang is the language -h should speak: --lang (or -lang, with "="
+// or as the next argument) anywhere in args, else $KMSPROBE_LANG, else
+// English. The flag package runs -h as soon as it meets it, before a
+// later --lang is parsed, so the arguments are read here first; an
+// unsupported language is English (the normal parse then refuses it).
+func HelpLang(args []string, getenv func(string) string) string {
+	lang := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "lang" {
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			val = args[i+1]
+		}
+		lang = val
+	}
+	if lang == "" && getenv != nil {
+		lang = getenv(LangEnv)
+	}
+	if Check(lang) != nil {
+		return English
+	}
+	return lang
 }

@@ -42,8 +42,15 @@ func rawIDs(t *testing.T, name string) map[string]string {
 				id = prefix + "." + k
 			}
 			if reserved[k] {
-				if s, ok := v.(string); ok && k == "other" {
-					out[prefix] = s
+				switch v := v.(type) {
+				case string:
+					if k == "other" {
+						out[prefix] = v
+					}
+				case map[string]any:
+					// A child table named like a reserved key
+					// ("kms.rpc.refused.other") is a message of its own.
+					walk(id, v)
 				}
 				continue
 			}

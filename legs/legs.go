@@ -15,6 +15,7 @@ import (
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
 )
@@ -80,8 +81,8 @@ func (c Clock) Measure(ctx context.Context, _ string) probe.Measurement {
 		return probe.Judged{{
 			Check: finding.ClockOffset, Status: finding.Skip, Short: "no ntp",
 			ID: "clock.no_ntp", RemedyID: "clock.no_ntp.fix",
-			Message: "no NTP server configured, so the clock was not checked",
-			Remedy:  "add the time servers the PCs use under ntp: in schools.yaml, e.g. ntp: [time.stdtime.gov.tw]",
+			Message: i18n.T(i18n.English, "clock.no_ntp", nil),
+			Remedy:  i18n.T(i18n.English, "clock.no_ntp.fix", nil),
 		}}
 	}
 	return clockMeasurement(clockcheck.Measure(ctx, c.Servers, c.Budget))
@@ -117,7 +118,7 @@ func ZoneOf(cfg *config.Config) Zone {
 func (z Zone) Measure(ctx context.Context, zone string) probe.Measurement {
 	if z.resolvers == 0 {
 		return probe.Judged{{Check: finding.DNSDelegation, Status: finding.Skip, Short: "no resolvers",
-			ID: "dns.delegation.no_resolvers", Message: "no city resolvers configured to find the zone's name servers through; delegation not checked"}}
+			ID: "dns.delegation.no_resolvers", Message: i18n.T(i18n.English, "dns.delegation.no_resolvers", nil)}}
 	}
 	ts := delegation.Plan(zone)
 	if len(ts) == 0 {

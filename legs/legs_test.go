@@ -7,6 +7,7 @@ import (
 
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 )
 
 func TestBudgetsOf(t *testing.T) {
@@ -38,5 +39,20 @@ func TestClockWithoutNTPIsSkip(t *testing.T) {
 	fs := Clock{}.Measure(context.Background(), "").Judge()
 	if len(fs) != 1 || fs[0].Status != finding.Skip || fs[0].Remedy == "" {
 		t.Errorf("findings = %+v, want one skip with a remedy", fs)
+	}
+}
+
+// TestSkipsTranslate: the legs' own "not checked" findings carry ids
+// whose English is their message, so --lang zh-TW translates them.
+func TestSkipsTranslate(t *testing.T) {
+	fs := Clock{}.Measure(context.Background(), "").Judge()
+	fs = append(fs, Zone{}.Measure(context.Background(), "a.example").Judge()...)
+	if len(fs) != 2 || fs[1].ID != "dns.delegation.no_resolvers" {
+		t.Fatalf("findings = %+v, want the clock's and the delegation's skip", fs)
+	}
+	for _, f := range fs {
+		if err := i18n.CheckFinding(f); err != nil {
+			t.Error(err)
+		}
 	}
 }

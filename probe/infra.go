@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 )
 
 // shareInfrastructure moves the faults of shared servers — a city
@@ -146,7 +149,15 @@ func resolverFault(server string, p Plan, m Measurements) (finding.Finding, bool
 	if !ok {
 		return finding.Finding{}, false
 	}
-	f.Message += fmt.Sprintf(" (every one of the %d questions it was asked failed the same way)", asked)
+	// The resolver's sentence with how many questions it failed, under an
+	// id of its own so the whole sentence translates.
+	id := "dns.infra.all." + strings.TrimPrefix(f.ID, "dns.infra.")
+	if !i18n.Has(i18n.English, id) {
+		f.Message += fmt.Sprintf(" (every one of the %d questions it was asked failed the same way)", asked)
+		return f, true
+	}
+	f.Args = withArgs(f.Args, "Asked", strconv.Itoa(asked))
+	f.ID, f.Message = id, english(id, f.Args)
 	return f, true
 }
 

@@ -1,8 +1,6 @@
 package probe
 
 import (
-	"fmt"
-	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -15,6 +13,7 @@ import (
 	"github.com/kh-edu/kmsprobe/delegation"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/internal/dnsname"
 )
 
@@ -247,8 +246,7 @@ func unwitnessed(f finding.Finding) finding.Finding {
 	f.Status, f.Short = finding.Unknown, "no witness"
 	f.ID, f.RemedyID = "dns.target.no_witness", "dns.target.no_witness.fix"
 	f.Args = map[string]string{"Server": f.Server}
-	f.Message = fmt.Sprintf("%s: the target resolves, but no city resolver, kms.addresses or this host's resolver confirms the KMS host's addresses, so they cannot be trusted", f.Server)
-	f.Remedy = "write the KMS host's addresses under kms: addresses: in schools.yaml, or list the city resolvers under resolvers:"
+	f.Message, f.Remedy = english(f.ID, f.Args), english(f.RemedyID, f.Args)
 	return f
 }
 
@@ -264,27 +262,29 @@ func campusSRV(v CampusView, sd schoolDNS) map[CampusQuestion]finding.Finding {
 	return out
 }
 
-func skipKMS(why string) []finding.Finding {
+func skipKMS(id string) []finding.Finding {
+	why := english(id, nil)
 	return []finding.Finding{
-		{Check: finding.KMSTCP, Status: finding.Skip, Short: "-", Message: why, ID: "kms.skip", Args: map[string]string{"Why": why}},
-		{Check: finding.KMSRPC, Status: finding.Skip, Short: "-", Message: why, ID: "kms.skip", Args: map[string]string{"Why": why}},
+		{Check: finding.KMSTCP, Status: finding.Skip, Short: "-", Message: why, ID: id},
+		{Check: finding.KMSRPC, Status: finding.Skip, Short: "-", Message: why, ID: id},
 	}
 }
 
 func judgeKMS(p Plan, m Measurements, sd schoolDNS) []finding.Finding {
 	switch {
 	case !p.HaveKMS:
-		return skipKMS("KMS leg not run")
+		return skipKMS("kms.skip.not_run")
 	case len(sd.kms) == 0:
-		return skipKMS("no DNS server of this school leads to the KMS host; fix dns.srv and dns.target first")
+		return skipKMS("kms.skip.no_path")
 	}
 	var fs []finding.Finding
 	for _, a := range sd.kms {
 		ms, ok := m.KMS[a]
 		if !ok {
+			msg := english("kms.not_asked", nil)
 			fs = append(fs,
-				finding.Finding{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped", ID: "kms.not_asked"},
-				finding.Finding{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: "not asked: the audit was stopped", ID: "kms.not_asked"})
+				finding.Finding{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
+				finding.Finding{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"})
 			continue
 		}
 		fs = append(fs, judged(ms)...)
@@ -311,12 +311,13 @@ func negativeTTL(fs, zone []finding.Finding) {
 		if f.Check != finding.DNSSRV || f.ID != "dns.srv.nxdomain" || f.Remedy == "" {
 			continue
 		}
-		f.Args = maps.Clone(f.Args) // never write into a map another school's finding shares
-		f.Remedy += fmt.Sprintf(" After the record is added, resolvers that already cached the NXDOMAIN may keep it for up to %s (the zone's SOA negative TTL); flush their cache to see the fix at once.", ttl)
-		if f.Args == nil {
-			f.Args = map[string]string{}
+		// The remedy's own id with the TTL: the whole sentence translates.
+		id := f.RemedyID + ".negative_ttl"
+		if !i18n.Has(i18n.English, id) {
+			continue // a remedy this note was not written for: leave it whole
 		}
-		f.Args["NegativeTTL"] = ttl.String()
+		f.Args = withArgs(f.Args, "NegativeTTL", ttl.String())
+		f.RemedyID, f.Remedy = id, english(id, f.Args)
 	}
 }
 
@@ -325,14 +326,15 @@ func negativeTTL(fs, zone []finding.Finding) {
 func judgeZone(m Measurements, suffix string) []finding.Finding {
 	ms, ok := m.Zones[dnsname.Canonical(suffix)]
 	if !ok {
-		return []finding.Finding{{Check: finding.DNSDelegation, Status: finding.Unknown, Short: "stopped", ID: "dns.delegation.stopped", Message: "not checked: the audit was stopped"}}
+		args := map[string]string{"Zone": dnsname.Canonical(suffix)}
+		return []finding.Finding{{Check: finding.DNSDelegation, Status: finding.Unknown, Short: "stopped", ID: "dns.delegation.stopped", Args: args, Message: english("dns.delegation.stopped", args)}}
 	}
 	return judged(ms)
 }
 
 func judgeClock(p Plan, m Measurements) []finding.Finding {
 	if m.Clock == nil {
-		return []finding.Finding{{Check: finding.ClockOffset, Status: finding.Skip, Short: "-", Message: "clock not checked", ID: "clock.not_checked"}}
+		return []finding.Finding{{Check: finding.ClockOffset, Status: finding.Skip, Short: "-", Message: english("clock.not_checked", nil), ID: "clock.not_checked"}}
 	}
 	return judged(*m.Clock)
 }

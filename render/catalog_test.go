@@ -57,3 +57,20 @@ func TestRenderIDsInCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestCellWordsTranslate: a cell's words follow the report's language;
+// the English cell is the finding's own Short.
+func TestCellWordsTranslate(t *testing.T) {
+	fs := []finding.Finding{
+		{Check: finding.DNSSRV, Server: "a", Status: finding.Fail, Short: "wrong port"},
+		{Check: finding.DNSSRV, Server: "b", Status: finding.Pass, Short: "ok"},
+	}
+	for _, c := range []struct{ lang, want string }{
+		{English, "✗ wrong port at 1 of 2 servers"},
+		{Chinese, "✗ 連接埠錯誤 （2 台伺服器中 1 台）"},
+	} {
+		if got := Cell(fs, c.lang); got != c.want {
+			t.Errorf("%s: %q, want %q", c.lang, got, c.want)
+		}
+	}
+}

@@ -237,7 +237,7 @@ func Cell(fs []finding.Finding, lang string) string {
 	}
 	c := Symbol(worst.Status)
 	if informative(worst.Short) {
-		c += " " + worst.Short
+		c += " " + i18n.Short(lang, worst.Short)
 	}
 	if n < len(fs) && worst.Status != finding.Pass {
 		id := "render.cell.of_checks"

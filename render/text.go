@@ -152,7 +152,7 @@ func findingChange(lang string, fc probe.FindingChange) string {
 		}
 		out := Symbol(v) + " " + StatusWord(lang, v)
 		if informative(short) {
-			out += " (" + short + ")"
+			out += " (" + i18n.Short(lang, short) + ")"
 		}
 		return out
 	}
