@@ -275,12 +275,16 @@ kmsprobe_infrastructure_affected_schools{check="kms.tcp",server="10.0.0.88:1688"
 func TestFromReportLegEvidence(t *testing.T) {
 	count := uint32(30)
 	offset := -0.25
+	// Variables, not constants: the series is the report's rtt_ms / 1000
+	// computed in float64 (4.2/1e3 folded as a constant is exact, the
+	// float64 division is one unit in the last place off).
+	dnsMS, kmsMS := 2.2, 4.2
 	r := &probe.Report{Schools: []probe.School{{ID: "s", Findings: []finding.Finding{
-		{Check: finding.DNSSRV, Server: "10.0.0.1:53", Status: finding.Pass, Evidence: finding.NewEvidence(dnscheck.SRVEvidence{RTTms: 2.2, Role: "school"})},
+		{Check: finding.DNSSRV, Server: "10.0.0.1:53", Status: finding.Pass, Evidence: finding.NewEvidence(dnscheck.SRVEvidence{RTTms: dnsMS, Role: "school"})},
 		{Check: finding.DNSSRV, Server: "10.0.0.2:53", Status: finding.Fail, Evidence: finding.NewEvidence(dnscheck.SRVEvidence{RTTms: 4000, Error: "timeout", Role: "resolver"})},
 		{Check: finding.DNSSRV, Server: "10.0.0.3:53", Status: finding.Skip},
 		{Check: finding.KMSTCP, Server: "10.0.0.88:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.TCPEvidence{RTTms: 0.7, Outcome: "connected"})},
-		{Check: finding.KMSRPC, Server: "10.0.0.88:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.RPCEvidence{RTTms: 12.3, Count: &count})},
+		{Check: finding.KMSRPC, Server: "10.0.0.88:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.RPCEvidence{RTTms: kmsMS, Count: &count})},
 		{Check: finding.KMSTCP, Server: "10.0.0.89:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.TCPEvidence{RTTms: 0.3, Outcome: "connected"})},
 		{Check: finding.KMSRPC, Server: "10.0.0.89:1688", Status: finding.Fail, Evidence: finding.NewEvidence(kmscheck.RPCEvidence{RTTms: 3000, Error: "i/o timeout"})},
 		{Check: finding.ClockOffset, Server: "10.0.0.123:123", Status: finding.Pass, Evidence: finding.NewEvidence(clockcheck.Evidence{OffsetS: &offset})},
@@ -288,8 +292,8 @@ func TestFromReportLegEvidence(t *testing.T) {
 	}}}}
 	want := Measures{
 		Roles:      map[ServerRole]bool{{"10.0.0.1:53", "school"}: true, {"10.0.0.2:53", "resolver"}: true},
-		DNSRTT:     map[string]float64{"10.0.0.1:53": 2.2 / 1e3},
-		KMSRTT:     map[string]float64{"10.0.0.88:1688": 12.3 / 1e3}, // .89's handshake failed: no stand-in
+		DNSRTT:     map[string]float64{"10.0.0.1:53": dnsMS / 1e3},
+		KMSRTT:     map[string]float64{"10.0.0.88:1688": kmsMS / 1e3}, // .89's handshake failed: no stand-in
 		KMSClients: map[string]float64{"10.0.0.88:1688": 30},
 		Clock:      map[string]float64{"10.0.0.123:123": -0.25},
 	}
