@@ -1,14 +1,3 @@
-// Package city builds the city-wide compliance report from Prometheus.
-//
-// Every campus or central probe runs kmsprobe serve; Prometheus scrapes
-// them all. Fetch asks Prometheus's HTTP API for the kmsprobe series and
-// Build turns them into an ordinary probe.Report, so the same renderers
-// print the city table. Build is pure and table-tested; Fetch is tested
-// against a real Prometheus.
-//
-// What Prometheus cannot carry is not invented: messages and remedies are
-// free text and never labels, so a city finding says where the full
-// report lives (the probe's /report.json) instead of repeating it.
 package city
 
 import (
@@ -83,11 +72,37 @@ var checkOrder = []string{
 	finding.KMSTCP, finding.KMSRPC, finding.ClockOffset, CheckStale,
 }
 
-// Build makes the city report and the list of probes behind it.
+// Build makes the city report and the list of probes behind it. It is
+// pure, and reads as its stages: which probes exist and what Prometheus
+// knows of them, which are stale, which probe speaks for each school, the
+// schools with their findings, the shared servers' faults, and the report
+// that gathers them.
 func Build(d Data, opts Options) (*probe.Report, []*Probe) {
+	probes := collectProbes(d)
+	for _, p := range probes {
+		p.Stale, p.Why = staleness(p, d.At, opts.Stale)
+	}
+	src := newSources(d)
+	owner := pickOwners(probes, src.series(metricSchoolStatus))
+	for id, p := range owner {
+		p.Schools = append(p.Schools, id)
+	}
+	schools := assembleSchools(src, owner, opts.Config)
+	infra := infrastructure(src, probes)
+	return assemble(d, owner, schools, infra, staleInstances(probes)), sortedProbes(probes)
+}
+
+// probeKey names the probe of a series: its job and instance labels, as
+// Probe.Key does.
+func probeKey(l map[string]string) string { return l["job"] + "/" + l["instance"] }
+
+// collectProbes finds the probes and what Prometheus knows of them. A
+// probe exists by its kmsprobe series, not by up: up of other jobs (node
+// exporters...) is none of our business.
+func collectProbes(d Data) map[string]*Probe {
 	probes := map[string]*Probe{}
 	get := func(l map[string]string) *Probe {
-		k := l["job"] + "/" + l["instance"]
+		k := probeKey(l)
 		p, ok := probes[k]
 		if !ok {
 			p = &Probe{Job: l["job"], Instance: l["instance"]}
@@ -95,8 +110,6 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		}
 		return p
 	}
-	// Probes exist by their kmsprobe series, not by up: up of other
-	// jobs (node exporters...) is none of our business.
 	for _, set := range []map[string][]Sample{d.Last, d.Current} {
 		for _, ss := range set {
 			for _, s := range ss {
@@ -105,233 +118,345 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		}
 	}
 	for _, s := range d.Up {
-		if p, ok := probes[s.Labels["job"]+"/"+s.Labels["instance"]]; ok {
+		if p, ok := probes[probeKey(s.Labels)]; ok {
 			up := s.Value == 1
 			p.Up = &up
 		}
 	}
 	for _, s := range d.Last[metricLastSuccess] {
-		p := get(s.Labels)
-		p.LastSuccess = time.Unix(0, int64(s.Value*1e9))
+		get(s.Labels).LastSuccess = time.Unix(0, int64(s.Value*1e9))
 	}
 	for _, s := range d.Last[metricInterval] {
 		get(s.Labels).Interval = time.Duration(s.Value * float64(time.Second))
 	}
-	pkey := func(l map[string]string) string { return l["job"] + "/" + l["instance"] }
-	skey := func(l map[string]string) string { return pkey(l) + "\x00" + l["school"] }
-	hasCurrent := map[string]bool{}
-	for _, s := range d.Current[metricSchoolStatus] {
-		hasCurrent[pkey(s.Labels)] = true
+	return probes
+}
+
+// staleness says whether a probe's results are old news at the time at,
+// and why. A positive limit (--stale) overrides the probe's own
+// allowance, twice its audit interval.
+func staleness(p *Probe, at time.Time, limit time.Duration) (stale bool, why string) {
+	if limit <= 0 {
+		iv := p.Interval
+		if iv <= 0 {
+			iv = DefaultInterval
+		}
+		limit = 2 * iv
 	}
-	// A school's findings come from one source, all from the last scrape
-	// or all from the last known values: if the last scrape's findings
-	// of a school are missing (the probe went away while the snapshot
-	// was read), the school keeps its last known findings rather than
-	// showing none beside a failing status.
-	currentFindings := map[string]bool{}
+	switch {
+	case p.Up != nil && !*p.Up:
+		return true, "Prometheus cannot scrape it (up == 0)"
+	case p.Up == nil:
+		return true, "Prometheus no longer scrapes it (no up series: removed from the targets, or its job was renamed)"
+	case p.LastSuccess.IsZero():
+		return true, "it has not completed an audit within the lookback window"
+	case at.Sub(p.LastSuccess) > limit:
+		return true, fmt.Sprintf("its last complete audit ended %s ago, more than %s", at.Sub(p.LastSuccess).Round(time.Second), limit)
+	}
+	return false, ""
+}
+
+// sources picks where each series is read from. A probe's series come
+// from the last scrape when it has one and from the last known values
+// otherwise. A school's findings come from one source, all from the last
+// scrape or all from the last known values: if the last scrape's findings
+// of a school are missing (the probe went away while the snapshot was
+// read), the school keeps its last known findings rather than showing
+// none beside a failing status.
+type sources struct {
+	d               Data
+	currentProbe    map[string]bool // probe key
+	currentFindings map[string]bool // probe key + school
+}
+
+func newSources(d Data) sources {
+	src := sources{d: d, currentProbe: map[string]bool{}, currentFindings: map[string]bool{}}
+	for _, s := range d.Current[metricSchoolStatus] {
+		src.currentProbe[probeKey(s.Labels)] = true
+	}
 	for _, m := range []string{metricFindingStatus, metricSkipped} {
 		for _, s := range d.Current[m] {
-			currentFindings[skey(s.Labels)] = true
+			src.currentFindings[schoolKey(s.Labels)] = true
 		}
 	}
-	// series picks, per probe, the last scrape's series when there is one
-	// and the last known otherwise.
-	series := func(metric string) []Sample {
-		var out []Sample
-		for _, s := range d.Current[metric] {
+	return src
+}
+
+func schoolKey(l map[string]string) string { return probeKey(l) + "\x00" + l["school"] }
+
+// series is a per-probe metric from the right source.
+func (src sources) series(metric string) []Sample {
+	return src.pick(metric, func(l map[string]string) bool { return src.currentProbe[probeKey(l)] })
+}
+
+// findingSeries is a per-finding metric from the right source.
+func (src sources) findingSeries(metric string) []Sample {
+	return src.pick(metric, func(l map[string]string) bool { return src.currentFindings[schoolKey(l)] })
+}
+
+// pick is the last scrape's series, then the last known ones of those
+// that have none in the last scrape.
+func (src sources) pick(metric string, inCurrent func(map[string]string) bool) []Sample {
+	out := slices.Clone(src.d.Current[metric])
+	for _, s := range src.d.Last[metric] {
+		if !inCurrent(s.Labels) {
 			out = append(out, s)
 		}
-		for _, s := range d.Last[metric] {
-			if !hasCurrent[pkey(s.Labels)] {
-				out = append(out, s)
-			}
-		}
-		return out
 	}
-	findingSeries := func(metric string) []Sample {
-		var out []Sample
-		for _, s := range d.Current[metric] {
-			out = append(out, s)
-		}
-		for _, s := range d.Last[metric] {
-			if !currentFindings[skey(s.Labels)] {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
+	return out
+}
 
-	for _, p := range probes {
-		limit := opts.Stale
-		if limit <= 0 {
-			iv := p.Interval
-			if iv <= 0 {
-				iv = DefaultInterval
-			}
-			limit = 2 * iv
-		}
-		switch {
-		case p.Up != nil && !*p.Up:
-			p.Stale, p.Why = true, "Prometheus cannot scrape it (up == 0)"
-		case p.Up == nil:
-			p.Stale, p.Why = true, "Prometheus no longer scrapes it (no up series: removed from the targets, or its job was renamed)"
-		case p.LastSuccess.IsZero():
-			p.Stale, p.Why = true, "it has not completed an audit within the lookback window"
-		case d.At.Sub(p.LastSuccess) > limit:
-			p.Stale, p.Why = true, fmt.Sprintf("its last complete audit ended %s ago, more than %s", d.At.Sub(p.LastSuccess).Round(time.Second), limit)
-		}
-	}
-
-	// A school audited by several probes (a campus box and the central
-	// one) is shown from the freshest; mixing their findings would count
-	// the same DNS server twice.
+// pickOwners chooses the probe each school is shown from. A school audited
+// by several probes (a campus box and the central one) is shown from the
+// freshest; mixing their findings would count the same DNS server twice.
+func pickOwners(probes map[string]*Probe, schoolStatus []Sample) map[string]*Probe {
 	owner := map[string]*Probe{}
-	for _, s := range series(metricSchoolStatus) {
-		p := probes[s.Labels["job"]+"/"+s.Labels["instance"]]
+	for _, s := range schoolStatus {
+		p := probes[probeKey(s.Labels)]
 		id := s.Labels["school"]
 		if o, ok := owner[id]; !ok || fresher(p, o) {
 			owner[id] = p
 		}
 	}
-	for id, p := range owner {
-		p.Schools = append(p.Schools, id)
-	}
-	mine := func(l map[string]string) (*Probe, bool) {
-		p, ok := owner[l["school"]]
-		return p, ok && p.Job == l["job"] && p.Instance == l["instance"]
-	}
+	return owner
+}
 
+// fresher says whether p's view of a school beats o's: a fresh probe over
+// a stale one, then the later complete audit, then a stable order.
+func fresher(p, o *Probe) bool {
+	if p.Stale != o.Stale {
+		return !p.Stale
+	}
+	if !p.LastSuccess.Equal(o.LastSuccess) {
+		return p.LastSuccess.After(o.LastSuccess)
+	}
+	return p.Key() < o.Key()
+}
+
+// ownerOf returns the school's owner when the series is the owner's own.
+func ownerOf(owner map[string]*Probe, l map[string]string) (*Probe, bool) {
+	p, ok := owner[l["school"]]
+	return p, ok && p.Job == l["job"] && p.Instance == l["instance"]
+}
+
+// assembleSchools makes every owned school with its owner's findings, in
+// the order of the series.
+func assembleSchools(src sources, owner map[string]*Probe, cfg *config.Config) map[string]*probe.School {
 	schools := map[string]*probe.School{}
 	for id := range owner {
-		s := &probe.School{ID: id, Name: id}
-		if opts.Config != nil {
-			if cs, ok := opts.Config.School(id); ok {
-				s.Name = cs.Name
-				s.Suffix = cs.Suffix
-			}
-		}
-		schools[id] = s
+		schools[id] = newSchool(id, cfg)
 	}
-	for _, s := range series(metricSchoolInfo) {
-		if _, ok := mine(s.Labels); ok {
+	for _, s := range src.series(metricSchoolInfo) {
+		if _, ok := ownerOf(owner, s.Labels); ok {
 			schools[s.Labels["school"]].Suffix = s.Labels["suffix"]
 		}
 	}
-	roles := map[string]map[string]string{} // probe key -> server -> role
-	for _, s := range series(metricServerInfo) {
-		k := s.Labels["job"] + "/" + s.Labels["instance"]
+	roles := dnsRoles(src.series(metricServerInfo))
+	for _, v := range verdicts(src.findingSeries(metricFindingStatus), src.findingSeries(metricSkipped)) {
+		p, ok := ownerOf(owner, v.labels)
+		if !ok {
+			continue
+		}
+		sc := schools[v.labels["school"]]
+		sc.Findings = append(sc.Findings, schoolFinding(p, v.labels, v.status, roles[p.Key()][v.labels["server"]]))
+	}
+	return schools
+}
+
+// newSchool names a school from the config when it has one: names are
+// free text and so never travel as labels.
+func newSchool(id string, cfg *config.Config) *probe.School {
+	s := &probe.School{ID: id, Name: id}
+	if cfg != nil {
+		if cs, ok := cfg.School(id); ok {
+			s.Name = cs.Name
+			s.Suffix = cs.Suffix
+		}
+	}
+	return s
+}
+
+// dnsRoles maps probe key -> DNS server -> its role.
+func dnsRoles(serverInfo []Sample) map[string]map[string]string {
+	roles := map[string]map[string]string{}
+	for _, s := range serverInfo {
+		k := probeKey(s.Labels)
 		if roles[k] == nil {
 			roles[k] = map[string]string{}
 		}
 		roles[k][s.Labels["server"]] = s.Labels["role"]
 	}
-	// Skipped checks have their own series (never a status 0 that reads
-	// as pass); exporters before that change also sent status 0 for them.
+	return roles
+}
+
+// verdict is one finding's status as its series say.
+type verdict struct {
+	labels map[string]string
+	status finding.Status
+}
+
+// verdicts reconciles the status series with the skip markers. Skipped
+// checks have their own series (never a status 0 that reads as pass);
+// exporters before that change also sent status 0 for them, so a 0 beside
+// a skip marker is a skip. A check both run and skipped shouldn't happen:
+// the status that ran wins and the marker is dropped. Each skip counts
+// once, even if the last scrape and the last known values both hold it.
+func verdicts(status, skips []Sample) []verdict {
 	skipped := map[string]bool{}
-	for _, s := range findingSeries(metricSkipped) {
+	for _, s := range skips {
 		if s.Value == 1 {
 			skipped[findingKey(s.Labels)] = true
 		}
 	}
-	add := func(l map[string]string, st finding.Status) {
-		p, ok := mine(l)
-		if !ok {
-			return
-		}
-		f := finding.Finding{
-			Check:    l["check"],
-			Server:   l["server"],
-			Status:   st,
-			ID:       "city.finding." + st.String(),
-			Args:     map[string]string{"Probe": p.Instance, "Status": st.String()},
-			Message:  fmt.Sprintf("%s at the last audit by %s", st, p.Instance),
-			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
-		}
-		if f.Check == finding.DNSSRV {
-			if r, ok := dnscheck.ParseRole(roles[p.Key()][f.Server]); ok {
-				dnscheck.SetRole(&f, r)
-			}
-		}
-		switch st {
-		case finding.Skip:
-			f.Short, f.Message, f.ID = "-", "not run at the last audit by "+p.Instance, "city.finding.skip"
-		case finding.Pass:
-		default:
-			f.Remedy, f.RemedyID = reportHint(p, l["school"]), remedyHintID(p)
-			f.Args["School"], f.Args["Instance"], f.Args["Job"] = l["school"], p.Instance, p.Job
-		}
-		sc := schools[l["school"]]
-		sc.Findings = append(sc.Findings, f)
-	}
+	var out []verdict
 	ran := map[string]bool{}
-	for _, s := range findingSeries(metricFindingStatus) {
-		st := statusOf(s.Value)
-		k := findingKey(s.Labels)
-		if skipped[k] {
-			if st != finding.Pass {
-				// Shouldn't happen: a check that ran and was skipped. The
-				// status that ran wins, the skip marker is dropped.
-				delete(skipped, k)
-			} else {
-				continue // an older exporter's 0 for a skip
-			}
+	for _, s := range status {
+		st, k := statusOf(s.Value), findingKey(s.Labels)
+		if skipped[k] && st == finding.Pass {
+			continue // an older exporter's 0 for a skip
 		}
+		delete(skipped, k)
 		ran[k] = true
-		add(s.Labels, st)
+		out = append(out, verdict{s.Labels, st})
 	}
-	for _, s := range findingSeries(metricSkipped) {
+	for _, s := range skips {
 		if k := findingKey(s.Labels); skipped[k] && !ran[k] {
-			delete(skipped, k) // once, even if Current and Last both hold it
-			add(s.Labels, finding.Skip)
+			delete(skipped, k)
+			out = append(out, verdict{s.Labels, finding.Skip})
 		}
 	}
+	return out
+}
 
-	// Shared servers' faults: once per check and server, the worst any
-	// fresh probe saw (a stale probe's view is old news), with the most
-	// schools it affects.
-	infra := map[string]*probe.Infra{}
+// schoolFinding rebuilds one finding from its series. What Prometheus
+// cannot carry (message, remedy) is not invented: a finding that needs
+// action says where the full report lives.
+func schoolFinding(p *Probe, l map[string]string, st finding.Status, role string) finding.Finding {
+	f := finding.Finding{
+		Check:    l["check"],
+		Server:   l["server"],
+		Status:   st,
+		ID:       "city.finding." + st.String(),
+		Args:     map[string]string{"Probe": p.Instance, "Status": st.String()},
+		Message:  fmt.Sprintf("%s at the last audit by %s", st, p.Instance),
+		Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
+	}
+	if f.Check == finding.DNSSRV {
+		if r, ok := dnscheck.ParseRole(role); ok {
+			dnscheck.SetRole(&f, r)
+		}
+	}
+	switch st {
+	case finding.Skip:
+		f.Short, f.Message, f.ID = "-", "not run at the last audit by "+p.Instance, "city.finding.skip"
+	case finding.Pass:
+	default:
+		f.Remedy, f.RemedyID = reportHint(p, l["school"]), remedyHintID(p)
+		f.Args["School"], f.Args["Instance"], f.Args["Job"] = l["school"], p.Instance, p.Job
+	}
+	return f
+}
+
+// infrastructure reports each shared server's fault once per check and
+// server: the worst any fresh probe saw (a stale probe's view is old news
+// while a fresh one exists), with the most schools it affects.
+func infrastructure(src sources, probes map[string]*Probe) []probe.Infra {
 	affects := map[string]float64{}
-	for _, s := range series(metricInfraAffects) {
+	for _, s := range src.series(metricInfraAffects) {
 		affects[findingKey(s.Labels)] = s.Value
 	}
-	for _, s := range series(metricInfraStatus) {
-		p := probes[pkey(s.Labels)]
-		if p == nil || p.Stale && anyFresh(probes) {
+	fresh := anyFresh(probes)
+	byServer := map[string]*probe.Infra{}
+	for _, s := range src.series(metricInfraStatus) {
+		p := probes[probeKey(s.Labels)]
+		if p == nil || p.Stale && fresh {
 			continue
 		}
-		st := statusOf(s.Value)
-		k := s.Labels["check"] + "@" + s.Labels["server"]
+		st, k := statusOf(s.Value), s.Labels["check"]+"@"+s.Labels["server"]
 		n := int(affects[findingKey(s.Labels)])
-		if in, ok := infra[k]; ok {
-			if st.Worse(in.Status) {
-				in.Status = st
-				in.Message = fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance)
-				in.ID, in.Args["Status"], in.Args["Probe"] = "city.infra."+st.String(), st.String(), p.Instance
-				in.Args["Instance"], in.Args["Job"] = p.Instance, p.Job
-				in.Remedy, in.RemedyID = infraHint(p), strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1)
-				in.Evidence = finding.Evidence{"probe": p.Instance, "source": "prometheus"}
-			}
-			in.Affects = max(in.Affects, n)
+		in, ok := byServer[k]
+		if !ok {
+			byServer[k] = &probe.Infra{Affects: n, Finding: infraFinding(s.Labels, st, p)}
 			continue
 		}
-		infra[k] = &probe.Infra{Affects: n, Finding: finding.Finding{
-			Check:    s.Labels["check"],
-			Server:   s.Labels["server"],
-			Status:   st,
-			ID:       "city.infra." + st.String(),
-			Args:     map[string]string{"Probe": p.Instance, "Status": st.String(), "Instance": p.Instance, "Job": p.Job},
-			Message:  fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance),
-			Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
-			Remedy:   infraHint(p),
-			RemedyID: strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1),
-		}}
+		if st.Worse(in.Status) {
+			in.Finding = infraFinding(s.Labels, st, p)
+		}
+		in.Affects = max(in.Affects, n)
 	}
+	var out []probe.Infra
+	for _, in := range byServer {
+		out = append(out, *in)
+	}
+	slices.SortFunc(out, func(a, b probe.Infra) int { return compareChecks(a.Finding, b.Finding) })
+	return out
+}
 
-	rep := &probe.Report{
-		Schema:      probe.Schema,
-		GeneratedAt: d.At,
-		Probe:       probe.Info{Hostname: d.Prometheus, Version: "", Vantage: "city"},
+// infraFinding rebuilds a shared server's fault from its series.
+func infraFinding(l map[string]string, st finding.Status, p *Probe) finding.Finding {
+	return finding.Finding{
+		Check:    l["check"],
+		Server:   l["server"],
+		Status:   st,
+		ID:       "city.infra." + st.String(),
+		Args:     map[string]string{"Probe": p.Instance, "Status": st.String(), "Instance": p.Instance, "Job": p.Job},
+		Message:  fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance),
+		Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
+		Remedy:   infraHint(p),
+		RemedyID: strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1),
 	}
+}
+
+// assemble gathers the schools and the shared servers' faults into the
+// city report. A school whose owner is stale says so in a finding of its
+// own, and stale owners make the report incomplete.
+func assemble(d Data, owner map[string]*Probe, schools map[string]*probe.School, infra []probe.Infra, stale []string) *probe.Report {
+	rep := &probe.Report{
+		Schema:         probe.Schema,
+		GeneratedAt:    d.At,
+		Probe:          probe.Info{Hostname: d.Prometheus, Version: "", Vantage: "city"},
+		Infrastructure: infra,
+	}
+	for _, s := range schools {
+		if p := owner[s.ID]; p.Stale {
+			s.Findings = append(s.Findings, staleFinding(p))
+		}
+		slices.SortStableFunc(s.Findings, compareChecks)
+		rep.Schools = append(rep.Schools, *s)
+	}
+	slices.SortFunc(rep.Schools, func(a, b probe.School) int { return cmp.Compare(a.ID, b.ID) })
+	if len(stale) > 0 {
+		rep.Incomplete = true
+		rep.Reason = fmt.Sprintf("%d probe(s) stale (%s): their schools show the last results Prometheus holds", len(stale), strings.Join(stale, ", "))
+	}
+	rep.Finish()
+	return rep
+}
+
+// staleFinding marks a school whose probe stopped reporting: its other
+// findings are the last ones Prometheus holds.
+func staleFinding(p *Probe) finding.Finding {
+	return finding.Finding{
+		Check:    CheckStale,
+		Status:   finding.Unknown,
+		Short:    "stale",
+		ID:       "city.stale.message",
+		RemedyID: "city.stale.fix",
+		Args:     map[string]string{"Probe": p.Instance, "Why": p.Why, "Host": hostOf(p.Instance), "Job": p.Job},
+		Message:  fmt.Sprintf("the probe %s is stale: %s; the other findings are the last it reported", p.Instance, p.Why),
+		Evidence: finding.Evidence{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)},
+		Remedy:   fmt.Sprintf("On %s check that kmsprobe serve runs (systemctl status kmsprobe; its log is on stderr) and that Prometheus reaches it (Status > Targets, job %q).", hostOf(p.Instance), p.Job),
+	}
+}
+
+// compareChecks orders findings the way an audit lists them.
+func compareChecks(a, b finding.Finding) int {
+	return cmp.Or(cmp.Compare(slices.Index(checkOrder, a.Check), slices.Index(checkOrder, b.Check)),
+		cmp.Compare(a.Check, b.Check), cmp.Compare(a.Server, b.Server))
+}
+
+// staleInstances are the stale probes that own a school, sorted.
+func staleInstances(probes map[string]*Probe) []string {
 	var stale []string
 	for _, p := range probes {
 		if p.Stale && len(p.Schools) > 0 {
@@ -339,48 +464,17 @@ func Build(d Data, opts Options) (*probe.Report, []*Probe) {
 		}
 	}
 	slices.Sort(stale)
-	for _, s := range schools {
-		p := owner[s.ID]
-		if p.Stale {
-			s.Findings = append(s.Findings, finding.Finding{
-				Check:    CheckStale,
-				Status:   finding.Unknown,
-				Short:    "stale",
-				ID:       "city.stale.message",
-				RemedyID: "city.stale.fix",
-				Args:     map[string]string{"Probe": p.Instance, "Why": p.Why, "Host": hostOf(p.Instance), "Job": p.Job},
-				Message:  fmt.Sprintf("the probe %s is stale: %s; the other findings are the last it reported", p.Instance, p.Why),
-				Evidence: finding.Evidence{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)},
-				Remedy:   fmt.Sprintf("On %s check that kmsprobe serve runs (systemctl status kmsprobe; its log is on stderr) and that Prometheus reaches it (Status > Targets, job %q).", hostOf(p.Instance), p.Job),
-			})
-		}
-		slices.SortStableFunc(s.Findings, func(a, b finding.Finding) int {
-			return cmp.Or(cmp.Compare(slices.Index(checkOrder, a.Check), slices.Index(checkOrder, b.Check)),
-				cmp.Compare(a.Check, b.Check), cmp.Compare(a.Server, b.Server))
-		})
-		rep.Schools = append(rep.Schools, *s)
-	}
-	slices.SortFunc(rep.Schools, func(a, b probe.School) int { return cmp.Compare(a.ID, b.ID) })
-	for _, in := range infra {
-		rep.Infrastructure = append(rep.Infrastructure, *in)
-	}
-	slices.SortFunc(rep.Infrastructure, func(a, b probe.Infra) int {
-		return cmp.Or(cmp.Compare(slices.Index(checkOrder, a.Check), slices.Index(checkOrder, b.Check)),
-			cmp.Compare(a.Check, b.Check), cmp.Compare(a.Server, b.Server))
-	})
-	if len(stale) > 0 {
-		rep.Incomplete = true
-		rep.Reason = fmt.Sprintf("%d probe(s) stale (%s): their schools show the last results Prometheus holds", len(stale), strings.Join(stale, ", "))
-	}
-	rep.Finish()
+	return stale
+}
 
+func sortedProbes(probes map[string]*Probe) []*Probe {
 	out := make([]*Probe, 0, len(probes))
 	for _, p := range probes {
 		slices.Sort(p.Schools)
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *Probe) int { return cmp.Compare(a.Key(), b.Key()) })
-	return rep, out
+	return out
 }
 
 func findingKey(l map[string]string) string {
@@ -409,16 +503,6 @@ func infraHint(p *Probe) string {
 		return fmt.Sprintf("The message and the fix for the server's operators are in the probe's report, section infrastructure: curl http://%s/report.json.", p.Instance)
 	}
 	return fmt.Sprintf("The message and the fix for the server's operators are in the report of kmsprobe audit on the probe that scrapes job %q.", p.Job)
-}
-
-func fresher(p, o *Probe) bool {
-	if p.Stale != o.Stale {
-		return !p.Stale
-	}
-	if !p.LastSuccess.Equal(o.LastSuccess) {
-		return p.LastSuccess.After(o.LastSuccess)
-	}
-	return p.Key() < o.Key()
 }
 
 func statusOf(v float64) finding.Status {

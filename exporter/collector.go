@@ -1,15 +1,17 @@
 package exporter
 
 import (
-	"encoding/json"
+	"iter"
 	"math"
 	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -34,17 +36,6 @@ const (
 	ProbeRejected      = "kmsprobe_probe_rejected_total"
 	InfraStatus        = "kmsprobe_infrastructure_status"
 	InfraAffects       = "kmsprobe_infrastructure_affected_schools"
-)
-
-// Evidence keys the metrics read (written by dnscheck and kmscheck).
-// Numbers are read whatever their Go type: in process they are float64,
-// int or uint32; from a report read back from JSON they are float64.
-const (
-	evRTTms    = "rtt_ms"    // dns.srv, kms.tcp, kms.rpc: milliseconds
-	evCount    = "count"     // kms.rpc: the host's current client count
-	evOffsetS  = "offset_s"  // clock.offset: seconds, local minus NTP
-	evOffsetMS = "offset_ms" // clock.offset: the same in milliseconds
-	evError    = "error"     // present when nothing was measured (timeout...)
 )
 
 var (
@@ -208,142 +199,214 @@ type pair struct{ a, b string }
 // ServerRole is one kmsprobe_dns_server_info series.
 type ServerRole struct{ Server, Role string }
 
-// FromReport reduces a report to its series. It is pure, so the tests can
-// check every evidence rule without a registry.
+// FromReport reduces a report to its series, one small function per metric
+// family. It is pure, so the tests can check every evidence rule without a
+// registry. Evidence is read through the legs' typed accessors, so a
+// report fresh from an audit and one read back from JSON give the same
+// series.
 func FromReport(r *probe.Report) Measures {
-	m := Measures{
-		Roles:      map[ServerRole]bool{},
-		KMSRTT:     map[string]float64{},
-		DNSRTT:     map[string]float64{},
-		Clock:      map[string]float64{},
-		KMSClients: map[string]float64{},
+	return Measures{
+		Schools:    append([]probe.School(nil), r.Schools...),
+		Findings:   findingKeys(r.Schools),
+		Infra:      infraKeys(r.Infrastructure),
+		Roles:      dnsRoles(r),
+		DNSRTT:     dnsRTTs(r),
+		KMSRTT:     kmsRTTs(r),
+		KMSClients: kmsClients(r),
+		Clock:      clockOffsets(r),
 	}
-	tcpRTT := map[string]float64{}
-	rpcTried := map[string]bool{}
-	for _, s := range r.Schools {
-		m.Schools = append(m.Schools, s)
-		// Several findings can share school, check and server (one
-		// dns.target per SRV target of a server): a registry refuses
-		// duplicate series, and the worst is what an alert wants.
+}
+
+// findingsOf yields every school's findings of one check.
+func findingsOf(r *probe.Report, check string) iter.Seq[finding.Finding] {
+	return func(yield func(finding.Finding) bool) {
+		for _, s := range r.Schools {
+			for _, f := range s.Findings {
+				if f.Check == check && !yield(f) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// findingKeys are the kmsprobe_finding_status (and _skipped) series.
+// Several findings can share school, check and server (one dns.target per
+// SRV target of a server): a registry refuses duplicate series, and the
+// worst is what an alert wants.
+func findingKeys(schools []probe.School) []FindingKey {
+	var out []FindingKey
+	for _, s := range schools {
 		idx := map[pair]int{}
 		for _, f := range s.Findings {
 			k := pair{f.Check, f.Server}
 			if i, ok := idx[k]; ok {
-				// A check that ran outranks one that was skipped:
-				// skip is not "better than warn", it is "not known".
-				if cur := m.Findings[i].Status; cur == finding.Skip && f.Status != finding.Skip || f.Status != finding.Skip && f.Status.Worse(cur) {
-					m.Findings[i].Status = f.Status
-				}
-			} else {
-				idx[k] = len(m.Findings)
-				m.Findings = append(m.Findings, FindingKey{School: s.ID, Check: f.Check, Server: f.Server, Status: f.Status})
+				out[i].Status = worstRun(out[i].Status, f.Status)
+				continue
 			}
-			measured := f.Evidence[evError] == nil
-			switch f.Check {
-			case finding.DNSSRV:
-				if r, ok := dnscheck.RoleOf(f); ok {
-					m.Roles[ServerRole{f.Server, r.String()}] = true
-				}
-				if v, ok := Number(f.Evidence[evRTTms]); ok && measured {
-					m.DNSRTT[f.Server] = math.Max(m.DNSRTT[f.Server], v/1e3)
-				}
-			case finding.KMSRPC:
-				if f.Status != finding.Skip {
-					rpcTried[f.Server] = true
-				}
-				if v, ok := Number(f.Evidence[evCount]); ok {
-					m.KMSClients[f.Server] = v
-				}
-				if v, ok := Number(f.Evidence[evRTTms]); ok && measured {
-					m.KMSRTT[f.Server] = v / 1e3
-				}
-			case finding.KMSTCP:
-				if v, ok := Number(f.Evidence[evRTTms]); ok && measured {
-					tcpRTT[f.Server] = v / 1e3
-				}
-			case finding.ClockOffset:
-				if v, ok := Number(f.Evidence[evOffsetS]); ok {
-					m.Clock[f.Server] = v
-				} else if v, ok := Number(f.Evidence[evOffsetMS]); ok {
-					m.Clock[f.Server] = v / 1e3
-				}
-			}
+			idx[k] = len(out)
+			out = append(out, FindingKey{School: s.ID, Check: f.Check, Server: f.Server, Status: f.Status})
 		}
 	}
-	infra := map[pair]int{}
-	for _, in := range r.Infrastructure {
+	return out
+}
+
+// worstRun reduces two statuses of one series. A check that ran outranks
+// one that was skipped: skip is not "better than warn", it is "not known".
+func worstRun(cur, next finding.Status) finding.Status {
+	switch {
+	case next == finding.Skip:
+		return cur
+	case cur == finding.Skip, next.Worse(cur):
+		return next
+	}
+	return cur
+}
+
+// infraKeys are the kmsprobe_infrastructure_status series: the shared
+// servers' faults, once per check and server, the worst with the most
+// schools affected. A passing or skipped entry is no fault.
+func infraKeys(infra []probe.Infra) []InfraKey {
+	var out []InfraKey
+	idx := map[pair]int{}
+	for _, in := range infra {
 		if in.Status == finding.Pass || in.Status == finding.Skip {
 			continue
 		}
 		k := pair{in.Check, in.Server}
-		if i, ok := infra[k]; ok {
-			if in.Status.Worse(m.Infra[i].Status) {
-				m.Infra[i].Status = in.Status
-			}
-			m.Infra[i].Affects = max(m.Infra[i].Affects, in.Affects)
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, InfraKey{Check: in.Check, Server: in.Server, Status: in.Status, Affects: in.Affects})
 			continue
 		}
-		infra[k] = len(m.Infra)
-		m.Infra = append(m.Infra, InfraKey{Check: in.Check, Server: in.Server, Status: in.Status, Affects: in.Affects})
-	}
-	// kms.tcp's connect time stands in for the handshake when the KMS
-	// leg stopped at TCP (kms.mode tcp): better a connect time than no
-	// latency at all on the dashboard.
-	// A handshake that was tried and failed has no round trip: the
-	// connect time would make a stalled host look fast.
-	for a, v := range tcpRTT {
-		if _, ok := m.KMSRTT[a]; !ok && a != "" && !rpcTried[a] {
-			m.KMSRTT[a] = v
+		if in.Status.Worse(out[i].Status) {
+			out[i].Status = in.Status
 		}
+		out[i].Affects = max(out[i].Affects, in.Affects)
 	}
-	delete(m.KMSRTT, "")
-	delete(m.KMSClients, "")
-	delete(m.DNSRTT, "")
-	return m
+	return out
 }
 
-// Number reads a numeric evidence value of any Go numeric type (JSON gives
-// float64 or json.Number, the legs int, uint32 or float64). NaN and
-// infinities are refused: they would poison every aggregation.
-func Number(v any) (float64, bool) {
-	var f float64
-	switch x := v.(type) {
-	case float64:
-		f = x
-	case float32:
-		f = float64(x)
-	case int:
-		f = float64(x)
-	case int8:
-		f = float64(x)
-	case int16:
-		f = float64(x)
-	case int32:
-		f = float64(x)
-	case int64:
-		f = float64(x)
-	case uint:
-		f = float64(x)
-	case uint8:
-		f = float64(x)
-	case uint16:
-		f = float64(x)
-	case uint32:
-		f = float64(x)
-	case uint64:
-		f = float64(x)
-	case json.Number:
-		var err error
-		if f, err = x.Float64(); err != nil {
-			return 0, false
+// dnsRoles are the kmsprobe_dns_server_info series: each DNS server asked
+// for SRV records with its role.
+func dnsRoles(r *probe.Report) map[ServerRole]bool {
+	out := map[ServerRole]bool{}
+	for f := range findingsOf(r, finding.DNSSRV) {
+		if role, ok := dnscheck.RoleOf(f); ok {
+			out[ServerRole{f.Server, role.String()}] = true
 		}
-	default:
+	}
+	return out
+}
+
+// dnsRTTs are the kmsprobe_dns_rtt_seconds series: the slowest SRV
+// exchange with each server (several schools ask the city resolvers).
+func dnsRTTs(r *probe.Report) map[string]float64 {
+	out := map[string]float64{}
+	for f := range findingsOf(r, finding.DNSSRV) {
+		if ms, ok := srvRTTms(f); ok {
+			out[f.Server] = math.Max(out[f.Server], ms/1e3)
+		}
+	}
+	delete(out, "")
+	return out
+}
+
+// srvTiming is the part of a dns.srv finding's evidence the latency
+// series needs. dnscheck.SRVEvidence cannot say "not measured": its
+// rtt_ms is a plain number, and a finding without evidence (a skipped
+// one) would read as 0 ms. The pointers here can.
+type srvTiming struct {
+	RTTms *float64 `json:"rtt_ms"`
+	Error *string  `json:"error"` // set when no answer came: its rtt_ms is a timeout, not a round trip
+}
+
+// srvRTTms is the measured round trip of a dns.srv exchange, in ms.
+func srvRTTms(f finding.Finding) (float64, bool) {
+	var t srvTiming
+	if f.Evidence.Decode(&t) != nil || t.RTTms == nil || t.Error != nil {
 		return 0, false
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	return *t.RTTms, true
+}
+
+// kmsRTTs are the kmsprobe_kms_rtt_seconds series: the handshake's round
+// trip per KMS address. kms.tcp's connect time stands in when the KMS leg
+// stopped at TCP (kms.mode tcp): better a connect time than no latency at
+// all on the dashboard. A handshake that was tried and failed has no
+// round trip, and the connect time would make a stalled host look fast.
+func kmsRTTs(r *probe.Report) map[string]float64 {
+	out := map[string]float64{}
+	tried := map[string]bool{}
+	for f := range findingsOf(r, finding.KMSRPC) {
+		if f.Status != finding.Skip {
+			tried[f.Server] = true
+		}
+		if d, ok := kmscheck.RTT(f); ok {
+			out[f.Server] = kmsSeconds(d)
+		}
+	}
+	connect := map[string]float64{}
+	for f := range findingsOf(r, finding.KMSTCP) {
+		if d, ok := kmscheck.RTT(f); ok {
+			connect[f.Server] = kmsSeconds(d)
+		}
+	}
+	for a, v := range connect {
+		if _, ok := out[a]; !ok && !tried[a] {
+			out[a] = v
+		}
+	}
+	delete(out, "")
+	return out
+}
+
+// kmsSeconds turns a KMS round trip into seconds by way of milliseconds,
+// the unit the report's rtt_ms holds, so the series is that number / 1000
+// to the bit (straight from nanoseconds, a quarter of the values would
+// differ from it in the last digit).
+func kmsSeconds(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond) / 1e3
+}
+
+// kmsClients are the kmsprobe_kms_active_clients series: the count each
+// KMS host reported.
+func kmsClients(r *probe.Report) map[string]float64 {
+	out := map[string]float64{}
+	for f := range findingsOf(r, finding.KMSRPC) {
+		if n, ok := kmscheck.Count(f); ok {
+			out[f.Server] = float64(n)
+		}
+	}
+	delete(out, "")
+	return out
+}
+
+// clockOffsets are the kmsprobe_clock_offset_seconds series: local clock
+// minus each NTP server's.
+func clockOffsets(r *probe.Report) map[string]float64 {
+	out := map[string]float64{}
+	for f := range findingsOf(r, finding.ClockOffset) {
+		if d, ok := clockcheck.Offset(f); ok {
+			out[f.Server] = float64(d) / float64(time.Second)
+		} else if ms, ok := offsetMS(f); ok {
+			out[f.Server] = ms / 1e3
+		}
+	}
+	return out
+}
+
+// offsetMS reads the offset in milliseconds (offset_ms), the form a
+// report may give when it has no offset_s.
+func offsetMS(f finding.Finding) (float64, bool) {
+	var e struct {
+		OffsetMS *float64 `json:"offset_ms"`
+	}
+	if f.Evidence.Decode(&e) != nil || e.OffsetMS == nil {
 		return 0, false
 	}
-	return f, true
+	return *e.OffsetMS, true
 }
 
 func sortedKeys(m map[string]float64) []string {

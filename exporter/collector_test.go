@@ -13,7 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/kh-edu/kmsprobe/clockcheck"
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
+	"github.com/kh-edu/kmsprobe/kmscheck"
 	"github.com/kh-edu/kmsprobe/probe"
 )
 
@@ -263,5 +266,86 @@ kmsprobe_infrastructure_affected_schools{check="kms.tcp",server="10.0.0.88:1688"
 `
 	if err := testutil.CollectAndCompare(NewCollector(Snapshot{Report: r}), strings.NewReader(want), InfraStatus, InfraAffects); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestFromReportLegEvidence: the series read the legs' own typed evidence,
+// and a report read back from JSON gives exactly the same values as the
+// one fresh from the audit.
+func TestFromReportLegEvidence(t *testing.T) {
+	count := uint32(30)
+	offset := -0.25
+	// Variables, not constants: the series is the report's rtt_ms / 1000
+	// computed in float64 (4.2/1e3 folded as a constant is exact, the
+	// float64 division is one unit in the last place off).
+	dnsMS, kmsMS := 2.2, 4.2
+	r := &probe.Report{Schools: []probe.School{{ID: "s", Findings: []finding.Finding{
+		{Check: finding.DNSSRV, Server: "10.0.0.1:53", Status: finding.Pass, Evidence: finding.NewEvidence(dnscheck.SRVEvidence{RTTms: dnsMS, Role: "school"})},
+		{Check: finding.DNSSRV, Server: "10.0.0.2:53", Status: finding.Fail, Evidence: finding.NewEvidence(dnscheck.SRVEvidence{RTTms: 4000, Error: "timeout", Role: "resolver"})},
+		{Check: finding.DNSSRV, Server: "10.0.0.3:53", Status: finding.Skip},
+		{Check: finding.KMSTCP, Server: "10.0.0.88:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.TCPEvidence{RTTms: 0.7, Outcome: "connected"})},
+		{Check: finding.KMSRPC, Server: "10.0.0.88:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.RPCEvidence{RTTms: kmsMS, Count: &count})},
+		{Check: finding.KMSTCP, Server: "10.0.0.89:1688", Status: finding.Pass, Evidence: finding.NewEvidence(kmscheck.TCPEvidence{RTTms: 0.3, Outcome: "connected"})},
+		{Check: finding.KMSRPC, Server: "10.0.0.89:1688", Status: finding.Fail, Evidence: finding.NewEvidence(kmscheck.RPCEvidence{RTTms: 3000, Error: "i/o timeout"})},
+		{Check: finding.ClockOffset, Server: "10.0.0.123:123", Status: finding.Pass, Evidence: finding.NewEvidence(clockcheck.Evidence{OffsetS: &offset})},
+		{Check: finding.ClockOffset, Server: "10.0.0.124:123", Status: finding.Unknown, Evidence: finding.NewEvidence(clockcheck.Evidence{Unanswered: []string{"10.0.0.124:123: timeout"}})},
+	}}}}
+	want := Measures{
+		Roles:      map[ServerRole]bool{{"10.0.0.1:53", "school"}: true, {"10.0.0.2:53", "resolver"}: true},
+		DNSRTT:     map[string]float64{"10.0.0.1:53": dnsMS / 1e3},
+		KMSRTT:     map[string]float64{"10.0.0.88:1688": kmsMS / 1e3}, // .89's handshake failed: no stand-in
+		KMSClients: map[string]float64{"10.0.0.88:1688": 30},
+		Clock:      map[string]float64{"10.0.0.123:123": -0.25},
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back probe.Report
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	for name, rep := range map[string]*probe.Report{"fresh": r, "from JSON": &back} {
+		got := FromReport(rep)
+		for _, c := range []struct {
+			name      string
+			want, got any
+		}{
+			{"roles", want.Roles, got.Roles},
+			{"dns rtt", want.DNSRTT, got.DNSRTT},
+			{"kms rtt", want.KMSRTT, got.KMSRTT},
+			{"kms clients", want.KMSClients, got.KMSClients},
+			{"clock", want.Clock, got.Clock},
+		} {
+			// Exact: the series must equal the report's numbers to the bit.
+			if diff := cmp.Diff(c.want, c.got); diff != "" {
+				t.Errorf("%s: %s (-want +got):\n%s", name, c.name, diff)
+			}
+		}
+	}
+}
+
+func TestWorstRun(t *testing.T) {
+	const (
+		pass, warn, fail, unknown, skip = finding.Pass, finding.Warn, finding.Fail, finding.Unknown, finding.Skip
+	)
+	tests := []struct {
+		cur, next, want finding.Status
+	}{
+		{pass, warn, warn},
+		{warn, pass, warn},
+		{warn, fail, fail},
+		{fail, unknown, fail},
+		{pass, unknown, unknown},
+		{skip, pass, pass}, // a check that ran outranks a skip
+		{pass, skip, pass},
+		{fail, skip, fail},
+		{skip, skip, skip},
+		{skip, unknown, unknown},
+	}
+	for _, tt := range tests {
+		if got := worstRun(tt.cur, tt.next); got != tt.want {
+			t.Errorf("worstRun(%s, %s) = %s, want %s", tt.cur, tt.next, got, tt.want)
+		}
 	}
 }

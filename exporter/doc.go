@@ -21,4 +21,16 @@
 // Label values are bounded: school ids, check ids, server addresses, DNS
 // suffixes and the fixed role names come from schools.yaml or the code,
 // never from what a server answered.
+//
+// FromReport is the one place a report becomes series: one small function
+// per metric family, each reading the legs' typed evidence accessors
+// (dnscheck.RoleOf, kmscheck.RTT and Count, clockcheck.Offset). Two values
+// have no accessor yet and are read through small typed structs: a dns.srv
+// round trip that can say "not measured", and an offset given as
+// offset_ms.
+//
+// It owns: the metric names and help texts (a contract the city view, the
+// rules and the dashboards read), the reduction of findings to series, and
+// the HTTP endpoints of kmsprobe serve. It must not know how a check is
+// measured or judged, or how the city view reads the series back.
 package exporter
