@@ -85,7 +85,7 @@ type format struct {
 // formats is the one table of output formats, in the order help lists
 // them. It is never changed after start-up: there is nothing to register.
 var formats = [...]format{
-	{"table", "compliance table, what to fix, summary (fits --width, colour on a terminal)", writeTable},
+	{"table", "compliance table, what to fix, summary (fitted to the terminal, colour unless NO_COLOR)", writeTable},
 	{"json", "the JSON report (a contract: fields are only added)", func(w io.Writer, r *probe.Report, _ Options) error { return r.WriteJSON(w) }},
 	{"csv", "one row per finding, UTF-8, for scripts", writeCSV},
 	{"csv-excel", "one row per finding with the report time, UTF-8 with BOM and CRLF so Excel on Traditional Chinese Windows opens it intact", writeCSVExcel},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/probe"
 	"github.com/kh-edu/kmsprobe/render"
@@ -41,7 +42,11 @@ func newFlagSet(e *env, c *command) *flag.FlagSet {
 	// The Usage line is made from the flags fs holds when -h is asked,
 	// so it lists exactly what the command takes.
 	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Usage: kmsprobe %s %s\n%s\n\nFlags (-x and --x are the same):\n", c.Name, synopsis(c.Spec.Args, c.Spec.Required, fs), c.Summary)
+		// --lang zh-TW (anywhere on the line) or $KMSPROBE_LANG
+		// translates the help of the shared flags.
+		lang := i18n.HelpLang(e.args, os.Getenv)
+		i18n.TranslateFlags(lang, fs)
+		fmt.Fprintf(e.Stderr, "%s kmsprobe %s %s\n%s\n\n%s\n", i18n.T(lang, "flag.usage", nil), c.Name, synopsis(c.Spec.Args, c.Spec.Required, fs), c.Summary, i18n.T(lang, "flag.heading", nil))
 		fs.PrintDefaults()
 	}
 	return fs

@@ -55,6 +55,9 @@ func register(c *command) { commands[c.Name] = c }
 // own writers.
 type env struct {
 	Stdout, Stderr io.Writer
+	// args is the command line, for -h to find --lang wherever it stands
+	// (it fires before the flags after it are parsed).
+	args []string
 	// StderrTTY enables the progress bar: only a person at a terminal
 	// wants one, never cron or a pipe.
 	StderrTTY bool
@@ -97,6 +100,7 @@ func main() {
 }
 
 func run(ctx context.Context, e *env, args []string) int {
+	e.args = args
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(ctx, e.Stderr)
 		if len(args) == 0 {
