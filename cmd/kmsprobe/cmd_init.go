@@ -55,176 +55,293 @@ func (f *initFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.force, "force", false, "merge into an existing file (its ids, edits and comments are kept)")
 }
 
+// runInit reads top to bottom: check the flags, refuse to clobber, read the
+// lists, build the entries, discover their name servers, write the file,
+// report what changed.
 func runInit(ctx context.Context, e *env, in *input, f *initFlags) int {
-	from, resolvers := f.from, f.resolvers
-	city, zone, overrides, out := f.city, f.zone, f.overrides, f.out
-	discover, force := f.discover, f.force
-	nsPort, concurrency, timeout := f.nsPort, f.concurrency, f.timeout
-	pos := in.Args
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("init takes no arguments (got %q); name each list with --from FILE.csv", pos))
+	p, err := f.plan(in.Args)
+	if err != nil {
+		return fail(e, err)
 	}
-	if len(from) == 0 {
-		return fail(e, errors.New("no school list given; download the lists (國民小學, 國民中學, 高級中等學校 名錄) as CSV from the Ministry of Education's open data and pass each with --from FILE.csv"))
+	// Refuse before any work: an existing file is only ever merged into.
+	existing, err := readExisting(p.out, f.force)
+	if err != nil {
+		return fail(e, err)
 	}
-	zone = dnsname.Canonical(zone)
+	start := time.Now()
+	recs, sources, err := readSchoolLists(e.Stderr, f.from, f.city)
+	if err != nil {
+		return fail(e, err)
+	}
+	ov, err := readOverrides(f.overrides)
+	if err != nil {
+		return fail(e, err)
+	}
+	entries, notes := onboard.Build(recs, p.zone, ov)
+	for _, n := range notes {
+		fmt.Fprintln(e.Stderr, "note:", n)
+	}
+	if f.discover {
+		if err := discoverEntries(ctx, e, entries, p); err != nil {
+			return fail(e, err)
+		}
+	}
+	res, err := composeInit(e.Stderr, p.out, existing, entries, p.meta(sources))
+	if err != nil {
+		return fail(e, err)
+	}
+	if err := writeInit(e.Stdout, p.out, res.data); err != nil {
+		return fail(e, err)
+	}
+	w := e.Stdout
+	if p.out == "-" {
+		w = e.Stderr
+	}
+	reportInit(w, p, entries, res, time.Since(start))
+	return exitPass
+}
+
+// initPlan is what init's flags mean once checked.
+type initPlan struct {
+	out, city, zone string
+	discover        bool
+	addrs           []string // resolvers asked with --discover, host:port
+	fixedResolvers  bool     // --resolver was given: the file records them
+	nsPort          int
+	concurrency     int
+	timeout         time.Duration
+}
+
+// plan checks init's flags and arguments, in the order an admin fixes them.
+func (f *initFlags) plan(args []string) (initPlan, error) {
+	if len(args) > 0 {
+		return initPlan{}, fmt.Errorf("init takes no arguments (got %q); name each list with --from FILE.csv", args)
+	}
+	if len(f.from) == 0 {
+		return initPlan{}, errors.New("no school list given; download the lists (國民小學, 國民中學, 高級中等學校 名錄) as CSV from the Ministry of Education's open data and pass each with --from FILE.csv")
+	}
+	zone := dnsname.Canonical(f.zone)
 	if zone == "" || !strings.Contains(zone, ".") {
-		return fail(e, fmt.Errorf("--zone %q is not a DNS zone; give the city's zone, e.g. kh.edu.tw", zone))
+		return initPlan{}, fmt.Errorf("--zone %q is not a DNS zone; give the city's zone, e.g. kh.edu.tw", zone)
 	}
-	if nsPort < 1 || nsPort > 65535 || concurrency < 1 || concurrency > 1024 || timeout < time.Millisecond || timeout > time.Minute {
-		return fail(e, errors.New("--ns-port must be 1-65535, --concurrency 1-1024 and --timeout 1ms-1m"))
+	if !inRange(f.nsPort, 1, 65535) || !inRange(f.concurrency, 1, 1024) || !inRange(f.timeout, time.Millisecond, time.Minute) {
+		return initPlan{}, errors.New("--ns-port must be 1-65535, --concurrency 1-1024 and --timeout 1ms-1m")
 	}
+	addrs, err := discoverResolvers(f.resolvers, f.discover)
+	if err != nil {
+		return initPlan{}, err
+	}
+	return initPlan{
+		out: f.out, city: f.city, zone: zone, discover: f.discover,
+		addrs: addrs, fixedResolvers: len(f.resolvers) > 0,
+		nsPort: f.nsPort, concurrency: f.concurrency, timeout: f.timeout,
+	}, nil
+}
+
+func inRange[T int | time.Duration](v, lo, hi T) bool { return v >= lo && v <= hi }
+
+// discoverResolvers turns --resolver into addresses; --discover without any
+// asks the city resolvers.
+func discoverResolvers(resolvers []string, discover bool) ([]string, error) {
 	if len(resolvers) > 0 && !discover {
-		return fail(e, errors.New("--resolver is only used with --discover; add --discover or drop --resolver"))
+		return nil, errors.New("--resolver is only used with --discover; add --discover or drop --resolver")
 	}
 	var addrs []string
 	for _, r := range resolvers {
 		a, err := hostPort(r, 53)
 		if err != nil {
-			return fail(e, fmt.Errorf("--resolver %q: %v; write an address like 163.28.136.21 or 127.0.0.1:5353", r, err))
+			return nil, fmt.Errorf("--resolver %q: %v; write an address like 163.28.136.21 or 127.0.0.1:5353", r, err)
 		}
 		addrs = append(addrs, a)
 	}
 	if discover && len(addrs) == 0 {
 		addrs = config.DefaultResolvers
 	}
+	return addrs, nil
+}
 
-	// Refuse before any work: an existing file is only ever merged into.
-	toStdout := out == "-"
-	var existing []byte
-	if !toStdout {
-		b, err := safefile.ReadFile(out, safefile.ConfigLimit)
-		switch {
-		case err == nil && !force:
-			return fail(e, fmt.Errorf("%s already exists; run again with --force to merge the lists into it (its ids, edits and comments are kept), or write elsewhere with -o FILE", out))
-		case err == nil:
-			existing = b
-		case errors.Is(err, safefile.ErrNotRegular):
-			// A device or FIFO (-o /dev/stdout): nothing to merge or
-			// lose, the file is written through.
-		case !errors.Is(err, os.ErrNotExist):
-			return fail(e, fmt.Errorf("cannot read the existing %s: %v", out, err))
-		}
+// meta is what the written file records about how it was made.
+func (p initPlan) meta(sources []string) onboard.Meta {
+	m := onboard.Meta{Sources: sources, City: p.city, Zone: p.zone}
+	if p.fixedResolvers {
+		m.Resolvers = p.addrs
 	}
+	return m
+}
 
-	start := time.Now()
+// readExisting returns the file init would overwrite, nil when there is
+// none (or it is standard output, a device or a FIFO), and an error when
+// it exists and --force was not given.
+func readExisting(out string, force bool) ([]byte, error) {
+	if out == "-" {
+		return nil, nil
+	}
+	b, err := safefile.ReadFile(out, safefile.ConfigLimit)
+	switch {
+	case err == nil && !force:
+		return nil, fmt.Errorf("%s already exists; run again with --force to merge the lists into it (its ids, edits and comments are kept), or write elsewhere with -o FILE", out)
+	case err == nil:
+		return b, nil
+	case errors.Is(err, safefile.ErrNotRegular):
+		// A device or FIFO (-o /dev/stdout): nothing to merge or
+		// lose, the file is written through.
+		return nil, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("cannot read the existing %s: %v", out, err)
+	}
+	return nil, nil
+}
+
+// readSchoolLists reads every --from list, keeping the schools of city, and
+// says on log how many each held.
+func readSchoolLists(log io.Writer, from []string, city string) ([]onboard.Record, []string, error) {
 	var recs []onboard.Record
 	var sources []string
 	for _, f := range from {
 		b, err := safefile.ReadFile(f, safefile.OverrideLimit)
 		if err != nil {
-			return fail(e, fmt.Errorf("cannot read the school list: %v", err))
+			return nil, nil, fmt.Errorf("cannot read the school list: %v", err)
 		}
 		rs, enc, err := onboard.ReadCSV(filepath.Base(f), b, city)
 		if err != nil {
-			return fail(e, err)
+			return nil, nil, err
 		}
-		fmt.Fprintf(e.Stderr, "%s: %d schools%s (%s)\n", f, len(rs), inCity(city), enc)
+		fmt.Fprintf(log, "%s: %d schools%s (%s)\n", f, len(rs), inCity(city), enc)
 		recs = append(recs, rs...)
 		sources = append(sources, filepath.Base(f))
 	}
-	var ov onboard.Overrides
-	if overrides != "" {
-		b, err := safefile.ReadFile(overrides, safefile.OverrideLimit)
-		if err != nil {
-			return fail(e, fmt.Errorf("cannot read the overrides: %v", err))
-		}
-		if ov, err = onboard.ParseOverrides(overrides, b); err != nil {
-			return fail(e, err)
-		}
-	}
-	entries, notes := onboard.Build(recs, zone, ov)
-	for _, n := range notes {
-		fmt.Fprintln(e.Stderr, "note:", n)
-	}
+	return recs, sources, nil
+}
 
-	if discover {
-		bar := newProgress(e)
-		err := onboard.Discover(ctx, entries, onboard.DiscoverOptions{
-			Zone: zone, Resolvers: addrs, Concurrency: concurrency,
-			Client:   delegation.Client{Timeout: timeout, Attempts: 2, NSPort: nsPort},
-			Progress: bar.update,
-		})
-		bar.finish()
-		if err != nil {
-			return fail(e, fmt.Errorf("--discover: %v; nothing was written", err))
-		}
+// readOverrides reads --overrides; none given is no overrides.
+func readOverrides(path string) (onboard.Overrides, error) {
+	if path == "" {
+		return onboard.Overrides{}, nil
 	}
-
-	meta := onboard.Meta{Sources: sources, City: city, Zone: zone}
-	if len(resolvers) > 0 {
-		meta.Resolvers = addrs
-	}
-	var data []byte
-	var ch onboard.Changes
-	var err error
-	if existing != nil {
-		data, ch, err = onboard.Merge(existing, entries, meta)
-		if err != nil {
-			return fail(e, fmt.Errorf("%s: %v", out, err))
-		}
-	} else if data, err = onboard.Render(entries, meta); err != nil {
-		return fail(e, err)
-	}
-	cfg, err := config.Parse(out, data)
+	b, err := safefile.ReadFile(path, safefile.OverrideLimit)
 	if err != nil {
+		return onboard.Overrides{}, fmt.Errorf("cannot read the overrides: %v", err)
+	}
+	return onboard.ParseOverrides(path, b)
+}
+
+// discoverEntries looks up every entry's own name servers with a progress bar.
+func discoverEntries(ctx context.Context, e *env, entries []onboard.Entry, p initPlan) error {
+	bar := newProgress(e)
+	err := onboard.Discover(ctx, entries, onboard.DiscoverOptions{
+		Zone: p.zone, Resolvers: p.addrs, Concurrency: p.concurrency,
+		Client:   delegation.Client{Timeout: p.timeout, Attempts: 2, NSPort: p.nsPort},
+		Progress: bar.update,
+	})
+	bar.finish()
+	if err != nil {
+		return fmt.Errorf("--discover: %v; nothing was written", err)
+	}
+	return nil
+}
+
+// initResult is the file init is about to write, checked by the validator.
+type initResult struct {
+	data   []byte
+	merged bool
+	ch     onboard.Changes
+	cfg    *config.Config
+}
+
+// composeInit renders the entries (or merges them into existing) and checks
+// the result as validate would, printing its problems on log.
+func composeInit(log io.Writer, out string, existing []byte, entries []onboard.Entry, meta onboard.Meta) (initResult, error) {
+	res := initResult{merged: existing != nil}
+	var err error
+	if res.merged {
+		if res.data, res.ch, err = onboard.Merge(existing, entries, meta); err != nil {
+			return res, fmt.Errorf("%s: %v", out, err)
+		}
+	} else if res.data, err = onboard.Render(entries, meta); err != nil {
+		return res, err
+	}
+	if res.cfg, err = config.Parse(out, res.data); err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
 			for _, p := range ce.Problems {
-				fmt.Fprintln(e.Stderr, p.Error())
+				fmt.Fprintln(log, p.Error())
 			}
 		}
-		return fail(e, fmt.Errorf("the result would not pass validate (above); nothing was written. Fix the lists with --overrides FILE (a school is fixed by its 代碼)"))
+		return res, fmt.Errorf("the result would not pass validate (above); nothing was written. Fix the lists with --overrides FILE (a school is fixed by its 代碼)")
 	}
-	if toStdout {
-		_, _ = e.Stdout.Write(data)
-	} else if err := safefile.WriteFile(out, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err }, safefile.Elsewhere("choose another -o file")); err != nil {
-		return fail(e, err)
-	}
+	return res, nil
+}
 
-	w := e.Stdout
-	if toStdout {
-		w = e.Stderr
+// writeInit writes data to out, or to standard output for "-".
+func writeInit(stdout io.Writer, out string, data []byte) error {
+	if out == "-" {
+		_, _ = stdout.Write(data)
+		return nil
 	}
-	written, skipped, withDNS := 0, 0, 0
-	for _, en := range entries {
-		if !en.Written() {
-			skipped++
-			continue
-		}
-		written++
-		if len(en.DNS) > 0 {
-			withDNS++
-		}
-		if discover {
-			for _, n := range en.Notes {
-				if strings.HasPrefix(n, "discover: ") {
-					fmt.Fprintf(w, "%-24s %s\n", en.ID, strings.TrimPrefix(n, "discover: "))
-				}
-			}
-		}
+	return safefile.WriteFile(out, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err }, safefile.Elsewhere("choose another -o file"))
+}
+
+// reportInit tells the admin what was written: each school's discovery
+// line, the schools left out and why, what a merge changed, and the totals.
+func reportInit(w io.Writer, p initPlan, entries []onboard.Entry, res initResult, took time.Duration) {
+	if p.discover {
+		printDiscovered(w, entries)
 	}
 	for _, en := range entries {
 		if !en.Written() {
 			fmt.Fprintf(w, "not written: 代碼 %s %s: %s\n", en.Code, en.Name, en.Reason)
 		}
 	}
-	if existing != nil {
-		for _, l := range ch.Added {
-			fmt.Fprintln(w, "added:", l)
-		}
-		for _, l := range ch.Changed {
-			fmt.Fprintln(w, "changed:", l)
-		}
-		for _, l := range ch.Dropped {
-			fmt.Fprintln(w, "dropped:", l, "(kept as a comment at the end)")
-		}
-		fmt.Fprintf(w, "merged into %s: %d added, %d changed, %d dropped; kept %d written by hand and %d from lists not read this time; %d schools in the file\n",
-			out, len(ch.Added), len(ch.Changed), len(ch.Dropped), ch.Kept, ch.OtherLists, len(cfg.Schools))
+	if res.merged {
+		printChanges(w, p.out, res.ch, len(res.cfg.Schools))
 	}
+	written, withDNS := countWritten(entries)
 	fmt.Fprintf(w, "%s: %d schools (%d with their own DNS servers), %d not written (listed at the end of the file with the reason) in %s; check it with: kmsprobe validate -c %s\n",
-		out, written, withDNS, skipped, time.Since(start).Round(time.Millisecond), out)
-	return exitPass
+		p.out, written, withDNS, len(entries)-written, took.Round(time.Millisecond), p.out)
+}
+
+// countWritten counts the entries written to the file and, of them, those
+// with their own DNS servers.
+func countWritten(entries []onboard.Entry) (written, withDNS int) {
+	for _, en := range entries {
+		if !en.Written() {
+			continue
+		}
+		written++
+		if len(en.DNS) > 0 {
+			withDNS++
+		}
+	}
+	return written, withDNS
+}
+
+// printDiscovered prints what --discover found for each written school.
+func printDiscovered(w io.Writer, entries []onboard.Entry) {
+	for _, en := range entries {
+		if !en.Written() {
+			continue
+		}
+		for _, n := range en.Notes {
+			if rest, ok := strings.CutPrefix(n, "discover: "); ok {
+				fmt.Fprintf(w, "%-24s %s\n", en.ID, rest)
+			}
+		}
+	}
+}
+
+// printChanges lists what a merge added, changed and dropped.
+func printChanges(w io.Writer, out string, ch onboard.Changes, schools int) {
+	for _, l := range ch.Added {
+		fmt.Fprintln(w, "added:", l)
+	}
+	for _, l := range ch.Changed {
+		fmt.Fprintln(w, "changed:", l)
+	}
+	for _, l := range ch.Dropped {
+		fmt.Fprintln(w, "dropped:", l, "(kept as a comment at the end)")
+	}
+	fmt.Fprintf(w, "merged into %s: %d added, %d changed, %d dropped; kept %d written by hand and %d from lists not read this time; %d schools in the file\n",
+		out, len(ch.Added), len(ch.Changed), len(ch.Dropped), ch.Kept, ch.OtherLists, schools)
 }
 
 func inCity(city string) string {
