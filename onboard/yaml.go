@@ -186,17 +186,70 @@ func encode(n *yaml.Node) ([]byte, error) {
 // read this time stays; schools without a 代碼 were written by hand and
 // are left alone.
 func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
-	var ch Changes
+	mg, err := openSchools(existing)
+	if err != nil {
+		return nil, Changes{}, err
+	}
+	mg.es, mg.meta = es, m
+	mg.index()
+	mg.match()
+	mg.settleSuffixes()
+	mg.add()
+	if err := mg.drop(); err != nil {
+		return nil, mg.ch, err
+	}
+	mg.writeFoot()
+	out, err := encode(mg.root)
+	return out, mg.ch, err
+}
+
+// merger holds one merge: the file's tree, the entries from the lists and
+// what each step learnt about them.
+type merger struct {
+	root     *yaml.Node // the whole document
+	key, seq *yaml.Node // schools: and its list
+	es       []Entry
+	meta     Meta
+
+	byCode, bySuffix map[string]*yaml.Node // the file's schools
+	taken            map[string]bool       // ids the file uses
+	matched          map[*yaml.Node]bool   // the file's schools that are in the lists
+	fresh            []int                 // entries not in the file, by index into es
+	lists            map[string]bool       // kinds of list read this time
+	owners           map[string]string     // suffix -> the school of the file that owns it
+	losers           map[*yaml.Node]string // init's schools sharing an owned suffix -> owner
+
+	ch      Changes
+	dropped []string // comment lines for the schools taken out
+}
+
+// openSchools parses the existing file and finds its schools: list (an
+// empty one is made), with init's old block of unwritten schools taken
+// out wherever a comment ended up holding it: it is written afresh.
+func openSchools(existing []byte) (*merger, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(existing, &root); err != nil {
-		return nil, ch, fmt.Errorf("the existing file is not valid YAML (%s); fix it (kmsprobe validate -c FILE names the line) or move it away and run init again",
+		return nil, fmt.Errorf("the existing file is not valid YAML (%s); fix it (kmsprobe validate -c FILE names the line) or move it away and run init again",
 			strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, ch, errors.New("the existing file is not a schools.yaml mapping (version:, schools: ...); move it away and run init again")
+		return nil, errors.New("the existing file is not a schools.yaml mapping (version:, schools: ...); move it away and run init again")
 	}
-	doc := root.Content[0]
-	var key, seq *yaml.Node
+	key, seq := schoolsOf(root.Content[0])
+	if err := asSequence(seq); err != nil {
+		return nil, err
+	}
+	walk(&root, func(n *yaml.Node) {
+		n.HeadComment = stripBlock(n.HeadComment)
+		n.LineComment = stripBlock(n.LineComment)
+		n.FootComment = stripBlock(n.FootComment)
+	})
+	return &merger{root: &root, key: key, seq: seq}, nil
+}
+
+// schoolsOf finds the schools: key and value of doc, adding them when
+// missing.
+func schoolsOf(doc *yaml.Node) (key, seq *yaml.Node) {
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		if doc.Content[i].Value == "schools" {
 			key, seq = doc.Content[i], doc.Content[i+1]
@@ -206,167 +259,236 @@ func Merge(existing []byte, es []Entry, m Meta) ([]byte, Changes, error) {
 		key, seq = scalar("schools"), &yaml.Node{Kind: yaml.SequenceNode}
 		doc.Content = append(doc.Content, key, seq)
 	}
-	if seq.Kind != yaml.SequenceNode {
-		if seq.Kind == yaml.ScalarNode && (seq.Value == "" || seq.Tag == "!!null") {
-			*seq = yaml.Node{Kind: yaml.SequenceNode}
-		} else {
-			return nil, ch, fmt.Errorf("line %d: schools: is not a list; fix it or move the file away", seq.Line)
-		}
-	}
-	// Take init's old block out wherever a comment of the file ended up
-	// holding it; it is written afresh below.
-	walk(&root, func(n *yaml.Node) {
-		n.HeadComment = stripBlock(n.HeadComment)
-		n.LineComment = stripBlock(n.LineComment)
-		n.FootComment = stripBlock(n.FootComment)
-	})
+	return key, seq
+}
 
-	byCode := map[string]*yaml.Node{}
-	bySuffix := map[string]*yaml.Node{}
-	taken := map[string]bool{}
-	for _, it := range seq.Content {
+// asSequence accepts a list, turns an empty schools: into one, and refuses
+// anything else.
+func asSequence(seq *yaml.Node) error {
+	switch {
+	case seq.Kind == yaml.SequenceNode:
+		return nil
+	case seq.Kind == yaml.ScalarNode && (seq.Value == "" || seq.Tag == "!!null"):
+		*seq = yaml.Node{Kind: yaml.SequenceNode}
+		return nil
+	}
+	return fmt.Errorf("line %d: schools: is not a list; fix it or move the file away", seq.Line)
+}
+
+// index notes the file's schools by 代碼 and suffix, and the ids it uses.
+func (mg *merger) index() {
+	mg.byCode, mg.bySuffix = map[string]*yaml.Node{}, map[string]*yaml.Node{}
+	mg.taken, mg.matched = map[string]bool{}, map[*yaml.Node]bool{}
+	for _, it := range mg.seq.Content {
 		if it.Kind != yaml.MappingNode {
 			continue
 		}
-		if c := codeRe.FindStringSubmatch(it.HeadComment); c != nil {
-			byCode[c[1]] = it
+		if c := codeOf(it); c != "" {
+			mg.byCode[c] = it
 		}
 		if s := field(it, "suffix"); s != nil && s.Value != "" {
-			bySuffix[dnsname.Canonical(s.Value)] = it
+			mg.bySuffix[dnsname.Canonical(s.Value)] = it
 		}
 		if id := field(it, "id"); id != nil {
-			taken[id.Value] = true
+			mg.taken[id.Value] = true
 		}
 	}
-	matched := map[*yaml.Node]bool{}
-	var fresh []int
-	for i := range es {
-		e := &es[i]
-		it := byCode[e.Code]
-		if it == nil && e.Written() {
-			if c := bySuffix[e.Suffix]; c != nil && !codeRe.MatchString(c.HeadComment) {
-				it = c // a school the admin wrote by hand: now it has its code
-			}
-		}
-		if it == nil || matched[it] {
+}
+
+// match pairs each entry with its school in the file and updates that
+// school; the written entries without one are fresh.
+func (mg *merger) match() {
+	for i := range mg.es {
+		e := &mg.es[i]
+		it := mg.find(e)
+		if it == nil || mg.matched[it] {
 			if e.Written() {
-				fresh = append(fresh, i)
+				mg.fresh = append(mg.fresh, i)
 			}
 			continue
 		}
-		matched[it] = true
-		if id := field(it, "id"); id != nil {
-			e.ID = id.Value
-		}
-		ch.Changed = append(ch.Changed, reconcile(it, e)...)
-		it.HeadComment = mergeComment(it.HeadComment, ownComment(*e))
+		mg.matched[it] = true
+		mg.update(it, e)
 	}
+}
 
-	lists := map[string]bool{}
-	for _, e := range es {
-		lists[e.List] = true
+// find is the file's school for e: the one with its 代碼, else a school
+// written by hand with its suffix.
+func (mg *merger) find(e *Entry) *yaml.Node {
+	if it := mg.byCode[e.Code]; it != nil || !e.Written() {
+		return it
 	}
-	// stays: the file's schools that are still written after the merge
-	// (see the loop that drops schools below).
-	stays := func(it *yaml.Node) bool {
-		return !codeRe.MatchString(it.HeadComment) || matched[it] || !lists[listOf(it)]
+	if c := mg.bySuffix[e.Suffix]; c != nil && codeOf(c) == "" {
+		return c // a school the admin wrote by hand: now it has its code
 	}
-	owners, losers := fileSuffixes(seq.Content, stays)
-	for it, owner := range losers {
-		c := codeRe.FindStringSubmatch(it.HeadComment)
-		for i := range es {
-			if es[i].Code == c[1] {
-				es[i].setReason(newReason("init.reason.same_suffix", "Suffix", dnsname.Canonical(field(it, "suffix").Value), "Other", owner, "Code", c[1]))
+	return nil
+}
+
+// update makes e take the file's id, reports the differences, and renews
+// init's comment lines on the school.
+func (mg *merger) update(it *yaml.Node, e *Entry) {
+	if id := field(it, "id"); id != nil {
+		e.ID = id.Value
+	}
+	mg.ch.Changed = append(mg.ch.Changed, reconcile(it, e)...)
+	it.HeadComment = mergeComment(it.HeadComment, ownComment(*e))
+}
+
+// settleSuffixes finds which school of the file owns each suffix once the
+// merge is done, and gives the entries of init's schools that lose theirs
+// the reason.
+func (mg *merger) settleSuffixes() {
+	mg.lists = map[string]bool{}
+	for _, e := range mg.es {
+		mg.lists[e.List] = true
+	}
+	mg.owners, mg.losers = fileSuffixes(mg.seq.Content, mg.stays)
+	for it, owner := range mg.losers {
+		c := codeOf(it)
+		for i := range mg.es {
+			if mg.es[i].Code == c {
+				mg.es[i].setReason(newReason("init.reason.same_suffix", "Suffix", dnsname.Canonical(field(it, "suffix").Value), "Other", owner, "Code", c))
 			}
 		}
 	}
+}
 
+// stays says whether a school of the file is still written after the
+// merge (see drop).
+func (mg *merger) stays(it *yaml.Node) bool {
+	return codeOf(it) == "" || mg.matched[it] || !mg.lists[listOf(it)]
+}
+
+// add appends the fresh entries, with ids the file does not use yet.
+func (mg *merger) add() {
 	var newEntries []Entry
-	for _, i := range fresh {
-		newEntries = append(newEntries, es[i])
+	for _, i := range mg.fresh {
+		newEntries = append(newEntries, mg.es[i])
 	}
-	sameSuffix(newEntries, owners)
-	AssignIDs(newEntries, taken)
+	sameSuffix(newEntries, mg.owners)
+	AssignIDs(newEntries, mg.taken)
 	for k, e := range newEntries {
-		es[fresh[k]] = e
+		mg.es[mg.fresh[k]] = e
 		if !e.Written() { // AssignIDs found no usable id: it goes to the block
 			continue
 		}
 		it := item(e)
-		matched[it] = true
-		seq.Content = append(seq.Content, it)
-		ch.Added = append(ch.Added, fmt.Sprintf("%s (代碼 %s, %s)", e.ID, e.Code, e.Suffix))
+		mg.matched[it] = true
+		mg.seq.Content = append(mg.seq.Content, it)
+		mg.ch.Added = append(mg.ch.Added, fmt.Sprintf("%s (代碼 %s, %s)", e.ID, e.Code, e.Suffix))
 	}
+}
 
+// drop keeps the file's schools that stay and turns the others into
+// comments: init's schools no longer in the lists, and those that lost
+// their suffix to another school.
+func (mg *merger) drop() error {
 	var kept []*yaml.Node
-	var dropped []string
-	for _, it := range seq.Content {
-		c := codeRe.FindStringSubmatch(it.HeadComment)
-		if owner, ok := losers[it]; ok {
-			// A school init wrote earlier with a suffix another school
-			// of the file has: validate would warn, so it becomes a
-			// comment with the reason, like a school not written.
-			text, err := encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{it}})
-			if err != nil {
-				return nil, ch, err
-			}
-			suffix := dnsname.Canonical(field(it, "suffix").Value)
-			ch.Changed = append(ch.Changed, fmt.Sprintf("代碼 %s: taken out, its suffix %s is already that of %s", c[1], suffix, owner))
-			dropped = append(dropped, fmt.Sprintf("# taken out by kmsprobe init: %s", newReason("init.reason.same_suffix", "Suffix", suffix, "Other", owner, "Code", c[1])))
-			for _, l := range strings.Split(strings.TrimRight(string(text), "\n"), "\n") {
-				if !strings.HasPrefix(strings.TrimSpace(l), "#") {
-					l = "#   " + l
-				}
-				dropped = append(dropped, l)
-			}
-			continue
+	for _, it := range mg.seq.Content {
+		keep, err := mg.keep(it)
+		if err != nil {
+			return err
 		}
-		switch {
-		case c == nil:
-			ch.Kept++
+		if keep {
 			kept = append(kept, it)
-		case matched[it]:
-			kept = append(kept, it)
-		case !lists[listOf(it)]:
-			ch.OtherLists++
-			kept = append(kept, it)
-		default:
-			id := ""
-			if f := field(it, "id"); f != nil {
-				id = f.Value
-			}
-			ch.Dropped = append(ch.Dropped, fmt.Sprintf("%s (代碼 %s)", id, c[1]))
-			text, err := encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{it}})
-			if err != nil {
-				return nil, ch, err
-			}
-			dropped = append(dropped, fmt.Sprintf("# dropped by kmsprobe init: 代碼 %s is no longer in the lists (%s)", c[1], strings.Join(m.Sources, ", ")))
-			for _, l := range strings.Split(strings.TrimRight(string(text), "\n"), "\n") {
-				if !strings.HasPrefix(strings.TrimSpace(l), "#") {
-					l = "#   " + l
-				}
-				dropped = append(dropped, l)
-			}
 		}
 	}
-	seq.Content = kept
+	mg.seq.Content = kept
+	return nil
+}
 
+// keep decides one school of the file, counting it, or comments it out.
+func (mg *merger) keep(it *yaml.Node) (bool, error) {
+	c := codeOf(it)
+	if owner, ok := mg.losers[it]; ok {
+		return false, mg.takeOut(it, c, owner)
+	}
+	switch {
+	case c == "":
+		mg.ch.Kept++
+		return true, nil
+	case mg.matched[it]:
+		return true, nil
+	case !mg.lists[listOf(it)]:
+		mg.ch.OtherLists++
+		return true, nil
+	}
+	return false, mg.dropGone(it, c)
+}
+
+// takeOut comments out a school init wrote earlier with a suffix another
+// school of the file has: validate would warn, so it becomes a comment with
+// the reason, like a school not written.
+func (mg *merger) takeOut(it *yaml.Node, code, owner string) error {
+	lines, err := commentedOut(it)
+	if err != nil {
+		return err
+	}
+	suffix := dnsname.Canonical(field(it, "suffix").Value)
+	mg.ch.Changed = append(mg.ch.Changed, fmt.Sprintf("代碼 %s: taken out, its suffix %s is already that of %s", code, suffix, owner))
+	mg.dropped = append(mg.dropped, fmt.Sprintf("# taken out by kmsprobe init: %s", newReason("init.reason.same_suffix", "Suffix", suffix, "Other", owner, "Code", code)))
+	mg.dropped = append(mg.dropped, lines...)
+	return nil
+}
+
+// dropGone comments out a school init wrote that is no longer in its list.
+func (mg *merger) dropGone(it *yaml.Node, code string) error {
+	id := ""
+	if f := field(it, "id"); f != nil {
+		id = f.Value
+	}
+	mg.ch.Dropped = append(mg.ch.Dropped, fmt.Sprintf("%s (代碼 %s)", id, code))
+	lines, err := commentedOut(it)
+	if err != nil {
+		return err
+	}
+	mg.dropped = append(mg.dropped, fmt.Sprintf("# dropped by kmsprobe init: 代碼 %s is no longer in the lists (%s)", code, strings.Join(mg.meta.Sources, ", ")))
+	mg.dropped = append(mg.dropped, lines...)
+	return nil
+}
+
+// commentedOut is a school of the file as comment lines, its own comments
+// kept as they are.
+func commentedOut(it *yaml.Node) ([]string, error) {
+	text, err := encode(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{it}})
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(string(text), "\n"), "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			lines[i] = "#   " + l
+		}
+	}
+	return lines, nil
+}
+
+// writeFoot writes, under schools:, the block of schools not written and
+// the schools taken out, after the admin's own foot comment.
+func (mg *merger) writeFoot() {
 	var unwritten []Entry
-	for _, e := range es {
-		if !e.Written() && byCode[e.Code] == nil {
+	for _, e := range mg.es {
+		if !e.Written() && mg.byCode[e.Code] == nil {
 			unwritten = append(unwritten, e)
 		}
 	}
-	foot := strings.TrimSpace(key.FootComment)
-	if b := block(unwritten, m.Zone); b != "" {
+	foot := strings.TrimSpace(mg.key.FootComment)
+	if b := block(unwritten, mg.meta.Zone); b != "" {
 		foot = joinComments(b, foot)
 	}
-	if len(dropped) > 0 {
-		foot = joinComments(foot, strings.Join(dropped, "\n"))
+	if len(mg.dropped) > 0 {
+		foot = joinComments(foot, strings.Join(mg.dropped, "\n"))
 	}
-	key.FootComment = foot
-	out, err := encode(&root)
-	return out, ch, err
+	mg.key.FootComment = foot
+}
+
+// codeOf is the 代碼 on init's comment line of a school of the file, ""
+// for a school written by hand.
+func codeOf(it *yaml.Node) string {
+	if c := codeRe.FindStringSubmatch(it.HeadComment); c != nil {
+		return c[1]
+	}
+	return ""
 }
 
 // fileSuffixes names the school that owns each suffix among the schools
@@ -390,19 +512,13 @@ func fileSuffixes(items []*yaml.Node, stays func(*yaml.Node) bool) (owners map[s
 		}
 		groups[suffix] = append(groups[suffix], it)
 	}
-	code := func(it *yaml.Node) string {
-		if c := codeRe.FindStringSubmatch(it.HeadComment); c != nil {
-			return c[1]
-		}
-		return ""
-	}
 	for _, suffix := range order {
 		g := groups[suffix]
 		// Hand-written first (no code sorts first), then by 代碼.
-		slices.SortStableFunc(g, func(a, b *yaml.Node) int { return strings.Compare(code(a), code(b)) })
-		owners[suffix] = describe(g[0], code(g[0]))
+		slices.SortStableFunc(g, func(a, b *yaml.Node) int { return strings.Compare(codeOf(a), codeOf(b)) })
+		owners[suffix] = describe(g[0], codeOf(g[0]))
 		for _, it := range g[1:] {
-			if code(it) != "" {
+			if codeOf(it) != "" {
 				losers[it] = owners[suffix]
 			}
 		}
