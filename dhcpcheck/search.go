@@ -62,11 +62,45 @@ const (
 //   - fail: no searched domain leads to the KMS host at any server;
 //   - unknown: nothing leads there, but some questions could not be
 //     asked or judged; skip: nothing was offered or advertised.
+//
+// It reads as: collect what a PC searches → one verdict per (domain,
+// server) → combine them.
 func JudgeSearch(v View, exp Expect, srv SRVResults) finding.Finding {
-	f := finding.Finding{Check: finding.DHCPSearch, Server: exp.Iface}
-	school := dnsname.Canonical(exp.Suffix)
-	kms := dnsname.Canonical(exp.KMSHost)
-	domains, servers := v.SearchedNames(), v.ServerAddrs()
+	j := searchJudge{school: dnsname.Canonical(exp.Suffix), kms: dnsname.Canonical(exp.KMSHost), port: exp.KMSPort}
+	f := finding.Finding{Check: finding.DHCPSearch, Server: exp.Iface, Evidence: searchEvidence(v, j.school)}
+	if len(v.Offers)+len(v.Replies)+len(v.Adverts) == 0 {
+		f.Status = finding.Skip
+		f.Message = "no DHCP offer, DHCPv6 reply or router advertisement, so no search list to follow"
+		return withID(f, "dhcp.search.nothing")
+	}
+	j.collect(v, f.Evidence)
+	if bad, ok := j.nothingToAsk(f); ok {
+		return bad
+	}
+	f.Evidence["questions"] = j.ask(srv)
+	if others := j.others(); len(others) > 0 {
+		f.Evidence["other_hosts"] = others
+	}
+	return j.combine(f)
+}
+
+// searchJudge is one dhcp.search judgement: what is expected, what a PC
+// searches, and the verdicts of its questions.
+type searchJudge struct {
+	school, kms string
+	port        int
+
+	domains, servers []string // followed, in the order a PC tries them
+	lacking          []string // DHCP servers whose option 119 lacks the school's suffix
+
+	cells      map[string]map[string]searchCell // cells[domain][server]
+	otherHosts map[string][]string              // foreign target -> "domain at server"
+	leads      bool                             // some question leads to the KMS host
+	unknowns   int                              // questions not asked or judged
+}
+
+// searchEvidence is the evidence every dhcp.search finding carries.
+func searchEvidence(v View, school string) finding.Evidence {
 	ev := finding.Evidence{
 		"domains":  searchDomainsEvidence(v.Domains()),
 		"servers":  dnsServersEvidence(v.Servers()),
@@ -75,172 +109,230 @@ func JudgeSearch(v View, exp Expect, srv SRVResults) finding.Finding {
 	if v.IPv6Error != "" {
 		ev["ipv6_error"] = v.IPv6Error
 	}
-	f.Evidence = ev
-	if len(v.Offers)+len(v.Replies)+len(v.Adverts) == 0 {
-		f.Status = finding.Skip
-		f.Message = "no DHCP offer, DHCPv6 reply or router advertisement, so no search list to follow"
-		return withID(f, "dhcp.search.nothing")
-	}
+	return ev
+}
+
+// collect takes the domains and servers a PC uses, as many as are
+// followed (the rest go to the evidence), and the offers whose option 119
+// lacks the school's suffix.
+func (j *searchJudge) collect(v View, ev finding.Evidence) {
 	var notFollowed []string
-	if len(servers) > maxDNSTargets {
-		notFollowed = append(notFollowed, servers[maxDNSTargets:]...)
-		servers = servers[:maxDNSTargets]
-	}
-	if len(domains) > maxSearchDomains {
-		notFollowed = append(notFollowed, domains[maxSearchDomains:]...)
-		domains = domains[:maxSearchDomains]
-	}
+	j.servers, notFollowed = capList(v.ServerAddrs(), maxDNSTargets, notFollowed)
+	j.domains, notFollowed = capList(v.SearchedNames(), maxSearchDomains, notFollowed)
 	if len(notFollowed) > 0 {
 		ev["not_followed"] = notFollowed
 	}
-	if len(domains) == 0 {
+	j.lacking = lacking119(v.Offers, j.school)
+}
+
+// capList keeps the first max of list and adds the rest to over.
+func capList(list []string, max int, over []string) (kept, overflow []string) {
+	if len(list) > max {
+		return list[:max], append(over, list[max:]...)
+	}
+	return list, over
+}
+
+// lacking119 names, once each, the DHCP servers whose offer carries an
+// option 119 without the school's suffix: per offer, since a PC takes the
+// list of the offer it accepted.
+func lacking119(offers []Offer, school string) []string {
+	if school == "" {
+		return nil
+	}
+	var lacking []string
+	for _, o := range offers {
+		if o.State(OptDomainSearch) != Present || slices.Contains(canonAll(o.SearchList), school) {
+			continue
+		}
+		if id := ipText(o.ServerID); !slices.Contains(lacking, id) {
+			lacking = append(lacking, id)
+		}
+	}
+	return lacking
+}
+
+// nothingToAsk fails the check when a PC gets no domain or no server.
+func (j *searchJudge) nothingToAsk(f finding.Finding) (finding.Finding, bool) {
+	switch {
+	case len(j.domains) == 0:
 		f.Status = finding.Fail
 		f.Message = "PCs get no DNS suffix and no search list (no option 15, 119, DHCPv6 24 or RA DNSSL): they cannot find the KMS host by SRV"
-		f.Remedy, f.RemedyID = fmt.Sprintf("Hand out the school's DNS suffix %s in DHCP option 15 (see dhcp.suffix for the exact line).", orPlaceholder(school)), "dhcp.search.no_domain.remedy"
-		return withID(f, "dhcp.search.no_domain", "Suffix", orPlaceholder(school))
-	}
-	if len(servers) == 0 {
+		f.Remedy, f.RemedyID = fmt.Sprintf("Hand out the school's DNS suffix %s in DHCP option 15 (see dhcp.suffix for the exact line).", orPlaceholder(j.school)), "dhcp.search.no_domain.remedy"
+		return withID(f, "dhcp.search.no_domain", "Suffix", orPlaceholder(j.school)), true
+	case len(j.servers) == 0:
 		f.Status = finding.Fail
 		f.Message = "PCs get no DNS server (no option 6, DHCPv6 23 or RA RDNSS): they cannot look the KMS host up"
 		f.Remedy, f.RemedyID = "Hand out the school's DNS servers in DHCP option 6 (see dhcp.dns for the exact line).", "dhcp.search.no_server.remedy"
-		return withID(f, "dhcp.search.no_server")
+		return withID(f, "dhcp.search.no_server"), true
 	}
+	return f, false
+}
 
-	// One row per question; cells[d][s].
-	cells := map[string]map[string]searchCell{}
+// ask gives every (domain, server) question its verdict from the dns.srv
+// findings and returns one evidence row per question.
+func (j *searchJudge) ask(srv SRVResults) []map[string]any {
+	j.cells, j.otherHosts = map[string]map[string]searchCell{}, map[string][]string{}
 	var rows []map[string]any
-	otherHosts := map[string][]string{} // foreign target -> "domain at server"
-	leadsSomewhere := false
-	unknowns := 0
-	for _, d := range domains {
-		cells[d] = map[string]searchCell{}
-		for _, s := range servers {
-			row := map[string]any{"domain": d, "server": s, "name": dnsname.SRVName(d)}
+	for _, d := range j.domains {
+		j.cells[d] = map[string]searchCell{}
+		for _, s := range j.servers {
 			sf, ok := srv[Target{Server: s, Suffix: d}]
-			c := cellUnknown
-			if ok {
-				row["status"], row["message"] = sf.Status.String(), sf.Message
-				switch sf.Status {
-				case finding.Pass:
-					c = cellLeads
-				case finding.Warn:
-					// Extra records beside the right one, or only another
-					// name on the right port (dns.target decides that).
-					c = cellFails
-					if ts, _ := srvTargets(sf); kms == "" || slices.Contains(ts, kms) {
-						c = cellLeads
-					}
-				case finding.Fail:
-					c = cellFails
-				}
-				targets, _ := srvTargets(sf)
-				for _, t := range targets {
-					if kms != "" && t != kms && !dnsname.IsRoot(t) {
-						where := d + " at " + s
-						if !slices.Contains(otherHosts[t], where) {
-							otherHosts[t] = append(otherHosts[t], where)
-						}
-					}
-				}
-			} else {
-				row["status"] = finding.Unknown.String()
-				row["message"] = "not asked"
-			}
-			if c == cellLeads {
-				leadsSomewhere = true
-			}
+			c := searchCellOf(sf, ok, j.kms)
+			j.leads = j.leads || c == cellLeads
 			if c == cellUnknown {
-				unknowns++
+				j.unknowns++
 			}
-			cells[d][s] = c
-			rows = append(rows, row)
+			j.cells[d][s] = c
+			if ok {
+				j.noteForeign(sf, d+" at "+s)
+			}
+			rows = append(rows, questionRow(d, s, sf, ok))
 		}
 	}
-	ev["questions"] = rows
+	return rows
+}
 
-	searched := school != "" && slices.Contains(domains, school)
-	schoolEverywhere := searched
-	var schoolBad []string
-	if searched {
-		for _, s := range servers {
-			if cells[school][s] != cellLeads {
-				schoolEverywhere = false
-				schoolBad = append(schoolBad, s)
-			}
+// searchCellOf is the verdict of one question from its dns.srv finding
+// (ok false: not asked).
+func searchCellOf(sf finding.Finding, ok bool, kms string) searchCell {
+	if !ok {
+		return cellUnknown
+	}
+	switch sf.Status {
+	case finding.Pass:
+		return cellLeads
+	case finding.Warn:
+		// Extra records beside the right one, or only another name on
+		// the right port (dns.target decides that).
+		if ts, _ := srvTargets(sf); kms == "" || slices.Contains(ts, kms) {
+			return cellLeads
+		}
+		return cellFails
+	case finding.Fail:
+		return cellFails
+	}
+	return cellUnknown
+}
+
+// questionRow is the evidence row of one question.
+func questionRow(domain, server string, sf finding.Finding, ok bool) map[string]any {
+	row := map[string]any{"domain": domain, "server": server, "name": dnsname.SRVName(domain)}
+	if !ok {
+		row["status"], row["message"] = finding.Unknown.String(), "not asked"
+		return row
+	}
+	row["status"], row["message"] = sf.Status.String(), sf.Message
+	return row
+}
+
+// noteForeign records where a searched domain's SRV record points at a
+// host other than the KMS host.
+func (j *searchJudge) noteForeign(sf finding.Finding, where string) {
+	targets, _ := srvTargets(sf)
+	for _, t := range targets {
+		if j.kms == "" || t == j.kms || dnsname.IsRoot(t) {
+			continue
+		}
+		if !slices.Contains(j.otherHosts[t], where) {
+			j.otherHosts[t] = append(j.otherHosts[t], where)
 		}
 	}
-	// Option 119 without the school's suffix: per offer, since a PC takes
-	// the list of the offer it accepted.
-	var lacking []string
-	for _, o := range v.Offers {
-		if school != "" && o.State(OptDomainSearch) == Present && !slices.Contains(canonAll(o.SearchList), school) {
-			if id := ipText(o.ServerID); !slices.Contains(lacking, id) {
-				lacking = append(lacking, id)
-			}
-		}
-	}
+}
+
+// others lists the foreign hosts, each with where it was seen.
+func (j *searchJudge) others() []string {
 	var others []string
-	for _, t := range slices.Sorted(maps.Keys(otherHosts)) {
-		others = append(others, fmt.Sprintf("%s (%s)", t, strings.Join(otherHosts[t], ", ")))
+	for _, t := range slices.Sorted(maps.Keys(j.otherHosts)) {
+		others = append(others, fmt.Sprintf("%s (%s)", t, strings.Join(j.otherHosts[t], ", ")))
 	}
-	if len(others) > 0 {
-		ev["other_hosts"] = others
-	}
+	return others
+}
 
-	args := []string{"Suffix", orPlaceholder(school), "KMS", orPlaceholder(kms), "Domains", strings.Join(domains, ", "), "Servers", strings.Join(servers, ", "), "Bad", strings.Join(schoolBad, ", ")}
+// schoolBad lists the servers at which the school's suffix does not lead
+// to the KMS host; searched is false when the suffix is not searched.
+func (j *searchJudge) schoolBad() (bad []string, searched bool) {
+	if j.school == "" || !slices.Contains(j.domains, j.school) {
+		return nil, false
+	}
+	for _, s := range j.servers {
+		if j.cells[j.school][s] != cellLeads {
+			bad = append(bad, s)
+		}
+	}
+	return bad, true
+}
+
+// combine turns the verdicts into the finding: fail or unknown when
+// nothing leads to the KMS host, else warn for each problem, unknown for
+// questions left open, pass.
+func (j *searchJudge) combine(f finding.Finding) finding.Finding {
+	bad, searched := j.schoolBad()
+	args := []string{"Suffix", orPlaceholder(j.school), "KMS", orPlaceholder(j.kms), "Domains", strings.Join(j.domains, ", "), "Servers", strings.Join(j.servers, ", "), "Bad", strings.Join(bad, ", ")}
+	if !j.leads {
+		return j.noneLeads(f, args)
+	}
+	warns, warnIDs := j.warnings(bad, searched)
 	switch {
-	case !leadsSomewhere && unknowns > 0:
-		f.Status = finding.Unknown
-		f.Message = fmt.Sprintf("no searched domain was seen leading to the KMS host, but %d of the questions could not be asked or judged", unknowns)
-		return withID(f, "dhcp.search.unknown_none", append(args, "Count", strconv.Itoa(unknowns))...)
-	case !leadsSomewhere:
-		f.Status = finding.Fail
-		f.Message = fmt.Sprintf("no domain a PC searches (%s) leads to the KMS host %s at any DNS server it gets (%s): PCs cannot activate by themselves",
-			strings.Join(domains, ", "), orPlaceholder(kms), strings.Join(servers, ", "))
-		f.Remedy, f.RemedyID = searchRemedy(school, kms, exp.KMSPort), "dhcp.search.remedy"
-		return withID(f, "dhcp.search.none_leads", append(args, "Steps", f.Remedy)...)
-	}
-	var warns []string
-	var warnIDs []string
-	if len(lacking) > 0 {
-		warns = append(warns, fmt.Sprintf("option 119 from %s lacks the school's suffix %s: Windows 10 1803 and later may search only that list", strings.Join(lacking, ", "), school))
-		warnIDs = append(warnIDs, "lacks_119")
-	}
-	if len(others) > 0 {
-		warns = append(warns, "searched domains whose SRV record points at another KMS host (a PC may pick it): "+strings.Join(others, "; "))
-		warnIDs = append(warnIDs, "other_host")
-	}
-	switch {
-	case school == "":
-	case !searched:
-		warns = append(warns, fmt.Sprintf("the school's suffix %s is not among the searched domains (%s); another domain leads to the KMS host", school, strings.Join(domains, ", ")))
-		warnIDs = append(warnIDs, "not_searched")
-	case !schoolEverywhere:
-		warns = append(warns, fmt.Sprintf("_vlmcs._tcp.%s does not lead to the KMS host at %s; another searched domain does", school, strings.Join(schoolBad, ", ")))
-		warnIDs = append(warnIDs, "partial")
-	}
-	if len(warns) == 0 && unknowns > 0 {
-		f.Status = finding.Unknown
-		f.Message = fmt.Sprintf("%d of the questions could not be asked or judged", unknowns)
-		return withID(f, "dhcp.search.unknown", append(args, "Count", strconv.Itoa(unknowns))...)
-	}
-	if len(warns) > 0 {
+	case len(warns) > 0:
 		f.Status = finding.Warn
 		f.Message = strings.Join(warns, "; ")
-		f.Remedy, f.RemedyID = searchWarnRemedy(warnIDs, school, lacking, others), "dhcp.search.warn.remedy"
+		f.Remedy, f.RemedyID = searchWarnRemedy(warnIDs, j.school, j.lacking, j.others()), "dhcp.search.warn.remedy"
 		id := "dhcp.search." + warnIDs[0]
 		if len(warnIDs) > 1 {
 			id = "dhcp.search.several"
 		}
-		return withID(f, id, append(args, "Problems", f.Message, "Lacking", strings.Join(lacking, ", "), "Others", strings.Join(others, "; "), "Steps", f.Remedy)...)
+		return withID(f, id, append(args, "Problems", f.Message, "Lacking", strings.Join(j.lacking, ", "), "Others", strings.Join(j.others(), "; "), "Steps", f.Remedy)...)
+	case j.unknowns > 0:
+		f.Status = finding.Unknown
+		f.Message = fmt.Sprintf("%d of the questions could not be asked or judged", j.unknowns)
+		return withID(f, "dhcp.search.unknown", append(args, "Count", strconv.Itoa(j.unknowns))...)
 	}
 	f.Status = finding.Pass
-	if school == "" {
-		f.Message = fmt.Sprintf("a searched domain leads to the KMS host %s at every DNS server a PC gets (%s); no school suffix configured to check", orPlaceholder(kms), strings.Join(servers, ", "))
+	if j.school == "" {
+		f.Message = fmt.Sprintf("a searched domain leads to the KMS host %s at every DNS server a PC gets (%s); no school suffix configured to check", orPlaceholder(j.kms), strings.Join(j.servers, ", "))
 		return withID(f, "dhcp.search.ok_no_suffix", args...)
 	}
-	f.Message = fmt.Sprintf("the school's suffix %s is searched and leads to the KMS host at every DNS server a PC gets (%s)", school, strings.Join(servers, ", "))
+	f.Message = fmt.Sprintf("the school's suffix %s is searched and leads to the KMS host at every DNS server a PC gets (%s)", j.school, strings.Join(j.servers, ", "))
 	return withID(f, "dhcp.search.ok", args...)
+}
+
+// noneLeads is the finding when no question leads to the KMS host:
+// unknown when some could not be asked or judged, else fail.
+func (j *searchJudge) noneLeads(f finding.Finding, args []string) finding.Finding {
+	if j.unknowns > 0 {
+		f.Status = finding.Unknown
+		f.Message = fmt.Sprintf("no searched domain was seen leading to the KMS host, but %d of the questions could not be asked or judged", j.unknowns)
+		return withID(f, "dhcp.search.unknown_none", append(args, "Count", strconv.Itoa(j.unknowns))...)
+	}
+	f.Status = finding.Fail
+	f.Message = fmt.Sprintf("no domain a PC searches (%s) leads to the KMS host %s at any DNS server it gets (%s): PCs cannot activate by themselves",
+		strings.Join(j.domains, ", "), orPlaceholder(j.kms), strings.Join(j.servers, ", "))
+	f.Remedy, f.RemedyID = searchRemedy(j.school, j.kms, j.port), "dhcp.search.remedy"
+	return withID(f, "dhcp.search.none_leads", append(args, "Steps", f.Remedy)...)
+}
+
+// warnings are the problems of a search that leads to the KMS host
+// somewhere, with their ids, in the order they are told.
+func (j *searchJudge) warnings(bad []string, searched bool) (warns, ids []string) {
+	if len(j.lacking) > 0 {
+		warns = append(warns, fmt.Sprintf("option 119 from %s lacks the school's suffix %s: Windows 10 1803 and later may search only that list", strings.Join(j.lacking, ", "), j.school))
+		ids = append(ids, "lacks_119")
+	}
+	if others := j.others(); len(others) > 0 {
+		warns = append(warns, "searched domains whose SRV record points at another KMS host (a PC may pick it): "+strings.Join(others, "; "))
+		ids = append(ids, "other_host")
+	}
+	switch {
+	case j.school == "":
+	case !searched:
+		warns = append(warns, fmt.Sprintf("the school's suffix %s is not among the searched domains (%s); another domain leads to the KMS host", j.school, strings.Join(j.domains, ", ")))
+		ids = append(ids, "not_searched")
+	case len(bad) > 0:
+		warns = append(warns, fmt.Sprintf("_vlmcs._tcp.%s does not lead to the KMS host at %s; another searched domain does", j.school, strings.Join(bad, ", ")))
+		ids = append(ids, "partial")
+	}
+	return warns, ids
 }
 
 func canonAll(names []string) []string {
