@@ -845,144 +845,210 @@ func (c *Config) applyDefaults() {
 
 var idRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
+// validate checks a decoded config one section at a time, in the order
+// its problems have always been reported (problems on one line keep it).
 func (l *loader) validate(c *Config) {
-	at := func(path string) int { return l.lines[path] }
-	top := func(field, msg string) {
-		if !l.typeErr[field] {
-			l.add(at(field), "", field, msg)
-		}
-	}
-
-	switch {
-	case l.fromGo && c.Version == 0:
-		c.Version = 1 // built in Go: there is no file whose version could be wrong
-	case !l.fromGo && l.lines["version"] == 0:
-		top("version", "missing; add `version: 1` at the top of the file")
-	case c.Version != 1:
-		top("version", fmt.Sprintf("version %d is not supported; this kmsprobe reads version 1", c.Version))
-	}
-
-	if ip := parseIP(c.KMS.Host); ip != nil {
-		// An address instead of a name: tests and the demo point at
-		// loopback this way.
-		c.KMS.Host = ip.String()
-		l.docAddress(ip, "kms.host", "", "kms.host", "write the KMS host's real name or address")
-	} else if err := checkHostname(c.KMS.Host); err != nil {
-		top("kms.host", fmt.Sprintf("%q %v; write the KMS host's name, e.g. %s", c.KMS.Host, err, DefaultKMSHost))
-	}
-	if c.KMS.Port < 1 || c.KMS.Port > 65535 {
-		top("kms.port", fmt.Sprintf("%d is not a TCP port (1-65535); KMS listens on 1688", c.KMS.Port))
-	}
-	if l.minCountWritten && l.rawMinCount < 1 {
-		top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
-	}
-	l.validateProducts(&c.KMS)
-	l.validateKMSAddresses(&c.KMS)
-	if c.KMS.Protocol != 0 && (c.KMS.Protocol < 4 || c.KMS.Protocol > 6) {
-		top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", c.KMS.Protocol))
-	}
-	if err := checkMode(c.KMS.Mode); err != nil {
-		top("kms.mode", err.Error())
-	}
-
+	l.validateVersion(c)
+	l.validateKMS(&c.KMS)
 	c.Resolvers = l.addresses(c.Resolvers, 53, "resolvers", "", "resolvers", "write the city resolvers' real addresses")
 	c.NTP = l.addresses(c.NTP, 123, "ntp", "", "ntp", "write the time servers the PCs use")
-
-	l.duration(c.Probe.Timeout, "probe.timeout", time.Millisecond, time.Minute)
-	l.duration(c.DHCP.Window, "dhcp.window", 100*time.Millisecond, time.Minute)
-	l.duration(c.Serve.Interval, "serve.interval", 10*time.Second, 7*24*time.Hour)
-	if c.Probe.Attempts < 1 || c.Probe.Attempts > 10 {
-		top("probe.attempts", fmt.Sprintf("%d is out of range; use 1 to 10 attempts per query", c.Probe.Attempts))
-	}
-	if c.Probe.Concurrency < 1 || c.Probe.Concurrency > 10000 {
-		top("probe.concurrency", fmt.Sprintf("%d is out of range; use 1 to 10000 exchanges in flight", c.Probe.Concurrency))
-	}
-	for i, s := range c.DHCP.AllowedServers {
-		p := fmt.Sprintf("dhcp.allowed_servers[%d]", i)
-		if ip := parseIP(s); ip == nil {
-			l.add(at(p), "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
-		} else {
-			c.DHCP.AllowedServers[i] = ip.String()
-			l.docAddress(ip, p, "", "dhcp.allowed_servers", "list the campus DHCP servers' real identifiers")
-		}
-	}
-	switch c.Report.Lang {
-	case "en", "zh-TW":
-	default:
-		top("report.lang", fmt.Sprintf("%q is not a supported language; use en or zh-TW", c.Report.Lang))
-	}
-	if c.Report.Keep < 1 {
-		top("report.keep", fmt.Sprintf("%d must be at least 1 saved report", c.Report.Keep))
-	}
+	l.validateBudgets(c)
+	l.validateAllowedServers(&c.DHCP)
+	l.validateReport(&c.Report)
 	if _, _, err := net.SplitHostPort(c.Serve.Listen); err != nil {
-		top("serve.listen", fmt.Sprintf("%q is not host:port, e.g. %s", c.Serve.Listen, DefaultServeListen))
+		l.top("serve.listen", fmt.Sprintf("%q is not host:port, e.g. %s", c.Serve.Listen, DefaultServeListen))
 	}
 	if c.Mail != nil {
 		l.validateMail(c.Mail)
 	}
+	l.validateSchools(c)
+}
 
-	if len(c.Schools) == 0 && !l.typeErr["schools"] {
-		l.add(at("schools"), "", "schools", "no schools listed; add at least one with id, suffix and optionally dns")
+// top reports a problem with a top-level field, unless its type error
+// already did: one problem per field.
+func (l *loader) top(field, msg string) {
+	if !l.typeErr[field] {
+		l.add(l.lines[field], "", field, msg)
 	}
-	seen := map[string]int{}
-	suffixes := map[string]struct {
-		id   string
-		line int
-	}{}
-	for i := range c.Schools {
-		s := &c.Schools[i]
-		base := fmt.Sprintf("schools[%d]", i)
-		label := s.ID
-		if label == "" {
-			label = base
-		}
-		schoolLine := at(base)
-		if schoolLine == 0 {
-			schoolLine = s.Line // built in Go from a loaded school
-		}
-		f := func(field, msg string) {
-			if l.typeErr[base+"."+field] {
-				return // one problem per field: the type error says it
-			}
-			line := at(base + "." + field)
-			if line == 0 {
-				line = schoolLine
-			}
-			l.add(line, label, field, msg)
-		}
-		switch {
-		case s.ID == "":
-			f("id", "missing; give each school a unique lower-case id such as demo-jh")
-		case !idRe.MatchString(s.ID):
-			f("id", fmt.Sprintf("%q must be lower-case letters, digits and inner hyphens, e.g. demo-jh", s.ID))
-		default:
-			if first, dup := seen[s.ID]; dup {
-				f("id", fmt.Sprintf("duplicate id: already used by the school%s; ids must be unique", onLine(first)))
-			} else {
-				seen[s.ID] = schoolLine
-			}
-		}
-		if exampleID.MatchString(s.ID) {
-			l.warnAt(at(base+".id"), label, "id", "this is one of the example schools shipped in schools.yaml; replace it with a real school or delete it")
-		}
-		if s.Suffix == "" {
-			f("suffix", "missing; write the DNS suffix its PCs get from DHCP option 15, e.g. demo-jh.kh.edu.tw")
-		} else if err := checkHostname(s.Suffix); err != nil {
-			f("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", s.Suffix, err))
-		} else if first, dup := suffixes[s.Suffix]; dup {
-			l.warnAt(at(base+".suffix"), label, "suffix", fmt.Sprintf("%s is also the suffix of school %s%s; each school's PCs get their own suffix, so one of the two is probably copied by mistake", s.Suffix, first.id, onLine(first.line)))
+}
+
+func (l *loader) validateVersion(c *Config) {
+	switch {
+	case l.fromGo && c.Version == 0:
+		c.Version = 1 // built in Go: there is no file whose version could be wrong
+	case !l.fromGo && l.lines["version"] == 0:
+		l.top("version", "missing; add `version: 1` at the top of the file")
+	case c.Version != 1:
+		l.top("version", fmt.Sprintf("version %d is not supported; this kmsprobe reads version 1", c.Version))
+	}
+}
+
+// validateKMS checks the kms: section: host, port, min_count, products,
+// addresses, protocol and mode.
+func (l *loader) validateKMS(k *KMS) {
+	if ip := parseIP(k.Host); ip != nil {
+		// An address instead of a name: tests and the demo point at
+		// loopback this way.
+		k.Host = ip.String()
+		l.docAddress(ip, "kms.host", "", "kms.host", "write the KMS host's real name or address")
+	} else if err := checkHostname(k.Host); err != nil {
+		l.top("kms.host", fmt.Sprintf("%q %v; write the KMS host's name, e.g. %s", k.Host, err, DefaultKMSHost))
+	}
+	if k.Port < 1 || k.Port > 65535 {
+		l.top("kms.port", fmt.Sprintf("%d is not a TCP port (1-65535); KMS listens on 1688", k.Port))
+	}
+	if l.minCountWritten && l.rawMinCount < 1 {
+		l.top("kms.min_count", fmt.Sprintf("%d must be at least 1; Windows clients need 25, Office and servers 5", l.rawMinCount))
+	}
+	l.validateProducts(k)
+	l.validateKMSAddresses(k)
+	if k.Protocol != 0 && (k.Protocol < 4 || k.Protocol > 6) {
+		l.top("kms.protocol", fmt.Sprintf("%d is not a KMS protocol version; use 4, 5 or 6", k.Protocol))
+	}
+	if err := checkMode(k.Mode); err != nil {
+		l.top("kms.mode", err.Error())
+	}
+}
+
+// validateBudgets checks the time and effort a run may spend: the probe's
+// timeout, attempts and concurrency, the DHCP window and serve's interval.
+func (l *loader) validateBudgets(c *Config) {
+	l.duration(c.Probe.Timeout, "probe.timeout", time.Millisecond, time.Minute)
+	l.duration(c.DHCP.Window, "dhcp.window", 100*time.Millisecond, time.Minute)
+	l.duration(c.Serve.Interval, "serve.interval", 10*time.Second, 7*24*time.Hour)
+	if c.Probe.Attempts < 1 || c.Probe.Attempts > 10 {
+		l.top("probe.attempts", fmt.Sprintf("%d is out of range; use 1 to 10 attempts per query", c.Probe.Attempts))
+	}
+	if c.Probe.Concurrency < 1 || c.Probe.Concurrency > 10000 {
+		l.top("probe.concurrency", fmt.Sprintf("%d is out of range; use 1 to 10000 exchanges in flight", c.Probe.Concurrency))
+	}
+}
+
+// validateAllowedServers checks dhcp.allowed_servers: IP addresses, kept
+// in their canonical text.
+func (l *loader) validateAllowedServers(d *DHCP) {
+	for i, s := range d.AllowedServers {
+		p := fmt.Sprintf("dhcp.allowed_servers[%d]", i)
+		if ip := parseIP(s); ip == nil {
+			l.add(l.lines[p], "", "dhcp.allowed_servers", fmt.Sprintf("%q is not an IP address; list the DHCP server identifiers (option 54), e.g. 10.1.2.1", s))
 		} else {
-			suffixes[s.Suffix] = struct {
-				id   string
-				line int
-			}{label, schoolLine}
+			d.AllowedServers[i] = ip.String()
+			l.docAddress(ip, p, "", "dhcp.allowed_servers", "list the campus DHCP servers' real identifiers")
 		}
-		s.DNS = l.addresses(s.DNS, 53, base+".dns", label, "dns", "write the school's real DNS servers")
-		if len(s.DNS) == 0 && len(c.Resolvers) == 0 && !l.typeErr[base+".dns"] {
-			// Nothing would be asked, and an audit that asks nothing
-			// must not pass.
-			f("dns", "no DNS server to check: list the school's own servers under dns:, or keep the city resolvers (resolvers:)")
+	}
+}
+
+func (l *loader) validateReport(r *Report) {
+	switch r.Lang {
+	case "en", "zh-TW":
+	default:
+		l.top("report.lang", fmt.Sprintf("%q is not a supported language; use en or zh-TW", r.Lang))
+	}
+	if r.Keep < 1 {
+		l.top("report.keep", fmt.Sprintf("%d must be at least 1 saved report", r.Keep))
+	}
+}
+
+// schoolsSeen is what the schools before the one being checked used: ids
+// must be unique, a suffix used twice is probably copied by mistake.
+type schoolsSeen struct {
+	ids      map[string]int       // id -> line
+	suffixes map[string]suffixUse // suffix -> its first school
+}
+
+type suffixUse struct {
+	id   string
+	line int
+}
+
+// validateSchools checks every school; a school's dns: may be empty only
+// when the city resolvers are kept.
+func (l *loader) validateSchools(c *Config) {
+	if len(c.Schools) == 0 && !l.typeErr["schools"] {
+		l.add(l.lines["schools"], "", "schools", "no schools listed; add at least one with id, suffix and optionally dns")
+	}
+	seen := schoolsSeen{ids: map[string]int{}, suffixes: map[string]suffixUse{}}
+	for i := range c.Schools {
+		l.validateSchool(&c.Schools[i], i, len(c.Resolvers) > 0, &seen)
+	}
+}
+
+// schoolAt places the problems of one school: each field on its own line,
+// else on the school's.
+type schoolAt struct {
+	l     *loader
+	base  string // schools[i]
+	label string // the id, or base while it has none
+	line  int
+}
+
+func (l *loader) schoolAt(s *School, i int) schoolAt {
+	at := schoolAt{l: l, base: fmt.Sprintf("schools[%d]", i), label: s.ID}
+	if at.label == "" {
+		at.label = at.base
+	}
+	if at.line = l.lines[at.base]; at.line == 0 {
+		at.line = s.Line // built in Go from a loaded school
+	}
+	return at
+}
+
+// problem reports msg on the school's field, unless its type error already
+// did: one problem per field.
+func (at schoolAt) problem(field, msg string) {
+	if at.l.typeErr[at.base+"."+field] {
+		return
+	}
+	line := at.l.lines[at.base+"."+field]
+	if line == 0 {
+		line = at.line
+	}
+	at.l.add(line, at.label, field, msg)
+}
+
+func (at schoolAt) warn(field, msg string) {
+	at.l.warnAt(at.l.lines[at.base+"."+field], at.label, field, msg)
+}
+
+func (l *loader) validateSchool(s *School, i int, haveResolvers bool, seen *schoolsSeen) {
+	at := l.schoolAt(s, i)
+	at.validateID(s.ID, seen)
+	at.validateSuffix(s.Suffix, seen)
+	s.DNS = l.addresses(s.DNS, 53, at.base+".dns", at.label, "dns", "write the school's real DNS servers")
+	if len(s.DNS) == 0 && !haveResolvers && !l.typeErr[at.base+".dns"] {
+		// Nothing would be asked, and an audit that asks nothing
+		// must not pass.
+		at.problem("dns", "no DNS server to check: list the school's own servers under dns:, or keep the city resolvers (resolvers:)")
+	}
+}
+
+func (at schoolAt) validateID(id string, seen *schoolsSeen) {
+	switch {
+	case id == "":
+		at.problem("id", "missing; give each school a unique lower-case id such as demo-jh")
+	case !idRe.MatchString(id):
+		at.problem("id", fmt.Sprintf("%q must be lower-case letters, digits and inner hyphens, e.g. demo-jh", id))
+	default:
+		if first, dup := seen.ids[id]; dup {
+			at.problem("id", fmt.Sprintf("duplicate id: already used by the school%s; ids must be unique", onLine(first)))
+		} else {
+			seen.ids[id] = at.line
 		}
+	}
+	if exampleID.MatchString(id) {
+		at.warn("id", "this is one of the example schools shipped in schools.yaml; replace it with a real school or delete it")
+	}
+}
+
+func (at schoolAt) validateSuffix(suffix string, seen *schoolsSeen) {
+	if suffix == "" {
+		at.problem("suffix", "missing; write the DNS suffix its PCs get from DHCP option 15, e.g. demo-jh.kh.edu.tw")
+	} else if err := checkHostname(suffix); err != nil {
+		at.problem("suffix", fmt.Sprintf("%q %v; write a DNS suffix like demo-jh.kh.edu.tw", suffix, err))
+	} else if first, dup := seen.suffixes[suffix]; dup {
+		at.warn("suffix", fmt.Sprintf("%s is also the suffix of school %s%s; each school's PCs get their own suffix, so one of the two is probably copied by mistake", suffix, first.id, onLine(first.line)))
+	} else {
+		seen.suffixes[suffix] = suffixUse{at.label, at.line}
 	}
 }
 
