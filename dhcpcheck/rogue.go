@@ -106,139 +106,199 @@ func suspects6(ss []sender6, list []string, suffix string) (sus []sender6, legit
 	return sus, legit
 }
 
+// judgeRogue gives dhcp.rogue: each address family judged on its own
+// (a LAN normally has one DHCPv4 server, one DHCPv6 server and one
+// router), then the two verdicts combined.
 func judgeRogue(groups []serverGroup, v View, exp Expect) finding.Finding {
 	f := finding.Finding{Check: finding.DHCPRogue, Server: exp.Iface}
-	var servers []map[string]any
-	var unlisted []serverGroup
-	listed := len(exp.AllowedServers) > 0
-	for _, g := range groups {
-		o := g.offers[0]
-		allowed := listed && containsIP(exp.AllowedServers, g.id)
-		s := map[string]any{"server_id": g.id.String(), "server_mac": macText(o.ServerMAC), "offered_ip": ipText(o.YourIP)}
-		if o.Relay != nil {
-			s["relay"] = o.Relay.String()
-		}
-		if listed {
-			s["allowed"] = allowed
-		}
-		servers = append(servers, s)
-		if listed && !allowed {
-			unlisted = append(unlisted, g)
-		}
-	}
-	f.Evidence = finding.Evidence{"servers": nonNilMaps(servers), "allowed_servers": append(ipStrings(exp.AllowedServers), exp.Allowed6...)}
-	if len(exp.Allowed6) == 0 {
-		f.Evidence["allowed_servers"] = ipStrings(exp.AllowedServers)
-	}
-
-	// The IPv6 half: each family on its own, since a LAN normally has one
-	// DHCPv4 server, one DHCPv6 server and one router.
-	srv6, rtr := senders6(v)
-	sus6, _ := suspects6(srv6, exp.Allowed6, exp.Suffix)
-	susR, _ := suspects6(rtr, exp.Allowed6, exp.Suffix)
-	if len(srv6) > 0 {
-		f.Evidence["dhcpv6_servers"] = senderEvidence(srv6, len(exp.Allowed6) > 0)
-	}
-	if len(rtr) > 0 {
-		f.Evidence["routers"] = senderEvidence(rtr, len(exp.Allowed6) > 0)
-	}
-	var v6problems []string
-	for _, s := range append(append([]sender6(nil), sus6...), susR...) {
-		v6problems = append(v6problems, s.name())
-	}
-	v6note := ""
-	if len(srv6)+len(rtr) > 0 {
-		var names []string
-		for _, s := range append(append([]sender6(nil), srv6...), rtr...) {
-			names = append(names, s.kind+" "+s.id)
-		}
-		v6note = "; IPv6: " + strings.Join(names, ", ")
-	}
-
-	// DHCPv4 suspects, as before.
-	var sus4 []serverGroup
-	legit4 := -1
-	v4fail := false
+	r4 := judgeRogue4(groups, exp)
+	r6 := judgeRogue6(v, exp)
+	f.Evidence = rogueEvidence(r4, r6, exp)
 	switch {
-	case len(groups) == 0:
-	case len(groups) == 1 && len(unlisted) == 0:
-	case listed && len(unlisted) == 0:
-	case !listed:
-		// Without an allow-list, presume legitimate the server that hands
-		// out the school's suffix, else the first to answer. Arrival order
-		// alone would mislead: a home router does not ping before it
-		// offers, so it usually answers first.
-		legit4 = 0
-		for i, g := range groups {
-			if exp.Suffix != "" && normName(g.offers[0].Suffix) == normName(exp.Suffix) {
-				legit4 = i
-				break
-			}
-		}
-		for i, g := range groups {
-			if i != legit4 {
-				sus4 = append(sus4, g)
-			}
-		}
-		v4fail = true
-	default:
-		sus4 = unlisted
-		v4fail = true
-	}
-
-	if len(groups) == 0 && len(srv6)+len(rtr) == 0 {
+	case len(groups) == 0 && r6.senders() == 0:
 		f.Status = finding.Skip
 		f.Message = "no DHCP offer, so no servers to count"
 		return withID(f, "dhcp.rogue.no_offer")
+	case !r4.fail && len(r6.problems) == 0:
+		return rogueClean(f, groups, r6.note)
 	}
-	if !v4fail && len(v6problems) == 0 {
-		f.Status = finding.Pass
-		switch {
-		case len(groups) == 0:
-			f.Message = "no DHCPv4 offer" + v6note + ", each alone in its family"
-			return withID(f, "dhcp.rogue.v6_only", "IPv6", strings.TrimPrefix(v6note, "; IPv6: "))
-		case len(groups) == 1:
-			f.Server = groups[0].id.String()
-			f.Message = "one DHCP server answered: " + groups[0].id.String() + v6note
-			return withID(f, "dhcp.rogue.one", "Server", groups[0].id.String(), "IPv6", v6note)
-		default:
-			f.Server = groups[0].id.String()
-			f.Message = fmt.Sprintf("%d DHCP servers answered, all in dhcp.allowed_servers", len(groups)) + v6note
-			return withID(f, "dhcp.rogue.all_allowed", "Count", strconv.Itoa(len(groups)), "IPv6", v6note)
+	return rogueSuspects(f, r4, r6)
+}
+
+// rogue4 is the DHCPv4 half of dhcp.rogue.
+type rogue4 struct {
+	groups   []serverGroup
+	listed   bool             // dhcp.allowed_servers has entries
+	servers  []map[string]any // evidence, one per server
+	unlisted []serverGroup    // servers not in the list
+	sus      []serverGroup
+	legit    int  // the server presumed legitimate without a list
+	fail     bool // there are suspects
+}
+
+func judgeRogue4(groups []serverGroup, exp Expect) rogue4 {
+	r := rogue4{groups: groups, listed: len(exp.AllowedServers) > 0, legit: -1}
+	for _, g := range groups {
+		allowed := r.listed && containsIP(exp.AllowedServers, g.id)
+		r.servers = append(r.servers, serverEvidence(g, r.listed, allowed))
+		if r.listed && !allowed {
+			r.unlisted = append(r.unlisted, g)
 		}
 	}
-
-	f.Status = finding.Fail
-	var parts []string
 	switch {
-	case !v4fail:
-	case !listed:
-		f.Server = sus4[0].id.String()
-		parts = append(parts, fmt.Sprintf("%d DHCP servers answered: %s; presuming %s legitimate, the suspects are %s (list the legitimate ones in dhcp.allowed_servers)",
-			len(groups), strings.Join(ipStrings(groupIDs(groups)), ", "), groups[legit4].id, strings.Join(suspectNames(sus4), ", ")))
-	case len(groups) == 1:
-		f.Server = sus4[0].id.String()
-		parts = append(parts, fmt.Sprintf("the only DHCP server answering, %s, is not in dhcp.allowed_servers", suspectNames(sus4)[0]))
-	default:
-		f.Server = sus4[0].id.String()
-		parts = append(parts, fmt.Sprintf("%d DHCP servers answered; not in dhcp.allowed_servers: %s", len(groups), strings.Join(suspectNames(sus4), ", ")))
-	}
-	if len(v6problems) > 0 {
-		if !v4fail {
-			if len(sus6) > 0 {
-				f.Server = sus6[0].id
-			} else {
-				f.Server = susR[0].id
+	case len(groups) == 0:
+	case len(groups) == 1 && len(r.unlisted) == 0:
+	case r.listed && len(r.unlisted) == 0:
+	case !r.listed:
+		r.legit = presumedLegit(groups, exp.Suffix)
+		for i, g := range groups {
+			if i != r.legit {
+				r.sus = append(r.sus, g)
 			}
 		}
-		why := "more than one answered"
-		if len(exp.Allowed6) > 0 {
-			why = "not in dhcp.allowed_servers"
+		r.fail = true
+	default:
+		r.sus = r.unlisted
+		r.fail = true
+	}
+	return r
+}
+
+// presumedLegit picks, without an allow-list, the server that hands out
+// the school's suffix, else the first to answer. Arrival order alone would
+// mislead: a home router does not ping before it offers, so it usually
+// answers first.
+func presumedLegit(groups []serverGroup, suffix string) int {
+	for i, g := range groups {
+		if suffix != "" && normName(g.offers[0].Suffix) == normName(suffix) {
+			return i
 		}
-		parts = append(parts, fmt.Sprintf("IPv6 senders of DNS settings %s: %s", why, strings.Join(v6problems, ", ")))
+	}
+	return 0
+}
+
+func serverEvidence(g serverGroup, listed, allowed bool) map[string]any {
+	o := g.offers[0]
+	s := map[string]any{"server_id": g.id.String(), "server_mac": macText(o.ServerMAC), "offered_ip": ipText(o.YourIP)}
+	if o.Relay != nil {
+		s["relay"] = o.Relay.String()
+	}
+	if listed {
+		s["allowed"] = allowed
+	}
+	return s
+}
+
+// problem says what is wrong with the DHCPv4 servers, "" when nothing.
+func (r rogue4) problem() string {
+	switch {
+	case !r.fail:
+		return ""
+	case !r.listed:
+		return fmt.Sprintf("%d DHCP servers answered: %s; presuming %s legitimate, the suspects are %s (list the legitimate ones in dhcp.allowed_servers)",
+			len(r.groups), strings.Join(ipStrings(groupIDs(r.groups)), ", "), r.groups[r.legit].id, strings.Join(suspectNames(r.sus), ", "))
+	case len(r.groups) == 1:
+		return fmt.Sprintf("the only DHCP server answering, %s, is not in dhcp.allowed_servers", suspectNames(r.sus)[0])
+	}
+	return fmt.Sprintf("%d DHCP servers answered; not in dhcp.allowed_servers: %s", len(r.groups), strings.Join(suspectNames(r.sus), ", "))
+}
+
+// rogue6 is the IPv6 half of dhcp.rogue: DHCPv6 servers and routers.
+type rogue6 struct {
+	servers, routers []sender6
+	sus6, susR       []sender6
+	listed           bool     // dhcp.allowed_servers has IPv6 entries
+	problems         []string // the suspects' names
+	note             string   // "; IPv6: …" naming every sender, for the messages
+}
+
+func judgeRogue6(v View, exp Expect) rogue6 {
+	r := rogue6{listed: len(exp.Allowed6) > 0}
+	r.servers, r.routers = senders6(v)
+	r.sus6, _ = suspects6(r.servers, exp.Allowed6, exp.Suffix)
+	r.susR, _ = suspects6(r.routers, exp.Allowed6, exp.Suffix)
+	for _, s := range r.suspects() {
+		r.problems = append(r.problems, s.name())
+	}
+	if r.senders() > 0 {
+		var names []string
+		for _, s := range append(append([]sender6(nil), r.servers...), r.routers...) {
+			names = append(names, s.kind+" "+s.id)
+		}
+		r.note = "; IPv6: " + strings.Join(names, ", ")
+	}
+	return r
+}
+
+func (r rogue6) senders() int { return len(r.servers) + len(r.routers) }
+
+func (r rogue6) suspects() []sender6 {
+	return append(append([]sender6(nil), r.sus6...), r.susR...)
+}
+
+// problem says what is wrong with the IPv6 senders, "" when nothing.
+func (r rogue6) problem() string {
+	if len(r.problems) == 0 {
+		return ""
+	}
+	why := "more than one answered"
+	if r.listed {
+		why = "not in dhcp.allowed_servers"
+	}
+	return fmt.Sprintf("IPv6 senders of DNS settings %s: %s", why, strings.Join(r.problems, ", "))
+}
+
+func rogueEvidence(r4 rogue4, r6 rogue6, exp Expect) finding.Evidence {
+	ev := finding.Evidence{"servers": nonNilMaps(r4.servers), "allowed_servers": append(ipStrings(exp.AllowedServers), exp.Allowed6...)}
+	if len(exp.Allowed6) == 0 {
+		ev["allowed_servers"] = ipStrings(exp.AllowedServers)
+	}
+	if len(r6.servers) > 0 {
+		ev["dhcpv6_servers"] = senderEvidence(r6.servers, r6.listed)
+	}
+	if len(r6.routers) > 0 {
+		ev["routers"] = senderEvidence(r6.routers, r6.listed)
+	}
+	return ev
+}
+
+// rogueClean is the pass: no suspect in either family.
+func rogueClean(f finding.Finding, groups []serverGroup, v6note string) finding.Finding {
+	f.Status = finding.Pass
+	switch {
+	case len(groups) == 0:
+		f.Message = "no DHCPv4 offer" + v6note + ", each alone in its family"
+		return withID(f, "dhcp.rogue.v6_only", "IPv6", strings.TrimPrefix(v6note, "; IPv6: "))
+	case len(groups) == 1:
+		f.Server = groups[0].id.String()
+		f.Message = "one DHCP server answered: " + groups[0].id.String() + v6note
+		return withID(f, "dhcp.rogue.one", "Server", groups[0].id.String(), "IPv6", v6note)
+	}
+	f.Server = groups[0].id.String()
+	f.Message = fmt.Sprintf("%d DHCP servers answered, all in dhcp.allowed_servers", len(groups)) + v6note
+	return withID(f, "dhcp.rogue.all_allowed", "Count", strconv.Itoa(len(groups)), "IPv6", v6note)
+}
+
+// rogueSuspects is the fail: the finding names the first suspect, DHCPv4
+// before DHCPv6 before routers.
+func rogueSuspects(f finding.Finding, r4 rogue4, r6 rogue6) finding.Finding {
+	f.Status = finding.Fail
+	switch {
+	case r4.fail:
+		f.Server = r4.sus[0].id.String()
+	case len(r6.sus6) > 0:
+		f.Server = r6.sus6[0].id
+	default:
+		f.Server = r6.susR[0].id
+	}
+	var parts []string
+	for _, p := range []string{r4.problem(), r6.problem()} {
+		if p != "" {
+			parts = append(parts, p)
+		}
 	}
 	f.Message = strings.Join(parts, "; ")
-	f.Remedy = rogueRemedy(sus4, append(sus6, susR...))
+	f.Remedy = rogueRemedy(r4.sus, r6.suspects())
 	f.RemedyID = "dhcp.rogue.remedy"
 	return withID(f, "dhcp.rogue.suspects", "Problems", f.Message, "Steps", f.Remedy)
 }
