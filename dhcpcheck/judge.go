@@ -339,8 +339,7 @@ func scopeArg(scope string) string {
 func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 	f := finding.Finding{Check: finding.DHCPDNS, Server: exp.Iface}
 	groups := byServer(v.Offers)
-	v6 := v.Servers()
-	v6 = slices.DeleteFunc(v6, func(s DNSServer) bool { return s.Source == SrcOption6 })
+	v6 := slices.DeleteFunc(v.Servers(), func(s DNSServer) bool { return s.Source == SrcOption6 })
 	if len(groups) == 0 && len(v6) == 0 {
 		f.Status = finding.Skip
 		f.Message = "no DHCP offer, so no option 6 to check"
@@ -351,134 +350,188 @@ func JudgeDNS(v View, exp Expect, srv SRVResults) finding.Finding {
 	}
 	// One DHCPv4 server and nothing else: Server names it, and the
 	// messages stay short. Otherwise every server says where it is from.
-	labelled := len(groups) > 1 || len(v6) > 0
-	listed := append(append([]string(nil), exp.SchoolDNS...), exp.Resolvers...)
-	targets := map[string]string{}
-	for _, t := range v.dnsTargets(exp.Suffix) {
-		if _, ok := targets[t.Server]; !ok {
-			targets[t.Server] = t.Suffix
-		}
-	}
-
-	status := finding.Pass
-	worse := func(s finding.Status) {
-		if s.Worse(status) {
-			status = s
-		}
-	}
-	var problems, remedies, working, unlisted []string
-	var rows []map[string]any
-	// bad collects, per source, the senders whose servers need a fix, in
-	// the order met; the remedy is written for each.
-	bad := map[Source][]string{}
-	blame := func(src Source, origin string) {
-		if !slices.Contains(bad[src], origin) {
-			bad[src] = append(bad[src], origin)
-		}
-	}
-	seen := map[string]bool{}
-	check := func(addr string, ip net.IP, src Source, origin string, row map[string]any) {
-		name := ip.String()
-		if labelled {
-			name = fmt.Sprintf("%s (%s)", name, sourceText(src, origin))
-		}
-		s, ok := targets[addr]
-		if ok {
-			row["srv_name"] = "_vlmcs._tcp." + s
-		}
-		if len(listed) > 0 {
-			isListed := containsAddr(listed, ip)
-			row["listed"] = isListed
-			if !isListed {
-				worse(finding.Warn)
-				blame(src, origin)
-				unlisted = append(unlisted, ip.String())
-				problems = append(problems, fmt.Sprintf("%s is neither a school DNS server nor a city resolver", name))
-			}
-		}
-		sf, found := srv[Target{Server: addr, Suffix: s}]
-		switch {
-		case !ok:
-			row["srv_status"] = finding.Skip.String()
-			problems = append(problems, fmt.Sprintf("%s: no suffix to ask it for (no option 15 and no school suffix)", name))
-			worse(finding.Unknown)
-		case !found:
-			row["srv_status"] = finding.Unknown.String()
-			worse(finding.Unknown)
-			problems = append(problems, fmt.Sprintf("%s: SRV not checked", name))
-		default:
-			row["srv_status"] = sf.Status.String()
-			row["srv_message"] = sf.Message
-			switch sf.Status {
-			case finding.Pass:
-				working = append(working, ip.String())
-			case finding.Warn:
-				working = append(working, ip.String())
-				worse(finding.Warn)
-				blame(src, origin)
-				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
-			case finding.Fail:
-				worse(finding.Fail)
-				blame(src, origin)
-				problems = append(problems, fmt.Sprintf("%s: %s", name, sf.Message))
-				if sf.Remedy != "" {
-					remedies = append(remedies, fmt.Sprintf("Or add the record on %s: %s", ip, sf.Remedy))
-				}
-			default:
-				worse(finding.Unknown)
-				problems = append(problems, fmt.Sprintf("%s: SRV could not be checked (%s)", name, sf.Message))
-			}
-		}
-		rows = append(rows, row)
-	}
+	j := newDNSJudge(v, exp, srv, len(groups) > 1 || len(v6) > 0)
 	for _, g := range groups {
-		o := g.offers[0]
-		switch o.State(OptDNS) {
-		case Absent:
-			worse(finding.Fail)
-			blame(SrcOption6, g.id.String())
-			problems = append(problems, fmt.Sprintf("DHCP server %s gives no DNS servers (no option 6)", g.id))
-			continue
-		case Malformed:
-			worse(finding.Fail)
-			blame(SrcOption6, g.id.String())
-			problems = append(problems, fmt.Sprintf("DHCP server %s sends a malformed option 6 (%s)", g.id, o.Malformed[OptDNS]))
-			if len(o.DNS) == 0 {
-				continue
-			}
-		}
-		for _, ip := range o.DNS {
-			addr := DNSAddr(ip)
-			if seen[addr] {
-				continue
-			}
-			seen[addr] = true
-			check(addr, ip, SrcOption6, g.id.String(), map[string]any{"address": addr, "dhcp_server": g.id.String()})
-		}
+		j.offer(g)
 	}
 	for _, s := range v6 {
-		if seen[s.Addr] {
-			continue
-		}
-		seen[s.Addr] = true
-		host, _, _ := net.SplitHostPort(s.Addr)
-		ip := net.ParseIP(strings.SplitN(host, "%", 2)[0])
-		check(s.Addr, ip, s.Source, s.Origin, map[string]any{"address": s.Addr, "source": string(s.Source), "origin": s.Origin})
+		j.server6(s)
 	}
-	f.Status = status
-	f.Evidence = finding.Evidence{"dns_servers": nonNilMaps(rows), "listed": nonNil(listed)}
-	if status == finding.Pass {
-		f.Message = fmt.Sprintf("every DNS server in option 6 answers the KMS SRV record: %s", strings.Join(working, ", "))
-		if len(v6) > 0 {
-			f.Message = fmt.Sprintf("every DNS server a PC gets (option 6, DHCPv6, router advertisements) answers the KMS SRV record: %s", strings.Join(working, ", "))
-			return withID(f, "dhcp.dns.ok_all", "Servers", strings.Join(working, ", "))
-		}
-		return withID(f, "dhcp.dns.ok", "Servers", strings.Join(working, ", "))
+	return j.finish(f, groups, len(v6) > 0)
+}
+
+// dnsJudge is one dhcp.dns judgement: every DNS server a PC gets, each
+// checked once, in the order met.
+type dnsJudge struct {
+	exp      Expect
+	srv      SRVResults
+	labelled bool              // every server says where it is from
+	listed   []string          // the school's DNS servers and the city resolvers
+	targets  map[string]string // server address -> the suffix a PC asks it for
+	seen     map[string]bool
+
+	status                                finding.Status
+	problems, remedies, working, unlisted []string
+	rows                                  []map[string]any
+	// bad collects, per source, the senders whose servers need a fix, in
+	// the order met; the remedy is written for each.
+	bad map[Source][]string
+}
+
+func newDNSJudge(v View, exp Expect, srv SRVResults, labelled bool) *dnsJudge {
+	j := &dnsJudge{
+		exp: exp, srv: srv, labelled: labelled,
+		listed:  append(append([]string(nil), exp.SchoolDNS...), exp.Resolvers...),
+		targets: map[string]string{}, seen: map[string]bool{},
+		status: finding.Pass, bad: map[Source][]string{},
 	}
-	f.Message = strings.Join(problems, "; ")
+	for _, t := range v.dnsTargets(exp.Suffix) {
+		if _, ok := j.targets[t.Server]; !ok {
+			j.targets[t.Server] = t.Suffix
+		}
+	}
+	return j
+}
+
+// worse raises the verdict to s when s is worse.
+func (j *dnsJudge) worse(s finding.Status) {
+	if s.Worse(j.status) {
+		j.status = s
+	}
+}
+
+// flag records a problem and raises the verdict.
+func (j *dnsJudge) flag(s finding.Status, problem string) {
+	j.worse(s)
+	j.problems = append(j.problems, problem)
+}
+
+func (j *dnsJudge) blame(src Source, origin string) {
+	if !slices.Contains(j.bad[src], origin) {
+		j.bad[src] = append(j.bad[src], origin)
+	}
+}
+
+// first reports whether addr is met for the first time.
+func (j *dnsJudge) first(addr string) bool {
+	if j.seen[addr] {
+		return false
+	}
+	j.seen[addr] = true
+	return true
+}
+
+// offer checks the option 6 of one DHCPv4 server's offer and each server
+// it names.
+func (j *dnsJudge) offer(g serverGroup) {
+	o, id := g.offers[0], g.id.String()
+	switch o.State(OptDNS) {
+	case Absent:
+		j.blame(SrcOption6, id)
+		j.flag(finding.Fail, fmt.Sprintf("DHCP server %s gives no DNS servers (no option 6)", g.id))
+		return
+	case Malformed:
+		j.blame(SrcOption6, id)
+		j.flag(finding.Fail, fmt.Sprintf("DHCP server %s sends a malformed option 6 (%s)", g.id, o.Malformed[OptDNS]))
+	}
+	for _, ip := range o.DNS {
+		if addr := DNSAddr(ip); j.first(addr) {
+			j.check(addr, ip, SrcOption6, id, map[string]any{"address": addr, "dhcp_server": id})
+		}
+	}
+}
+
+// server6 checks one server from DHCPv6 option 23 or RA RDNSS.
+func (j *dnsJudge) server6(s DNSServer) {
+	if !j.first(s.Addr) {
+		return
+	}
+	host, _, _ := net.SplitHostPort(s.Addr)
+	ip := net.ParseIP(strings.SplitN(host, "%", 2)[0])
+	j.check(s.Addr, ip, s.Source, s.Origin, map[string]any{"address": s.Addr, "source": string(s.Source), "origin": s.Origin})
+}
+
+// check judges one DNS server: is it listed, and does it answer the SRV
+// record a PC would ask it for.
+func (j *dnsJudge) check(addr string, ip net.IP, src Source, origin string, row map[string]any) {
+	name := ip.String()
+	if j.labelled {
+		name = fmt.Sprintf("%s (%s)", name, sourceText(src, origin))
+	}
+	suffix, ok := j.targets[addr]
+	if ok {
+		row["srv_name"] = "_vlmcs._tcp." + suffix
+	}
+	j.checkListed(ip, name, src, origin, row)
+	sf, found := j.srv[Target{Server: addr, Suffix: suffix}]
+	switch {
+	case !ok:
+		row["srv_status"] = finding.Skip.String()
+		j.flag(finding.Unknown, fmt.Sprintf("%s: no suffix to ask it for (no option 15 and no school suffix)", name))
+	case !found:
+		row["srv_status"] = finding.Unknown.String()
+		j.flag(finding.Unknown, fmt.Sprintf("%s: SRV not checked", name))
+	default:
+		row["srv_status"], row["srv_message"] = sf.Status.String(), sf.Message
+		j.judgeSRV(sf, ip, name, src, origin)
+	}
+	j.rows = append(j.rows, row)
+}
+
+// checkListed warns about a server that is neither the school's nor a
+// city resolver (when the configuration lists any).
+func (j *dnsJudge) checkListed(ip net.IP, name string, src Source, origin string, row map[string]any) {
+	if len(j.listed) == 0 {
+		return
+	}
+	isListed := containsAddr(j.listed, ip)
+	row["listed"] = isListed
+	if !isListed {
+		j.worse(finding.Warn)
+		j.blame(src, origin)
+		j.unlisted = append(j.unlisted, ip.String())
+		j.problems = append(j.problems, fmt.Sprintf("%s is neither a school DNS server nor a city resolver", name))
+	}
+}
+
+// judgeSRV takes a server's dns.srv verdict over.
+func (j *dnsJudge) judgeSRV(sf finding.Finding, ip net.IP, name string, src Source, origin string) {
+	switch sf.Status {
+	case finding.Pass:
+		j.working = append(j.working, ip.String())
+	case finding.Warn:
+		j.working = append(j.working, ip.String())
+		j.blame(src, origin)
+		j.flag(finding.Warn, fmt.Sprintf("%s: %s", name, sf.Message))
+	case finding.Fail:
+		j.blame(src, origin)
+		j.flag(finding.Fail, fmt.Sprintf("%s: %s", name, sf.Message))
+		if sf.Remedy != "" {
+			j.remedies = append(j.remedies, fmt.Sprintf("Or add the record on %s: %s", ip, sf.Remedy))
+		}
+	default:
+		j.flag(finding.Unknown, fmt.Sprintf("%s: SRV could not be checked (%s)", name, sf.Message))
+	}
+}
+
+// finish writes the verdict, its message and, for a fail or warn, the
+// remedy for each place that hands out a server needing a fix.
+func (j *dnsJudge) finish(f finding.Finding, groups []serverGroup, anyV6 bool) finding.Finding {
+	f.Status = j.status
+	f.Evidence = finding.Evidence{"dns_servers": nonNilMaps(j.rows), "listed": nonNil(j.listed)}
+	working := strings.Join(j.working, ", ")
+	switch {
+	case j.status == finding.Pass && anyV6:
+		f.Message = fmt.Sprintf("every DNS server a PC gets (option 6, DHCPv6, router advertisements) answers the KMS SRV record: %s", working)
+		return withID(f, "dhcp.dns.ok_all", "Servers", working)
+	case j.status == finding.Pass:
+		f.Message = fmt.Sprintf("every DNS server in option 6 answers the KMS SRV record: %s", working)
+		return withID(f, "dhcp.dns.ok", "Servers", working)
+	}
+	f.Message = strings.Join(j.problems, "; ")
 	f = withID(f, "dhcp.dns.problems", "Problems", f.Message)
-	if status == finding.Fail || status == finding.Warn {
-		f.Remedy = dnsRemedies(bad, groups, exp, working, unlisted, remedies)
+	if j.status == finding.Fail || j.status == finding.Warn {
+		f.Remedy = dnsRemedies(j.bad, groups, j.exp, j.working, j.unlisted, j.remedies)
 		f.RemedyID = "dhcp.dns.remedy"
 		f.Args["Steps"] = f.Remedy
 	}
