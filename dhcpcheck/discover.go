@@ -96,37 +96,60 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("DHCP was not asked: %w", err)
 	}
-	conn := opts.Conn
-	mac := opts.MAC
-	if conn == nil {
-		ifi, err := net.InterfaceByName(opts.Iface)
-		if err != nil {
-			return nil, fmt.Errorf("no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
-		}
-		if mac == nil {
-			mac = ifi.HardwareAddr
-		}
-		if ifi.Flags&net.FlagUp == 0 {
-			return nil, fmt.Errorf("interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
-		}
-		rc, err := listenRaw(ifi)
-		if err != nil {
-			if errors.Is(err, os.ErrPermission) {
-				return nil, fmt.Errorf("%w on %s (%v): run as root, or grant the capabilities once: %s", ErrPermission, ifi.Name, err, SetcapCommand())
-			}
-			return nil, fmt.Errorf("cannot open a raw socket on %s: %w", ifi.Name, err)
-		}
-		defer rc.Close()
-		conn = rc
+	conn, mac, closeConn, err := openDHCP(opts)
+	if err != nil {
+		return nil, err
 	}
+	defer closeConn()
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("interface %q has no Ethernet MAC address (got %q): DHCP needs an Ethernet interface, or pass a MAC", opts.Iface, mac.String())
 	}
-
 	disc, err := newDiscover(mac)
 	if err != nil {
 		return nil, err
 	}
+	stop, err := armWindow(ctx, conn, window)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	if _, err := conn.WriteTo(disc.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: 67}); err != nil {
+		return nil, fmt.Errorf("cannot send the DHCPDISCOVER on %s: %w", opts.Iface, err)
+	}
+	return collectOffers(ctx, conn, disc.TransactionID, mac, opts.Iface)
+}
+
+// openDHCP opens the raw socket on opts.Iface, or takes opts.Conn, and
+// picks the MAC to send; closeConn closes only what it opened.
+func openDHCP(opts Options) (conn net.PacketConn, mac net.HardwareAddr, closeConn func(), err error) {
+	if opts.Conn != nil {
+		return opts.Conn, opts.MAC, func() {}, nil
+	}
+	ifi, err := net.InterfaceByName(opts.Iface)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("no interface %q on this machine (`ip -br link` lists them): %w", opts.Iface, err)
+	}
+	mac = opts.MAC
+	if mac == nil {
+		mac = ifi.HardwareAddr
+	}
+	if ifi.Flags&net.FlagUp == 0 {
+		return nil, nil, nil, fmt.Errorf("interface %s is down: bring it up with `ip link set %s up`", ifi.Name, ifi.Name)
+	}
+	rc, err := listenRaw(ifi)
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		return nil, nil, nil, fmt.Errorf("%w on %s (%v): run as root, or grant the capabilities once: %s", ErrPermission, ifi.Name, err, SetcapCommand())
+	case err != nil:
+		return nil, nil, nil, fmt.Errorf("cannot open a raw socket on %s: %w", ifi.Name, err)
+	}
+	return rc, mac, func() { rc.Close() }, nil
+}
+
+// armWindow ends reading at the end of the window or the context's
+// deadline, whichever is first, and at once on a cancel: a cancel must not
+// wait for the window.
+func armWindow(ctx context.Context, conn net.PacketConn, window time.Duration) (stop func() bool, err error) {
 	deadline := time.Now().Add(window)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -134,54 +157,64 @@ func Discover(ctx context.Context, opts Options) ([]Offer, error) {
 	if err := conn.SetReadDeadline(deadline); err != nil {
 		return nil, fmt.Errorf("set read deadline: %w", err)
 	}
-	// A cancel must not wait for the window: pull the deadline in.
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
-	defer stop()
+	return context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) }), nil
+}
 
-	if _, err := conn.WriteTo(disc.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: 67}); err != nil {
-		return nil, fmt.Errorf("cannot send the DHCPDISCOVER on %s: %w", opts.Iface, err)
-	}
-
+// collectOffers reads until the read deadline, keeping the offers that
+// answer this DISCOVER (xid and mac), at most MaxOffers of them.
+func collectOffers(ctx context.Context, conn net.PacketConn, xid dhcpv4.TransactionID, mac net.HardwareAddr, iface string) ([]Offer, error) {
 	var offers []Offer
 	buf := make([]byte, maxMessage)
 	for {
 		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return offers, fmt.Errorf("stopped while waiting for DHCP offers: %w", ctx.Err())
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
-				return offers, nil
-			}
-			return offers, fmt.Errorf("reading offers on %s: %w", opts.Iface, err)
+			return offers, readEnd(ctx, err, iface)
 		}
-		m, err := parseMessage(buf[:n])
-		if err != nil {
-			continue
-		}
-		// Only answers to this DISCOVER: other clients' traffic on the LAN
-		// and our own outgoing frame are seen by the raw socket too.
-		if m.op != opBootReply || m.xid != disc.TransactionID || !bytes.Equal(m.chaddr, mac) {
-			continue
-		}
-		if t := m.options[OptMessageType]; len(t) != 1 || t[0] != msgOffer {
-			continue
-		}
-		var src net.IP
-		var smac net.HardwareAddr
-		switch a := from.(type) {
-		case *PeerAddr:
-			src, smac = a.IP, a.MAC
-		case *net.UDPAddr:
-			src = a.IP
-		}
+		o, ok := offerFor(buf[:n], from, xid, mac)
 		// Anyone on the LAN can answer a broadcast, as often as it
 		// likes: keep a bounded number (a real LAN has one or two).
-		if len(offers) < MaxOffers {
-			offers = append(offers, newOffer(m, src, smac))
+		if ok && len(offers) < MaxOffers {
+			offers = append(offers, o)
 		}
 	}
+}
+
+// readEnd says why reading stopped: the window's end is no error, a
+// cancel or a socket failure is.
+func readEnd(ctx context.Context, err error, iface string) error {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("stopped while waiting for DHCP offers: %w", ctx.Err())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil
+	}
+	return fmt.Errorf("reading offers on %s: %w", iface, err)
+}
+
+// offerFor parses one received packet as an offer answering the DISCOVER
+// with xid from mac. Other clients' traffic on the LAN and our own
+// outgoing frame are seen by the raw socket too, and are not offers.
+func offerFor(pkt []byte, from net.Addr, xid dhcpv4.TransactionID, mac net.HardwareAddr) (Offer, bool) {
+	m, err := parseMessage(pkt)
+	if err != nil {
+		return Offer{}, false
+	}
+	if m.op != opBootReply || m.xid != xid || !bytes.Equal(m.chaddr, mac) {
+		return Offer{}, false
+	}
+	if t := m.options[OptMessageType]; len(t) != 1 || t[0] != msgOffer {
+		return Offer{}, false
+	}
+	var src net.IP
+	var smac net.HardwareAddr
+	switch a := from.(type) {
+	case *PeerAddr:
+		src, smac = a.IP, a.MAC
+	case *net.UDPAddr:
+		src = a.IP
+	}
+	return newOffer(m, src, smac), true
 }
 
 // MaxOffers bounds the offers kept from one DISCOVER, so a flood of
