@@ -48,37 +48,76 @@ func Discover(ctx context.Context, es []Entry, o DiscoverOptions) error {
 	}
 	zone := dnsname.Canonical(o.Zone)
 	p := delegation.NewProber(o.Client, o.Resolvers)
-
-	cityNames, _, fail := p.NS(ctx, zone)
-	if len(cityNames) == 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return fmt.Errorf("the resolvers (%s) gave no name servers for %s (%s); check --resolver and --zone",
-			strings.Join(o.Resolvers, ", "), zone, orText(fail, "no NS records"))
+	city, err := cityServers(ctx, p, zone, o.Resolvers)
+	if err != nil {
+		return err
 	}
-	city := map[string]bool{}
-	cityAddrs := map[netip.Addr]bool{}
-	for _, n := range cityNames {
-		city[n] = true
-		as, _ := p.Addrs(ctx, n)
-		for _, a := range as {
-			cityAddrs[a] = true
-		}
-	}
-
-	type found struct {
-		names []string
-		rcode int
-		fail  string
-	}
-	res := make([]found, len(es))
 	var todo []int
 	for i, e := range es {
 		if e.Written() && !e.DNSFixed {
 			todo = append(todo, i)
 		}
 	}
+	res := lookupNS(ctx, p, es, todo, o)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	uses := map[string]int{}
+	for _, i := range todo {
+		for _, n := range res[i].names {
+			uses[n]++
+		}
+	}
+	for _, i := range todo {
+		es[i].takeFound(ctx, p, res[i], nsContext{zone: zone, city: city, uses: uses, port: o.Client.NSPort})
+	}
+	return nil
+}
+
+// cityNS is the city zone's own name servers, by name and by address.
+type cityNS struct {
+	names map[string]bool
+	addrs map[netip.Addr]bool
+}
+
+// cityServers looks up the city zone's name servers and their addresses;
+// none is an error, since nothing could then be told apart.
+func cityServers(ctx context.Context, p *delegation.Prober, zone string, resolvers []string) (cityNS, error) {
+	names, _, fail := p.NS(ctx, zone)
+	if len(names) == 0 {
+		if err := ctx.Err(); err != nil {
+			return cityNS{}, err
+		}
+		return cityNS{}, fmt.Errorf("the resolvers (%s) gave no name servers for %s (%s); check --resolver and --zone",
+			strings.Join(resolvers, ", "), zone, orText(fail, "no NS records"))
+	}
+	c := cityNS{names: map[string]bool{}, addrs: map[netip.Addr]bool{}}
+	for _, n := range names {
+		c.names[n] = true
+		as, _ := p.Addrs(ctx, n)
+		for _, a := range as {
+			c.addrs[a] = true
+		}
+	}
+	return c, nil
+}
+
+// has reports whether the name server n with addresses as is the city's.
+func (c cityNS) has(n string, as []netip.Addr) bool {
+	return c.names[n] || slices.ContainsFunc(as, func(a netip.Addr) bool { return c.addrs[a] })
+}
+
+// nsFound is what the NS lookup of one school's suffix gave.
+type nsFound struct {
+	names []string
+	rcode int
+	fail  string
+}
+
+// lookupNS asks the NS of every todo entry's suffix, Concurrency at once,
+// and warms the prober's address cache for the names found.
+func lookupNS(ctx context.Context, p *delegation.Prober, es []Entry, todo []int, o DiscoverOptions) []nsFound {
+	res := make([]nsFound, len(es))
 	sem := make(chan struct{}, o.Concurrency)
 	var wg sync.WaitGroup
 	var done atomic.Int64
@@ -91,7 +130,7 @@ func Discover(ctx context.Context, es []Entry, o DiscoverOptions) error {
 			for _, n := range names {
 				p.Addrs(ctx, n) // warm the cache inside the bound
 			}
-			res[i] = found{names, rcode, fail}
+			res[i] = nsFound{names, rcode, fail}
 			if o.Progress != nil {
 				progMu.Lock()
 				o.Progress(int(done.Add(1)), len(todo))
@@ -100,72 +139,91 @@ func Discover(ctx context.Context, es []Entry, o DiscoverOptions) error {
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	return res
+}
 
-	uses := map[string]int{}
-	for _, i := range todo {
-		for _, n := range res[i].names {
-			uses[n]++
-		}
+// nsContext is what judging one school's name servers needs to know about
+// all the others.
+type nsContext struct {
+	zone string
+	city cityNS
+	uses map[string]int // name server -> schools listing it
+	port int            // the port the name servers listen on
+}
+
+// takeFound sets e's DNS to the addresses of its own name servers and notes
+// what the lookup found.
+func (e *Entry) takeFound(ctx context.Context, p *delegation.Prober, r nsFound, nc nsContext) {
+	if len(r.names) == 0 {
+		e.Notes = append(e.Notes, noNSNote(e.Suffix, r, nc.zone))
+		return
 	}
-	for _, i := range todo {
-		e := &es[i]
-		r := res[i]
-		if len(r.names) == 0 {
-			switch {
-			case r.fail != "":
-				e.Notes = append(e.Notes, fmt.Sprintf("discover: the NS lookup for %s failed (%s); dns: left empty", e.Suffix, r.fail))
-			case r.rcode == dns.RcodeNameError:
-				e.Notes = append(e.Notes, fmt.Sprintf("discover: %s does not exist (NXDOMAIN); check the suffix; dns: left empty", e.Suffix))
-			case r.rcode > 0:
-				e.Notes = append(e.Notes, fmt.Sprintf("discover: the NS lookup for %s answered %s; dns: left empty", e.Suffix, dns.RcodeToString[r.rcode]))
-			default:
-				e.Notes = append(e.Notes, fmt.Sprintf("discover: %s is not a zone of its own (no NS records): its names live in %s; dns: left empty", e.Suffix, zone))
-			}
-			continue
-		}
-		var own, shared, noAddr []string
-		var addrs []netip.Addr
-		for _, n := range r.names {
-			as, _ := p.Addrs(ctx, n)
-			inZone := dns.IsSubDomain(dnsname.FQDN(e.Suffix), dnsname.FQDN(n))
-			isCity := city[n] || slices.ContainsFunc(as, func(a netip.Addr) bool { return cityAddrs[a] })
-			switch {
-			case !inZone && isCity:
-				shared = append(shared, n+" (the city's)")
-			case !inZone && uses[n] > SharedLimit:
-				shared = append(shared, fmt.Sprintf("%s (listed by %d schools)", n, uses[n]))
-			case len(as) == 0:
-				noAddr = append(noAddr, n)
-			default:
-				own = append(own, n+" "+joinAddrs(as))
-				addrs = append(addrs, as...)
-			}
-		}
-		slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
-		addrs = slices.Compact(addrs)
-		e.DNS = nil
-		for _, a := range addrs {
-			e.DNS = append(e.DNS, dnsAddr(a, o.Client.NSPort))
-		}
-		var parts []string
-		if len(own) > 0 {
-			parts = append(parts, "own name servers "+strings.Join(own, ", "))
-		}
-		if len(shared) > 0 {
-			parts = append(parts, "shared name servers "+strings.Join(shared, ", ")+" not listed")
-		}
-		if len(noAddr) > 0 {
-			parts = append(parts, "no address for "+strings.Join(noAddr, ", "))
-		}
-		if len(own) == 0 {
-			parts = append(parts, "dns: left empty, the city resolvers are asked")
-		}
-		e.Notes = append(e.Notes, "discover: "+strings.Join(parts, "; "))
+	var k nsKinds
+	for _, n := range r.names {
+		as, _ := p.Addrs(ctx, n)
+		inZone := dns.IsSubDomain(dnsname.FQDN(e.Suffix), dnsname.FQDN(n))
+		k.add(n, as, inZone, nc.city.has(n, as), nc.uses[n])
 	}
-	return nil
+	slices.SortFunc(k.addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	e.DNS = nil
+	for _, a := range slices.Compact(k.addrs) {
+		e.DNS = append(e.DNS, dnsAddr(a, nc.port))
+	}
+	e.Notes = append(e.Notes, "discover: "+k.note())
+}
+
+// noNSNote says why a school's NS lookup gave no names.
+func noNSNote(suffix string, r nsFound, zone string) string {
+	switch {
+	case r.fail != "":
+		return fmt.Sprintf("discover: the NS lookup for %s failed (%s); dns: left empty", suffix, r.fail)
+	case r.rcode == dns.RcodeNameError:
+		return fmt.Sprintf("discover: %s does not exist (NXDOMAIN); check the suffix; dns: left empty", suffix)
+	case r.rcode > 0:
+		return fmt.Sprintf("discover: the NS lookup for %s answered %s; dns: left empty", suffix, dns.RcodeToString[r.rcode])
+	}
+	return fmt.Sprintf("discover: %s is not a zone of its own (no NS records): its names live in %s; dns: left empty", suffix, zone)
+}
+
+// nsKinds sorts a school's name servers into its own (with their
+// addresses), shared ones and those without an address.
+type nsKinds struct {
+	own, shared, noAddr []string
+	addrs               []netip.Addr
+}
+
+// add sorts one name server: outside the school's zone, the city's or one
+// listed by more than SharedLimit schools is shared.
+func (k *nsKinds) add(n string, as []netip.Addr, inZone, isCity bool, uses int) {
+	switch {
+	case !inZone && isCity:
+		k.shared = append(k.shared, n+" (the city's)")
+	case !inZone && uses > SharedLimit:
+		k.shared = append(k.shared, fmt.Sprintf("%s (listed by %d schools)", n, uses))
+	case len(as) == 0:
+		k.noAddr = append(k.noAddr, n)
+	default:
+		k.own = append(k.own, n+" "+joinAddrs(as))
+		k.addrs = append(k.addrs, as...)
+	}
+}
+
+// note is the discovery note for the school.
+func (k nsKinds) note() string {
+	var parts []string
+	if len(k.own) > 0 {
+		parts = append(parts, "own name servers "+strings.Join(k.own, ", "))
+	}
+	if len(k.shared) > 0 {
+		parts = append(parts, "shared name servers "+strings.Join(k.shared, ", ")+" not listed")
+	}
+	if len(k.noAddr) > 0 {
+		parts = append(parts, "no address for "+strings.Join(k.noAddr, ", "))
+	}
+	if len(k.own) == 0 {
+		parts = append(parts, "dns: left empty, the city resolvers are asked")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func joinAddrs(as []netip.Addr) string {
