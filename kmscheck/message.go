@@ -204,71 +204,26 @@ func parseBaseResponse(b []byte) (Response, int, error) {
 
 // decodeResponse verifies and decodes a KMS response message against the
 // request it answers: every check vlmcs makes (PROTOCOL.md §6.3, §6.5).
+// V4 is a plain base response with a MAC; V5 and V6 are decrypted, their
+// base response checked, then the version's own tail.
 func decodeResponse(msg []byte, st sentRequest) (Response, error) {
-	le := binary.LittleEndian
 	if len(msg) > maxKMSMessage {
 		return Response{}, verr("length", "%d bytes is longer than any KMS response", len(msg))
 	}
 	if st.version.Major == 4 {
-		r, n, err := parseBaseResponse(msg)
-		if err != nil {
-			return r, err
-		}
-		if len(msg) != n+16 {
-			return r, verr("length", "V4 response is %d bytes, want %d", len(msg), n+16)
-		}
-		mac := v4MAC(msg[:n])
-		if !hmac.Equal(mac[:], msg[n:]) {
-			return r, verr("v4 mac", "MAC does not match")
-		}
-		return r, checkEcho(r, st)
+		return decodeV4(msg, st)
 	}
-	if len(msg) < 4+32 {
-		return Response{}, verr("length", "%d bytes is too short for a V%d response", len(msg), st.version.Major)
+	w, plain, err := decryptResponse(msg, st)
+	if err != nil {
+		return Response{}, err
 	}
-	outer := Version{Minor: le.Uint16(msg[0:]), Major: le.Uint16(msg[2:])}
-	if outer != st.version {
-		return Response{}, verr("version", "outer version %s, request was %s", outer, st.version)
-	}
-	w := msg[4:]
-	if len(w)%16 != 0 {
-		return Response{}, verr("length", "encrypted part is %d bytes, not a multiple of 16", len(w))
-	}
-	c := cipherFor(st.version.Major)
-	plain := cbcDecrypt(c, make([]byte, 16), w)
-	pad := int(plain[len(plain)-1])
-	if pad < 1 || pad > 16 || !bytes.Equal(plain[len(plain)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
-		return Response{}, verr("padding", "PKCS#7 padding is wrong (wrong key, or corrupted)")
-	}
-	plain = plain[:len(plain)-pad]
 	s, body := plain[:16], plain[16:]
 	r, n, err := parseBaseResponse(body)
 	if err != nil {
 		return r, err
 	}
-	tail := 48
-	if st.version.Major >= 6 {
-		tail = 88
-	}
-	if len(body) != n+tail {
-		return r, verr("length", "decrypted body is %d bytes, want %d for a %d-byte ePID", len(body), n+tail, len(r.EPID)*2+2)
-	}
-	if want := 4 + 16 + (n+tail)/16*16 + 16; len(msg) != want {
-		return r, verr("length", "message is %d bytes, want %d", len(msg), want)
-	}
-	if r.Version != st.version {
-		return r, verr("version", "base response version %s, request was %s", r.Version, st.version)
-	}
-	if err := checkEcho(r, st); err != nil {
+	if err := checkEncryptedBase(msg, body, n, r, st); err != nil {
 		return r, err
-	}
-	var random [16]byte
-	for i := range random {
-		random[i] = body[n+i] ^ st.dsalt[i]
-	}
-	hash := sha256.Sum256(random[:])
-	if !hmac.Equal(hash[:], body[n+16:n+48]) {
-		return r, verr("random hash", "SHA-256 of the random value does not match")
 	}
 	if st.version.Major == 5 {
 		if !bytes.Equal(w[:16], st.salt[:]) {
@@ -276,20 +231,90 @@ func decodeResponse(msg []byte, st sentRequest) (Response, error) {
 		}
 		return r, nil
 	}
-	r.HwID = append([]byte(nil), body[n+48:n+56]...)
-	if !bytes.Equal(body[n+56:n+72], st.dsalt[:]) {
+	return decodeV6Tail(r, plain, s, body[n:], st)
+}
+
+// decodeV4 checks a V4 response: the base response and its MAC.
+func decodeV4(msg []byte, st sentRequest) (Response, error) {
+	r, n, err := parseBaseResponse(msg)
+	if err != nil {
+		return r, err
+	}
+	if len(msg) != n+16 {
+		return r, verr("length", "V4 response is %d bytes, want %d", len(msg), n+16)
+	}
+	mac := v4MAC(msg[:n])
+	if !hmac.Equal(mac[:], msg[n:]) {
+		return r, verr("v4 mac", "MAC does not match")
+	}
+	return r, checkEcho(r, st)
+}
+
+// decryptResponse checks a V5/V6 message's outer version and decrypts it:
+// w is the encrypted part, plain its plaintext without the padding.
+func decryptResponse(msg []byte, st sentRequest) (w, plain []byte, err error) {
+	le := binary.LittleEndian
+	if len(msg) < 4+32 {
+		return nil, nil, verr("length", "%d bytes is too short for a V%d response", len(msg), st.version.Major)
+	}
+	outer := Version{Minor: le.Uint16(msg[0:]), Major: le.Uint16(msg[2:])}
+	if outer != st.version {
+		return nil, nil, verr("version", "outer version %s, request was %s", outer, st.version)
+	}
+	w = msg[4:]
+	if len(w)%16 != 0 {
+		return nil, nil, verr("length", "encrypted part is %d bytes, not a multiple of 16", len(w))
+	}
+	plain = cbcDecrypt(cipherFor(st.version.Major), make([]byte, 16), w)
+	pad := int(plain[len(plain)-1])
+	if pad < 1 || pad > 16 || !bytes.Equal(plain[len(plain)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
+		return nil, nil, verr("padding", "PKCS#7 padding is wrong (wrong key, or corrupted)")
+	}
+	return w, plain[:len(plain)-pad], nil
+}
+
+// checkEncryptedBase checks what V5 and V6 share after the n-byte base
+// response of body: the lengths, the echoed request, and the hash of the
+// random value.
+func checkEncryptedBase(msg, body []byte, n int, r Response, st sentRequest) error {
+	tail := 48
+	if st.version.Major >= 6 {
+		tail = 88
+	}
+	if len(body) != n+tail {
+		return verr("length", "decrypted body is %d bytes, want %d for a %d-byte ePID", len(body), n+tail, len(r.EPID)*2+2)
+	}
+	if want := 4 + 16 + (n+tail)/16*16 + 16; len(msg) != want {
+		return verr("length", "message is %d bytes, want %d", len(msg), want)
+	}
+	if r.Version != st.version {
+		return verr("version", "base response version %s, request was %s", r.Version, st.version)
+	}
+	if err := checkEcho(r, st); err != nil {
+		return err
+	}
+	var random [16]byte
+	for i := range random {
+		random[i] = body[n+i] ^ st.dsalt[i]
+	}
+	hash := sha256.Sum256(random[:])
+	if !hmac.Equal(hash[:], body[n+16:n+48]) {
+		return verr("random hash", "SHA-256 of the random value does not match")
+	}
+	return nil
+}
+
+// decodeV6Tail checks V6's tail (after the base response, random and hash:
+// HwID, XorSalts, HMAC) and notes the signs of an emulator. s is the
+// response salt; plain the decrypted message whose first bytes the HMAC
+// signs.
+func decodeV6Tail(r Response, plain, s, tail []byte, st sentRequest) (Response, error) {
+	r.HwID = append([]byte(nil), tail[48:56]...)
+	if !bytes.Equal(tail[56:72], st.dsalt[:]) {
 		return r, verr("xor salts", "XorSalts does not equal the decrypted request salt")
 	}
-	mac := body[n+72 : n+88]
-	signed := plain[:16+n+72]
-	ok := false
-	for _, d := range []int64{0, -1, 1} { // vlmcs's one-slot tolerance; harmless
-		if hmac.Equal(v6HMAC(int64(r.ClientTime)+d*v6TimeC1, signed), mac) {
-			ok = true
-			break
-		}
-	}
-	if !ok {
+	signed := plain[:len(plain)-len(tail)+72]
+	if !v6HMACMatches(int64(r.ClientTime), signed, tail[72:88]) {
 		return r, verr("hmac", "V6 HMAC does not match")
 	}
 	if bytes.Equal(s, st.dsalt[:]) {
@@ -299,6 +324,17 @@ func decodeResponse(msg []byte, st sentRequest) (Response, error) {
 		r.EmulatorHints = append(r.EmulatorHints, "HwId 3A1C049600B60076 is vlmcsd's built-in default")
 	}
 	return r, nil
+}
+
+// v6HMACMatches checks the V6 HMAC in the client time's slot and its
+// neighbours: vlmcs's one-slot tolerance; harmless.
+func v6HMACMatches(clientTime int64, signed, mac []byte) bool {
+	for _, d := range []int64{0, -1, 1} {
+		if hmac.Equal(v6HMAC(clientTime+d*v6TimeC1, signed), mac) {
+			return true
+		}
+	}
+	return false
 }
 
 func v6HMAC(t int64, signed []byte) []byte {
