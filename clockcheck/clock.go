@@ -152,7 +152,7 @@ func Offset(f finding.Finding) (time.Duration, bool) {
 	return time.Duration(math.Round(*e.OffsetS * float64(time.Second))), true
 }
 
-var messages = map[string]string{
+var messages = finding.Catalog{
 	"clock.offset.not_configured": "not run: no NTP server configured",
 	"clock.offset.fail_ahead":     "this machine's clock is {{.Offset}} ahead of NTP (more than 4 h): a KMS client this far off gets 0xC004F06C",
 	"clock.offset.fail_behind":    "this machine's clock is {{.Offset}} behind NTP (more than 4 h): a KMS client this far off gets 0xC004F06C",
@@ -163,7 +163,7 @@ var messages = map[string]string{
 	"clock.offset.stopped":        "the audit was stopped before this check finished ({{.Detail}})",
 }
 
-var remedies = map[string]string{
+var remedies = finding.Catalog{
 	"clock.fix.configure": "Add `ntp: [your.ntp.server]` to schools.yaml so the probe can check the clock KMS depends on.",
 	"clock.fix.set":       "Set the clock and keep it synchronised: `timedatectl set-ntp true` (or fix chrony/ntpd's servers), then re-run.",
 	"clock.fix.sync":      "Enable time synchronisation: `timedatectl set-ntp true`, and check `chronyc tracking`.",
@@ -173,36 +173,13 @@ var remedies = map[string]string{
 
 // MessageIDs lists every message and remedy id Judge can produce.
 func MessageIDs() (msgs, fixes []string) {
-	for k := range messages {
-		msgs = append(msgs, k)
-	}
-	for k := range remedies {
-		fixes = append(fixes, k)
-	}
-	return msgs, fixes
+	return messages.IDs(), remedies.IDs()
 }
 
 func say(f *finding.Finding, id, fix string, args map[string]string) {
-	f.ID, f.Args, f.Message = id, args, fill(messages[id], args)
+	f.ID, f.Args, f.Message = id, args, messages.Text(id, args)
 	if fix != "" {
-		f.RemedyID, f.Remedy = fix, fill(remedies[fix], args)
-	}
-}
-
-// fill replaces {{.Name}} by args["Name"] in one pass, so a value that
-// itself looks like a placeholder (an error text) is left as it is.
-func fill(tmpl string, args map[string]string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(tmpl, "{{.")
-		j := strings.Index(tmpl[max(i, 0):], "}}")
-		if i < 0 || j < 0 {
-			b.WriteString(tmpl)
-			return b.String()
-		}
-		b.WriteString(tmpl[:i])
-		b.WriteString(args[tmpl[i+3:i+j]])
-		tmpl = tmpl[i+j+2:]
+		f.RemedyID, f.Remedy = fix, remedies.Text(fix, args)
 	}
 }
 
@@ -367,6 +344,6 @@ func ServerFault(f finding.Finding) (finding.Finding, bool) {
 	g.Args = maps.Clone(f.Args)
 	g.Args["Port"] = ntpPort(f.Server)
 	g.RemedyID = "clock.fix.operators"
-	g.Remedy = fill(remedies[g.RemedyID], f.Args)
+	g.Remedy = remedies.Text(g.RemedyID, f.Args)
 	return g, true
 }

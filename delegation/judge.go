@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/finding"
@@ -52,7 +51,7 @@ func NegativeTTLOf(f finding.Finding) (time.Duration, bool) {
 // Messages are the English templates of every message id (the JSON
 // contract's Message is this text with the finding's Args filled in);
 // i18n/locales/delegation.en.toml holds the same text.
-var Messages = map[string]string{
+var Messages = finding.Catalog{
 	"dns.delegation.ok":                  "{{.Zone}}: the delegation in {{.Parent}} and the zone's {{.Servers}} name server address(es) agree (serial {{.Serial}})",
 	"dns.delegation.not_delegated":       "{{.Zone}} is not delegated: the servers of {{.Parent}} answer for it themselves, so there is no delegation to check",
 	"dns.delegation.unknown":             "could not learn the name servers of {{.Zone}}: {{.Reason}}",
@@ -67,23 +66,9 @@ var Messages = map[string]string{
 	"dns.delegation.ns_mismatch.remedy":  "Make the NS records in {{.Zone}} and its delegation in {{.Parent}} list the same servers: change the zone, or ask the administrators of {{.Parent}} to change the delegation.",
 }
 
-var templates = func() map[string]*template.Template {
-	m := map[string]*template.Template{}
-	for id, text := range Messages {
-		m[id] = template.Must(template.New(id).Option("missingkey=error").Parse(text))
-	}
-	return m
-}()
-
 // text fills in a message id; a missing arg is a programming error that
 // every test catches.
-func text(id string, args map[string]string) string {
-	var b strings.Builder
-	if err := templates[id].Execute(&b, args); err != nil {
-		panic(fmt.Sprintf("delegation: message %s: %v", id, err))
-	}
-	return b.String()
-}
+func text(id string, args map[string]string) string { return Messages.MustText(id, args) }
 
 func newFinding(st finding.Status, server, id, short string, ev finding.Evidence, args map[string]string, remedy bool) finding.Finding {
 	f := finding.Finding{

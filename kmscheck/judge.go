@@ -19,7 +19,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/1e5) / 10 }
 
 // Remedies, in English; the ids are their catalog keys. {{.Port}} is the
 // port the probe dialled, which is the configured kms.port.
-var remedies = map[string]string{
+var remedies = finding.Catalog{
 	"kms.fix.refused":         "On the KMS host, check that the Software Protection service runs (`sc query sppsvc`) and is a KMS host (`slmgr /dlv` shows \"Key Management Service is enabled\"), and that the firewall rule \"Key Management Service (TCP-In)\" allows TCP {{.Port}} from the school networks.",
 	"kms.fix.timeout":         "Packets to TCP {{.Port}} are dropped: check the firewalls and ACLs between this network and the KMS host (city core and campus), and that the host is up.",
 	"kms.fix.unreachable":     "There is no route to the KMS host from here: check routing, VLAN and gateway settings towards the KMS host's address.",
@@ -41,35 +41,15 @@ var remedies = map[string]string{
 // that Message is exactly what the catalog's English entry renders to.
 func say(f *finding.Finding, id, remedyID string, args map[string]string) {
 	f.ID, f.Args = id, args
-	f.Message = fill(messages[id], args)
+	f.Message = messages.Text(id, args)
 	if remedyID != "" {
 		f.RemedyID = remedyID
-		f.Remedy = fill(remedies[remedyID], args)
-	}
-}
-
-// fill replaces {{.Name}} by args["Name"]; the templates use nothing else.
-func fill(tmpl string, args map[string]string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(tmpl, "{{.")
-		if i < 0 {
-			b.WriteString(tmpl)
-			return b.String()
-		}
-		j := strings.Index(tmpl[i:], "}}")
-		if j < 0 {
-			b.WriteString(tmpl)
-			return b.String()
-		}
-		b.WriteString(tmpl[:i])
-		b.WriteString(args[tmpl[i+3:i+j]])
-		tmpl = tmpl[i+j+2:]
+		f.Remedy = remedies.Text(remedyID, args)
 	}
 }
 
 // Messages, in English; the ids are the catalog keys (i18n/locales/kms.*.toml).
-var messages = map[string]string{
+var messages = finding.Catalog{
 	"kms.tcp.connected":   "TCP connected in {{.RTT}} ms",
 	"kms.tcp.slow":        "TCP connected, but slowly: {{.RTT}} ms (more than half the {{.Timeout}} timeout)",
 	"kms.tcp.refused":     "connection refused: nothing listens on the KMS port, or a firewall rejects it",
@@ -120,13 +100,7 @@ var messages = map[string]string{
 // MessageIDs lists every message and remedy id the judge can produce, for
 // the translation catalog's completeness test.
 func MessageIDs() (msgs, fixes []string) {
-	for k := range messages {
-		msgs = append(msgs, k)
-	}
-	for k := range remedies {
-		fixes = append(fixes, k)
-	}
-	return msgs, fixes
+	return messages.IDs(), remedies.IDs()
 }
 
 // Expect is what the judge holds the host to.
