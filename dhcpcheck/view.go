@@ -66,69 +66,78 @@ type DNSServer struct {
 // then the search lists), each (domain, source, origin) once. Names are
 // canonical (dnsname.Canonical).
 func (v View) Domains() []SearchDomain {
-	var out []SearchDomain
-	seen := map[SearchDomain]bool{}
-	add := func(d string, s Source, origin string) {
-		d = dnsname.Canonical(d)
-		sd := SearchDomain{Domain: d, Source: s, Origin: origin}
-		if d == "" || seen[sd] {
-			return
+	var d distinct[SearchDomain]
+	add := func(names []string, s Source, origin string) {
+		for _, n := range names {
+			if n = dnsname.Canonical(n); n != "" {
+				d.add(SearchDomain{Domain: n, Source: s, Origin: origin})
+			}
 		}
-		seen[sd] = true
-		out = append(out, sd)
 	}
 	for _, o := range v.Offers {
 		if o.State(OptDomainName) == Present {
-			add(o.Suffix, SrcOption15, ipText(o.ServerID))
+			add([]string{o.Suffix}, SrcOption15, ipText(o.ServerID))
 		}
 	}
-	for _, o := range v.Offers {
-		for _, d := range o.SearchList {
-			add(d, SrcOption119, ipText(o.ServerID))
-		}
+	for _, h := range v.handouts() {
+		add(h.domains, h.domainSrc, h.origin)
 	}
-	for _, r := range v.Replies {
-		for _, d := range r.Domains {
-			add(d, SrcDHCPv6List, r.ID())
-		}
-	}
-	for _, ra := range v.Adverts {
-		for _, d := range ra.DNSSL {
-			add(d, SrcRADNSSL, ipText(ra.Source))
-		}
-	}
-	return out
+	return d.out
 }
 
 // Servers lists every DNS server of the view with its source, each
 // (address, source, origin) once.
 func (v View) Servers() []DNSServer {
-	var out []DNSServer
-	seen := map[DNSServer]bool{}
-	add := func(ip net.IP, s Source, origin string) {
-		ds := DNSServer{Addr: v.dnsAddr(ip), Source: s, Origin: origin}
-		if ip == nil || seen[ds] {
-			return
+	var d distinct[DNSServer]
+	for _, h := range v.handouts() {
+		for _, ip := range h.dns {
+			if ip != nil {
+				d.add(DNSServer{Addr: v.dnsAddr(ip), Source: h.dnsSrc, Origin: h.origin})
+			}
 		}
-		seen[ds] = true
-		out = append(out, ds)
 	}
+	return d.out
+}
+
+// handout is what one sender gave a PC: search domains and DNS servers,
+// each list with the source it came in.
+type handout struct {
+	origin    string // DHCP server id, DUID or router address
+	domainSrc Source
+	domains   []string
+	dnsSrc    Source
+	dns       []net.IP
+}
+
+// handouts lists the view's senders, DHCPv4 before DHCPv6 before routers.
+func (v View) handouts() []handout {
+	var hs []handout
 	for _, o := range v.Offers {
-		for _, ip := range o.DNS {
-			add(ip, SrcOption6, ipText(o.ServerID))
-		}
+		hs = append(hs, handout{ipText(o.ServerID), SrcOption119, o.SearchList, SrcOption6, o.DNS})
 	}
 	for _, r := range v.Replies {
-		for _, ip := range r.DNS {
-			add(ip, SrcDHCPv6DNS, r.ID())
-		}
+		hs = append(hs, handout{r.ID(), SrcDHCPv6List, r.Domains, SrcDHCPv6DNS, r.DNS})
 	}
 	for _, ra := range v.Adverts {
-		for _, ip := range ra.RDNSS {
-			add(ip, SrcRARDNSS, ipText(ra.Source))
-		}
+		hs = append(hs, handout{ipText(ra.Source), SrcRADNSSL, ra.DNSSL, SrcRARDNSS, ra.RDNSS})
 	}
-	return out
+	return hs
+}
+
+// distinct collects values once each, in the order first met.
+type distinct[T comparable] struct {
+	seen map[T]bool
+	out  []T
+}
+
+func (d *distinct[T]) add(v T) {
+	if d.seen == nil {
+		d.seen = map[T]bool{}
+	}
+	if !d.seen[v] {
+		d.seen[v] = true
+		d.out = append(d.out, v)
+	}
 }
 
 // dnsAddr is DNSAddr with the interface as zone for a link-local server,
@@ -142,28 +151,20 @@ func (v View) dnsAddr(ip net.IP) string {
 
 // SearchedNames are the distinct domains of Domains, in order.
 func (v View) SearchedNames() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, d := range v.Domains() {
-		if !seen[d.Domain] {
-			seen[d.Domain] = true
-			out = append(out, d.Domain)
-		}
+	var d distinct[string]
+	for _, sd := range v.Domains() {
+		d.add(sd.Domain)
 	}
-	return out
+	return d.out
 }
 
 // ServerAddrs are the distinct addresses of Servers, in order.
 func (v View) ServerAddrs() []string {
-	var out []string
-	seen := map[string]bool{}
+	var d distinct[string]
 	for _, s := range v.Servers() {
-		if !seen[s.Addr] {
-			seen[s.Addr] = true
-			out = append(out, s.Addr)
-		}
+		d.add(s.Addr)
 	}
-	return out
+	return d.out
 }
 
 // maxSearchDomains bounds the domains followed, as maxDNSTargets bounds
@@ -193,15 +194,11 @@ func (v View) SearchTargets() []Target {
 // each with the DNS leg's own judging and passes the findings back as
 // SRVResults.
 func (v View) Targets(expectSuffix string) []Target {
-	var ts []Target
-	seen := map[Target]bool{}
+	var d distinct[Target]
 	for _, t := range append(v.dnsTargets(expectSuffix), v.SearchTargets()...) {
-		if !seen[t] {
-			seen[t] = true
-			ts = append(ts, t)
-		}
+		d.add(t)
 	}
-	return ts
+	return d.out
 }
 
 // dnsTargets extends DNSTargets to the IPv6 servers: a server from DHCPv6
