@@ -1188,29 +1188,12 @@ func (l *loader) passwordFile(path string) {
 		}
 		l.warnAt(line, "", field, fmt.Sprintf("cannot check %s: %v; make sure the user that sends the mail can read it", path, err))
 	case !fi.Mode().IsRegular():
-		l.add(line, "", field, fmt.Sprintf("%s is %s, not a file; name an ordinary file holding the SMTP password on one line (chmod 600)", path, fileKind(fi.Mode())))
+		l.add(line, "", field, fmt.Sprintf("%s is %s, not a file; name an ordinary file holding the SMTP password on one line (chmod 600)", path, safefile.Kind(fi.Mode())))
 	case fi.Size() > safefile.SecretLimit:
 		l.add(line, "", field, fmt.Sprintf("%s is %d bytes, more than the %d a password file may hold; name the file that holds only the SMTP password on one line", path, fi.Size(), safefile.SecretLimit))
 	case fi.Size() == 0:
 		l.warnAt(line, "", field, fmt.Sprintf("%s is empty; write the SMTP password on its first line before mail is sent", path))
 	}
-}
-
-// fileKind names what a path is when it is not an ordinary file.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m.IsDir():
-		return "a directory"
-	}
-	return "not an ordinary file"
 }
 
 func (l *loader) duration(d Duration, field string, lo, hi time.Duration) {

@@ -68,7 +68,7 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: &NotRegularError{Kind: kind(st.Mode())}}
+		return nil, &fs.PathError{Op: "read", Path: path, Err: &NotRegularError{Kind: Kind(st.Mode())}}
 	}
 	if st.Size() > limit {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: &TooLargeError{Size: st.Size(), Limit: limit}}
@@ -83,7 +83,9 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func kind(m fs.FileMode) string {
+// Kind names what a path is when it is not an ordinary file, for an
+// error an admin reads: "a FIFO", "a directory"...
+func Kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeNamedPipe != 0:
 		return "a FIFO"

@@ -124,7 +124,7 @@ func WriteFile(path string, perm fs.FileMode, write func(io.Writer) error, opts 
 	case m&fs.ModeDevice != 0:
 		return fmt.Errorf("cannot write %s: it is a block device (a disk); refusing to write a report over it", path)
 	default:
-		return fmt.Errorf("cannot write %s: it is %s, not a file kmsprobe can write to", path, kind(m))
+		return fmt.Errorf("cannot write %s: it is %s, not a file kmsprobe can write to", path, Kind(m))
 	}
 }
 
