@@ -356,47 +356,53 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if t == reflect.TypeOf(Duration{}) {
-			return
-		}
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Tag == "!!merge" {
-				// "<<: *defaults" merges a mapping in: its keys belong
-				// to this mapping's schema.
-				line := l.lines[path]
-				for _, m := range mergeSources(v) {
-					l.walk(m, t, path)
-				}
-				l.lines[path] = line
-				continue
-			}
-			child := join(path, k.Value)
-			ft, ok := fields[k.Value]
-			if !ok {
-				l.add(k.Line, l.schoolOf(n, path), "", fmt.Sprintf("unknown field %q under %s%s; known fields there: %s", k.Value, orTop(path), suggest(k.Value, fields), strings.Join(sortedKeys(fields), ", ")))
-				continue
-			}
-			l.lines[child] = k.Line
-			l.walk(v, ft, child)
+		if t != reflect.TypeOf(Duration{}) && n.Kind == yaml.MappingNode {
+			l.walkMapping(n, t, path) // else the decoder reports the type mismatch
 		}
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
+		if n.Kind == yaml.SequenceNode {
+			l.walkSequence(n, t, path)
 		}
-		for i, item := range n.Content {
-			if path == "schools" {
-				l.ids[i] = l.schoolOf(resolve(item), fmt.Sprintf("schools[%d]", i))
-				if strings.HasPrefix(l.ids[i], "schools[") {
-					l.ids[i] = ""
-				}
+	}
+}
+
+// walkMapping walks the keys of a mapping decoded into the struct type t.
+func (l *loader) walkMapping(n *yaml.Node, t reflect.Type, path string) {
+	fields := yamlFields(t)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			// "<<: *defaults" merges a mapping in: its keys belong
+			// to this mapping's schema.
+			line := l.lines[path]
+			for _, m := range mergeSources(v) {
+				l.walk(m, t, path)
 			}
-			l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			l.lines[path] = line
+			continue
 		}
+		child := join(path, k.Value)
+		ft, ok := fields[k.Value]
+		if !ok {
+			l.add(k.Line, l.schoolOf(n, path), "", fmt.Sprintf("unknown field %q under %s%s; known fields there: %s", k.Value, orTop(path), suggest(k.Value, fields), strings.Join(sortedKeys(fields), ", ")))
+			continue
+		}
+		l.lines[child] = k.Line
+		l.walk(v, ft, child)
+	}
+}
+
+// walkSequence walks the items of a list decoded into the slice type t,
+// noting each school's id on the way.
+func (l *loader) walkSequence(n *yaml.Node, t reflect.Type, path string) {
+	for i, item := range n.Content {
+		if path == "schools" {
+			l.ids[i] = l.schoolOf(resolve(item), fmt.Sprintf("schools[%d]", i))
+			if strings.HasPrefix(l.ids[i], "schools[") {
+				l.ids[i] = ""
+			}
+		}
+		l.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 	}
 }
 
@@ -792,54 +798,44 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 func (c *Config) applyDefaults() {
 	c.KMS.Host = dnsname.Canonical(c.KMS.Host)
-	if c.KMS.Host == "" {
-		c.KMS.Host = DefaultKMSHost
-	}
-	if c.KMS.Port == 0 {
-		c.KMS.Port = DefaultKMSPort
-	}
-	if c.KMS.MinCount == 0 {
-		c.KMS.MinCount = DefaultMinCount
-	}
-	if c.KMS.Mode == "" {
-		c.KMS.Mode = "activate"
-	}
+	orDefault(&c.KMS.Host, DefaultKMSHost)
+	orDefault(&c.KMS.Port, DefaultKMSPort)
+	orDefault(&c.KMS.MinCount, DefaultMinCount)
+	orDefault(&c.KMS.Mode, "activate")
 	if c.Resolvers == nil {
 		c.Resolvers = append([]string(nil), DefaultResolvers...)
 	}
-	if c.Probe.Timeout.Duration == 0 && !c.Probe.Timeout.bad {
-		c.Probe.Timeout.Duration = DefaultTimeout
-	}
-	if c.Probe.Attempts == 0 {
-		c.Probe.Attempts = DefaultAttempts
-	}
-	if c.Probe.Concurrency == 0 {
-		c.Probe.Concurrency = DefaultConcurrency
-	}
-	if c.DHCP.Window.Duration == 0 && !c.DHCP.Window.bad {
-		c.DHCP.Window.Duration = DefaultDHCPWindow
-	}
-	if c.Report.Lang == "" {
-		c.Report.Lang = DefaultLang
-	}
-	if c.Report.Keep == 0 {
-		c.Report.Keep = DefaultKeep
-	}
-	if c.Serve.Listen == "" {
-		c.Serve.Listen = DefaultServeListen
-	}
-	if c.Serve.Interval.Duration == 0 && !c.Serve.Interval.bad {
-		c.Serve.Interval.Duration = DefaultServeEvery
-	}
-	if c.Mail != nil && c.Mail.Timeout.Duration == 0 && !c.Mail.Timeout.bad {
-		c.Mail.Timeout.Duration = 30 * time.Second
+	c.Probe.Timeout.orDefault(DefaultTimeout)
+	orDefault(&c.Probe.Attempts, DefaultAttempts)
+	orDefault(&c.Probe.Concurrency, DefaultConcurrency)
+	c.DHCP.Window.orDefault(DefaultDHCPWindow)
+	orDefault(&c.Report.Lang, DefaultLang)
+	orDefault(&c.Report.Keep, DefaultKeep)
+	orDefault(&c.Serve.Listen, DefaultServeListen)
+	c.Serve.Interval.orDefault(DefaultServeEvery)
+	if c.Mail != nil {
+		c.Mail.Timeout.orDefault(30 * time.Second)
 	}
 	for i := range c.Schools {
 		s := &c.Schools[i]
-		if s.Name == "" {
-			s.Name = s.ID
-		}
+		orDefault(&s.Name, s.ID)
 		s.Suffix = dnsname.Canonical(s.Suffix)
+	}
+}
+
+// orDefault sets *v to def when it is unset (zero).
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// orDefault sets an unset duration to def; one written wrong stays as it
+// is, for validate to report.
+func (d *Duration) orDefault(def time.Duration) {
+	if d.Duration == 0 && !d.bad {
+		d.Duration = def
 	}
 }
 
