@@ -99,6 +99,9 @@ type Client struct {
 	// 2020 value: large enough for a few SRV records, small enough to avoid
 	// IP fragmentation.
 	UDPSize uint16
+	// Sockets are the shared UDP sockets questions go out on; nil means
+	// the process's own pool. An audit brings its own and closes it.
+	Sockets *Sockets
 }
 
 func (c Client) withDefaults() Client {
@@ -136,7 +139,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 			ans.Fail, ans.Err = Cancelled, ctx.Err()
 			return ans
 		}
-		msg, err := c.once(ctx, q, "udp", bufs, &ans)
+		msg, err := c.udp(ctx, q, bufs, &ans)
 		if err == nil && msg.Truncated {
 			ans.Truncated = true
 			msg, err = c.once(ctx, q, "tcp", bufs, &ans)
@@ -253,6 +256,72 @@ func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers
 			return nil, junk
 		}
 	}
+}
+
+// udp asks q once over a shared socket (see Sockets) and waits for the
+// answer, the attempt's deadline or ctx, whichever comes first. What the
+// socket's reader saw that was not the answer is named in ans.Ignored, as
+// once does.
+func (c Client) udp(ctx context.Context, q Query, bufs *buffers, ans *Answer) (*dns.Msg, error) {
+	to, ok := serverAddrPort(q.Server)
+	if !ok {
+		return c.once(ctx, q, "udp", bufs, ans)
+	}
+	pool := c.Sockets
+	if pool == nil {
+		pool = processSockets()
+	}
+	start := time.Now()
+	w, err := pool.register(to, q)
+	if errors.Is(err, errNoShared) {
+		return c.once(ctx, q, "udp", bufs, ans)
+	}
+	ans.Attempts++
+	ans.Transport = "udp"
+	deadline := start.Add(c.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	defer func() { ans.RTT = time.Since(start) }()
+	if err != nil {
+		return nil, err
+	}
+	wire, err := packQuery(bufs.out[2:2], w.key.id, q, c.UDPSize)
+	if err == nil {
+		// The original address: a link-local server needs its zone.
+		err = w.s.write(wire, to)
+	}
+	if err != nil {
+		w.end()
+		return nil, err
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var stopped bool
+	select {
+	case <-w.done:
+	case <-timer.C:
+	case <-ctx.Done():
+		stopped = true
+	}
+	msg, err, junk, ign, ignN := w.end()
+	ans.IgnoredCount += ignN
+	for _, s := range ign {
+		if len(ans.Ignored) < maxIgnored {
+			ans.Ignored = append(ans.Ignored, s)
+		}
+	}
+	switch {
+	case msg != nil:
+		return msg, nil
+	case err != nil:
+		return nil, err
+	case stopped || ctx.Err() != nil:
+		return nil, fmt.Errorf("%w (waiting for %s)", ctx.Err(), q.Server)
+	case junk != nil:
+		return nil, junk
+	}
+	return nil, w.s.timeoutError(w.key.from)
 }
 
 func readPacket(conn net.Conn, tcp bool, buf []byte) ([]byte, error) {
