@@ -131,13 +131,13 @@ type waiter struct {
 	done chan struct{} // closed when msg or err is set
 
 	// Under s.mu:
-	msg   *dns.Msg
-	err   error
-	over  bool
-	junk  *junkError
-	only  bool // every ignored packet had another id
-	ign   []string
-	ignN  int
+	msg  *dns.Msg
+	err  error
+	over bool
+	junk *junkError
+	only bool // every ignored packet had another id
+	ign  []string
+	ignN int
 }
 
 func family(a netip.Addr) int {

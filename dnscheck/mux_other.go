@@ -2,7 +2,6 @@
 
 package dnscheck
 
-
 func openShared(v6 bool) (*usock, error) { return nil, errNoShared }
 
 func icmpErrno(err error) bool { return false }
