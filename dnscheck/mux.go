@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/miekg/dns"
@@ -36,6 +37,8 @@ type Sockets struct {
 	// rotateAfter bounds the questions one socket sends before a fresh
 	// socket replaces it.
 	rotateAfter int
+	// open counts the sockets not yet closed, retired ones included.
+	open atomic.Int64
 }
 
 const (
@@ -107,6 +110,7 @@ type mkey struct {
 
 // usock is one shared socket and the questions waiting on it.
 type usock struct {
+	owner *Sockets
 	conn  *net.UDPConn
 	rc    syscall.RawConn
 	local net.Addr
@@ -182,6 +186,8 @@ func (p *Sockets) register(server netip.AddrPort, q Query) (*waiter, error) {
 		if s, err = openShared(f == 1); err != nil {
 			return nil, err
 		}
+		s.owner = p
+		p.open.Add(1)
 		p.slots[f][i] = s
 	}
 	w := &waiter{s: s, q: q, done: make(chan struct{}), only: true}
@@ -246,6 +252,7 @@ func (s *usock) close() {
 	s.mu.Unlock()
 	if !already {
 		_ = s.conn.Close()
+		s.owner.open.Add(-1)
 	}
 }
 

@@ -115,10 +115,17 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	// one timeout × attempts in total, not one per 256 of them (10,000
 	// schools with 10% dead: 1,000 questions × 2 s held all 256 workers
 	// for 8 s). The stalled question still counts toward its server's
-	// cap; at most maxStalled workers wait at once, since each holds a
-	// socket until its deadline.
+	// cap. A waiting question holds no socket (the shared sockets of
+	// dnscheck.Sockets), only its goroutine and a timer, so many may
+	// wait at once; maxStalled still bounds the goroutines a city of
+	// dead servers can park.
 	stallAfter := min(x.client.Timeout/4, 250*time.Millisecond)
-	maxStalled := int64(3 * cap(x.sem))
+	maxStalled := int64(16 * cap(x.sem))
+	// One pool of shared sockets per pass, closed when every question of
+	// it is over: fresh ports for every audit.
+	client := x.client
+	client.Sockets = dnscheck.NewSockets()
+	defer client.Sockets.Close()
 	var stalled atomic.Int64
 	var wg sync.WaitGroup
 	var worker func()
@@ -142,7 +149,7 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 					wg.Go(worker)
 				})
 			}
-			a := x.exchangeOne(ctx, q)
+			a := exchangeOne(ctx, client, q)
 			if timer != nil && !timer.Stop() {
 				<-decided // the timer has fired: wait for its decision
 			}
@@ -208,11 +215,11 @@ func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
 
 // exchangeOne asks one question. Cancellation is the client's job too; a
 // stopped audit's question is not even sent.
-func (x *executor) exchangeOne(ctx context.Context, q dnscheck.Query) dnscheck.Answer {
+func exchangeOne(ctx context.Context, client dnscheck.Client, q dnscheck.Query) dnscheck.Answer {
 	if err := ctx.Err(); err != nil {
 		return dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled, Err: err}
 	}
-	return x.client.Exchange(ctx, q)
+	return client.Exchange(ctx, q)
 }
 
 // scheduler hands questions to workers server by server, round robin,

@@ -1,0 +1,144 @@
+package dnscheck_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/kh-edu/kmsprobe/dnscheck"
+)
+
+// scriptedUDP runs a raw UDP server on 127.0.0.1 whose reply to each
+// question is decided by reply (nil: no reply; delay: when to send it).
+func scriptedUDP(t *testing.T, reply func(n int, q *dns.Msg) (m *dns.Msg, delay time.Duration)) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for n := 0; ; n++ {
+			k, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := new(dns.Msg)
+			if q.Unpack(buf[:k]) != nil {
+				continue
+			}
+			m, delay := reply(n, q)
+			if m == nil {
+				continue
+			}
+			b, err := m.Pack()
+			if err != nil {
+				panic(err)
+			}
+			time.AfterFunc(delay, func() { _, _ = pc.WriteTo(b, from) })
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestLateAnswerIsNotAMismatchedID: the answer to the first attempt
+// arrives after its deadline, while the second attempt waits on a shared
+// socket. It is not the second attempt's answer (another id) and not a
+// mismatched id either: the server is slow, and a slow server that never
+// answers in time is a timeout.
+func TestLateAnswerIsNotAMismatchedID(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	addr := scriptedUDP(t, func(n int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		if n > 0 {
+			return nil, 0
+		}
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeNameError)
+		return m, timeout + timeout/2
+	})
+	// One socket: both attempts wait on it, so the late answer reaches
+	// the second one's socket.
+	cl := dnscheck.Client{Timeout: timeout, Attempts: 2, Sockets: dnscheck.NewSocketsN(1)}
+	defer cl.Sockets.Close()
+	a := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "slow.example.", dns.TypeA))
+	if a.Fail != dnscheck.Timeout || a.IgnoredCount != 0 || a.Attempts != 2 {
+		t.Fatalf("fail=%q attempts=%d ignored=%q (%v), want a timeout after 2 attempts with nothing ignored", a.Fail, a.Attempts, a.Ignored, a.Err)
+	}
+}
+
+// TestWrongIDIsChargedToTheQuestionItRepeats: many questions wait on the
+// same server over shared sockets; the server answers one of them with
+// another id. Only that question sees it (mismatched id); the others
+// get their answers with nothing ignored.
+func TestWrongIDIsChargedToTheQuestionItRepeats(t *testing.T) {
+	addr := scriptedUDP(t, func(_ int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeNameError)
+		if q.Question[0].Name == "bad.example." {
+			m.Id = q.Id + 1
+		}
+		return m, 20 * time.Millisecond // so the questions overlap
+	})
+	cl := dnscheck.Client{Timeout: 500 * time.Millisecond, Attempts: 1, Sockets: dnscheck.NewSocketsN(1)}
+	defer cl.Sockets.Close()
+	names := []string{"bad.example."}
+	for i := range 31 {
+		names = append(names, fmt.Sprintf("good%d.example.", i))
+	}
+	answers := make([]dnscheck.Answer, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() { answers[i] = cl.Exchange(context.Background(), dnscheck.NewQuery(addr, n, dns.TypeA)) })
+	}
+	wg.Wait()
+	for i, a := range answers {
+		switch {
+		case i == 0 && (a.Fail != dnscheck.MismatchedID || a.IgnoredCount != 1):
+			t.Errorf("%s: fail=%q ignored=%q, want mismatched-id with the one packet", names[i], a.Fail, a.Ignored)
+		case i > 0 && (a.Rcode() != dns.RcodeNameError || a.IgnoredCount != 0):
+			t.Errorf("%s: fail=%q rcode=%d ignored=%q, want its NXDOMAIN and nothing ignored", names[i], a.Fail, a.Rcode(), a.Ignored)
+		}
+	}
+}
+
+// TestClosedPortBesideHealthyServers: an ICMP port unreachable on a
+// shared socket fails the question it was about at once, and only that
+// one; questions to a healthy server on the same sockets are answered.
+func TestClosedPortBesideHealthyServers(t *testing.T) {
+	healthy := scriptedUDP(t, func(_ int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeNameError)
+		return m, 10 * time.Millisecond
+	})
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	cl := dnscheck.Client{Timeout: 3 * time.Second, Attempts: 2, Sockets: dnscheck.NewSockets()}
+	defer cl.Sockets.Close()
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			server := healthy
+			if i%4 == 0 {
+				server = closed
+			}
+			a := cl.Exchange(context.Background(), dnscheck.NewQuery(server, fmt.Sprintf("q%d.example.", i), dns.TypeA))
+			switch {
+			case server == closed && (a.Fail != dnscheck.PortClosed || a.RTT > time.Second):
+				t.Errorf("closed port: fail=%q after %v (%v), want port-closed at once", a.Fail, a.RTT, a.Err)
+			case server == healthy && a.Rcode() != dns.RcodeNameError:
+				t.Errorf("healthy server: fail=%q (%v)", a.Fail, a.Err)
+			}
+		})
+	}
+	wg.Wait()
+}
