@@ -142,3 +142,31 @@ func TestClosedPortBesideHealthyServers(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestAnswerKeepsWhatIsJudged: a stored answer keeps its answer section
+// and the SOA a negative answer's caching time is read from; the OPT
+// record and referral records are not kept.
+func TestAnswerKeepsWhatIsJudged(t *testing.T) {
+	addr := scriptedUDP(t, func(_ int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		for _, l := range []string{
+			"example. 300 IN NS ns1.example.",
+			"example. 300 IN SOA ns1.example. admin.example. 1 3600 600 86400 120",
+		} {
+			rr, _ := dns.NewRR(l)
+			m.Ns = append(m.Ns, rr)
+		}
+		glue, _ := dns.NewRR("ns1.example. 300 IN A 192.0.2.1")
+		m.Extra = append(m.Extra, glue)
+		m.SetEdns0(1232, false)
+		return m, 0
+	})
+	a := client.Exchange(context.Background(), dnscheck.NewQuery(addr, "nodata.example.", dns.TypeAAAA))
+	if a.Msg == nil {
+		t.Fatalf("no answer: %s (%v)", a.Fail, a.Err)
+	}
+	if len(a.Msg.Ns) != 1 || a.Msg.Ns[0].Header().Rrtype != dns.TypeSOA || len(a.Msg.Extra) != 0 {
+		t.Errorf("kept authority %v and additional %v, want the SOA only", a.Msg.Ns, a.Msg.Extra)
+	}
+}

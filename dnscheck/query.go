@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,7 +149,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 				return ans
 			}
 			if err == nil {
-				ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
+				ans.Msg, ans.Fail, ans.Err = keep(msg), NoFailure, nil
 				return ans
 			}
 			// A server that truncates but has no TCP is broken the same
@@ -157,7 +158,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 			return ans
 		}
 		if err == nil {
-			ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
+			ans.Msg, ans.Fail, ans.Err = keep(msg), NoFailure, nil
 			return ans
 		}
 		ans.Fail, ans.Err = classify(ctx, err), err
@@ -166,6 +167,28 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 		}
 	}
 	return ans
+}
+
+// keep trims an accepted answer to what is judged: the header, the
+// answer section and the SOA of the authority section (how long a cache
+// keeps a negative answer, RFC 2308). The question was matched before the
+// answer was taken and Answer.Query says it; the OPT record and any
+// referral or glue are never read. A city audit holds tens of thousands
+// of answers until it is judged.
+func keep(m *dns.Msg) *dns.Msg {
+	m.Question, m.Extra = nil, nil
+	isSOA := func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeSOA }
+	if !slices.ContainsFunc(m.Ns, func(rr dns.RR) bool { return !isSOA(rr) }) {
+		return m
+	}
+	var soa []dns.RR // a new array: the old one would keep the rest alive
+	for _, rr := range m.Ns {
+		if isSOA(rr) {
+			soa = append(soa, rr)
+		}
+	}
+	m.Ns = soa
+	return m
 }
 
 // junkError is an attempt that saw only packets that were not the answer.
