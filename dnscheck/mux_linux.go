@@ -10,6 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// socketBuffer is the receive queue asked for each shared socket: about
+// 4,000 answers of a few hundred bytes each.
+const socketBuffer = 1 << 20
+
 // openShared opens one shared socket on a random port and starts its
 // reader. IP_RECVERR makes the kernel keep ICMP errors (port unreachable,
 // host unreachable) for an unconnected socket, with the destination and
@@ -36,6 +40,10 @@ func openShared(v6 bool) (*usock, error) {
 		conn.Close()
 		return nil, errors.Join(err, serr)
 	}
+	// Every answer of a busy audit lands in a few sockets: their queues
+	// must hold a burst while the reader is off the CPU, or answers are
+	// dropped and cost a retry. Best effort: net.core.rmem_max caps it.
+	_ = conn.SetReadBuffer(socketBuffer)
 	s := newUsock(conn)
 	s.rc = rc
 	go s.read()
