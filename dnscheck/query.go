@@ -118,8 +118,9 @@ func (c Client) withDefaults() Client {
 	return c
 }
 
-// buffers are reused across exchanges: a city audit makes thousands, and
-// a 64 KiB read buffer each would dominate the allocations.
+// buffers are reused across the exchanges that dial (TCP, and UDP to a
+// server given by name): a 64 KiB read buffer each would dominate the
+// allocations.
 type buffers struct {
 	out [dns.MaxMsgSize + 2]byte // the query, with room for the TCP length
 	in  [dns.MaxMsgSize]byte
@@ -127,23 +128,27 @@ type buffers struct {
 
 var bufPool = sync.Pool{New: func() any { return new(buffers) }}
 
+// maxQuery holds any query packQuery writes: header, a name of at most
+// 255 bytes, type and class, the OPT record.
+const maxQuery = 12 + 255 + 4 + 11
+
+var queryPool = sync.Pool{New: func() any { return new([maxQuery]byte) }}
+
 // Exchange asks q, retrying over UDP up to Attempts times and over TCP
 // when the UDP answer is truncated. Every wait is bounded by Timeout and
 // by ctx.
 func (c Client) Exchange(ctx context.Context, q Query) Answer {
 	c = c.withDefaults()
 	ans := Answer{Query: q}
-	bufs := bufPool.Get().(*buffers)
-	defer bufPool.Put(bufs)
 	for i := 0; i < c.Attempts; i++ {
 		if ctx.Err() != nil {
 			ans.Fail, ans.Err = Cancelled, ctx.Err()
 			return ans
 		}
-		msg, err := c.udp(ctx, q, bufs, &ans)
+		msg, err := c.udp(ctx, q, &ans)
 		if err == nil && msg.Truncated {
 			ans.Truncated = true
-			msg, err = c.once(ctx, q, "tcp", bufs, &ans)
+			msg, err = c.once(ctx, q, "tcp", &ans)
 			if err == nil && msg.Truncated {
 				ans.Fail, ans.Err = TruncatedTCP, errors.New("the answer over TCP has the TC bit set too")
 				return ans
@@ -202,7 +207,9 @@ func (e *junkError) Error() string { return e.detail }
 // once sends q over network and reads until a packet answers it or the
 // attempt's deadline passes. Packets that do not answer it are named in
 // ans.Ignored and skipped.
-func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers, ans *Answer) (*dns.Msg, error) {
+func (c Client) once(ctx context.Context, q Query, network string, ans *Answer) (*dns.Msg, error) {
+	bufs := bufPool.Get().(*buffers)
+	defer bufPool.Put(bufs)
 	ans.Attempts++
 	ans.Transport = network
 	start := time.Now()
@@ -285,10 +292,10 @@ func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers
 // answer, the attempt's deadline or ctx, whichever comes first. What the
 // socket's reader saw that was not the answer is named in ans.Ignored, as
 // once does.
-func (c Client) udp(ctx context.Context, q Query, bufs *buffers, ans *Answer) (*dns.Msg, error) {
+func (c Client) udp(ctx context.Context, q Query, ans *Answer) (*dns.Msg, error) {
 	to, ok := serverAddrPort(q.Server)
 	if !ok {
-		return c.once(ctx, q, "udp", bufs, ans)
+		return c.once(ctx, q, "udp", ans)
 	}
 	pool := c.Sockets
 	if pool == nil {
@@ -297,7 +304,7 @@ func (c Client) udp(ctx context.Context, q Query, bufs *buffers, ans *Answer) (*
 	start := time.Now()
 	w, err := pool.register(to, q)
 	if errors.Is(err, errNoShared) {
-		return c.once(ctx, q, "udp", bufs, ans)
+		return c.once(ctx, q, "udp", ans)
 	}
 	ans.Attempts++
 	ans.Transport = "udp"
@@ -309,7 +316,11 @@ func (c Client) udp(ctx context.Context, q Query, bufs *buffers, ans *Answer) (*
 	if err != nil {
 		return nil, err
 	}
-	wire, err := packQuery(bufs.out[2:2], w.key.id, q, c.UDPSize)
+	// A question is at most 12+255+4+11 bytes: no 64 KiB buffer per
+	// waiting question (256 workers held 32 MiB of them).
+	out := queryPool.Get().(*[maxQuery]byte)
+	defer queryPool.Put(out)
+	wire, err := packQuery(out[:0], w.key.id, q, c.UDPSize)
 	if err == nil {
 		// The original address: a link-local server needs its zone.
 		err = w.s.write(wire, to)
