@@ -56,8 +56,12 @@ type executor struct {
 	mu            sync.Mutex
 	peakPerServer int
 	ans           map[dnscheck.Query]dnscheck.Answer
-	asked         map[dnscheck.Query]bool
-	done, total   int
+	// queued are the questions queued or in flight; a question is asked
+	// once: not when it is queued, nor when ans has its answer. (A set
+	// of every question ever asked would double what a city's answers
+	// cost in memory until the report is judged.)
+	queued      map[dnscheck.Query]struct{}
+	done, total int
 }
 
 // DefaultPerServer is the default cap on questions in flight to one DNS
@@ -78,7 +82,7 @@ func newExecutor(client dnscheck.Client, exp dnscheck.Expect, concurrency, perSe
 		perServer: perServer,
 		progress:  progress,
 		ans:       map[dnscheck.Query]dnscheck.Answer{},
-		asked:     map[dnscheck.Query]bool{},
+		queued:    map[dnscheck.Query]struct{}{},
 	}
 }
 
@@ -155,6 +159,7 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 			}
 			x.mu.Lock()
 			x.ans[q] = a
+			delete(x.queued, q)
 			x.mu.Unlock()
 			x.step(1, 0)
 			var next []dnscheck.Query
@@ -186,10 +191,13 @@ func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
 	n := 0
 	x.mu.Lock()
 	for _, q := range qs {
-		if x.asked[q] {
+		if _, ok := x.queued[q]; ok {
 			continue
 		}
-		x.asked[q] = true
+		if _, ok := x.ans[q]; ok {
+			continue
+		}
+		x.queued[q] = struct{}{}
 		sq := s.queues[q.Server]
 		if sq == nil {
 			sq = &serverQueue{}
