@@ -154,7 +154,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 				return ans
 			}
 			if err == nil {
-				ans.Msg, ans.Fail, ans.Err = keep(msg), NoFailure, nil
+				ans.Msg, ans.Fail, ans.Err = keep(msg, q), NoFailure, nil
 				return ans
 			}
 			// A server that truncates but has no TCP is broken the same
@@ -163,7 +163,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 			return ans
 		}
 		if err == nil {
-			ans.Msg, ans.Fail, ans.Err = keep(msg), NoFailure, nil
+			ans.Msg, ans.Fail, ans.Err = keep(msg, q), NoFailure, nil
 			return ans
 		}
 		ans.Fail, ans.Err = classify(ctx, err), err
@@ -180,8 +180,14 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 // answer was taken and Answer.Query says it; the OPT record and any
 // referral or glue are never read. A city audit holds tens of thousands
 // of answers until it is judged.
-func keep(m *dns.Msg) *dns.Msg {
+func keep(m *dns.Msg, q Query) *dns.Msg {
 	m.Question, m.Extra = nil, nil
+	for _, rr := range m.Answer {
+		// The owner is the name asked, as a copy of its own: share one.
+		if h := rr.Header(); h.Name == q.Name {
+			h.Name = q.Name
+		}
+	}
 	isSOA := func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeSOA }
 	if !slices.ContainsFunc(m.Ns, func(rr dns.RR) bool { return !isSOA(rr) }) {
 		return m
