@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/kh-edu/kmsprobe/internal/testenv"
 )
 
 // scriptedUDP runs a raw UDP server on 127.0.0.1 whose reply to each
@@ -168,5 +169,46 @@ func TestAnswerKeepsWhatIsJudged(t *testing.T) {
 	}
 	if len(a.Msg.Ns) != 1 || a.Msg.Ns[0].Header().Rrtype != dns.TypeSOA || len(a.Msg.Extra) != 0 {
 		t.Errorf("kept authority %v and additional %v, want the SOA only", a.Msg.Ns, a.Msg.Extra)
+	}
+}
+
+// TestSharedSocketsIPv6: a server on ::1 is asked over the IPv6 socket,
+// and a closed port there is told from silence too.
+func TestSharedSocketsIPv6(t *testing.T) {
+	pc, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		testenv.Missing(t, fmt.Sprintf("IPv6 loopback (::1): %v", err))
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	cl := dnscheck.Client{Timeout: 2 * time.Second, Attempts: 1, Sockets: dnscheck.NewSockets()}
+	defer cl.Sockets.Close()
+	a := cl.Exchange(context.Background(), dnscheck.NewQuery(closed, "v6.example.", dns.TypeA))
+	if a.Fail != dnscheck.PortClosed || a.RTT > time.Second {
+		t.Errorf("closed port on ::1: fail=%q after %v (%v), want port-closed at once", a.Fail, a.RTT, a.Err)
+	}
+	pc6, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc6.Close()
+	go func() {
+		buf := make([]byte, 1500)
+		n, from, err := pc6.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		q := new(dns.Msg)
+		if q.Unpack(buf[:n]) != nil {
+			return
+		}
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeNameError)
+		b, _ := m.Pack()
+		_, _ = pc6.WriteTo(b, from)
+	}()
+	a = cl.Exchange(context.Background(), dnscheck.NewQuery(pc6.LocalAddr().String(), "v6.example.", dns.TypeA))
+	if a.Rcode() != dns.RcodeNameError {
+		t.Errorf("server on ::1: fail=%q (%v), want its NXDOMAIN", a.Fail, a.Err)
 	}
 }

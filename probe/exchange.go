@@ -179,6 +179,11 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	wg.Wait()
 	x.mu.Lock()
 	x.peakPerServer = max(x.peakPerServer, s.peak)
+	if len(x.queued) == 0 {
+		// A map keeps the room of its largest size: tens of thousands of
+		// questions queued at once would stay allocated to the end.
+		x.queued = map[dnscheck.Query]struct{}{}
+	}
 	x.mu.Unlock()
 }
 
