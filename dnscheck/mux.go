@@ -389,7 +389,12 @@ func (s *usock) deliver(from netip.AddrPort, p []byte) {
 // id, or every question to that server when the quote is too short.
 func (s *usock) icmpFailed(to netip.AddrPort, quoted []byte, errno error) {
 	to = canonicalAP(to)
-	err := &net.OpError{Op: "read", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(to), Err: os.NewSyscallError("recvfrom", errno)}
+	var err error
+	if en, ok := errno.(syscall.Errno); ok {
+		err = s.failure(to, en, false)
+	} else {
+		err = &net.OpError{Op: "read", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(to), Err: os.NewSyscallError("read", errno)}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(quoted) >= 2 {
@@ -407,8 +412,40 @@ func (s *usock) icmpFailed(to netip.AddrPort, quoted []byte, errno error) {
 
 // timeoutError reads like the error of a socket read that hit its
 // deadline, which is what an admin has seen from every DNS tool.
-func (s *usock) timeoutError(to netip.AddrPort) error {
-	return &net.OpError{Op: "read", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(to), Err: os.ErrDeadlineExceeded}
+func (s *usock) timeoutError(to netip.AddrPort) error { return s.failure(to, 0, true) }
+
+// failure is the error of an attempt that got no answer, worded as a
+// connected socket's read error was ("read udp …->…: connection
+// refused", "…: i/o timeout"). The words are made once: the judge puts
+// them in the evidence and the message, and a city of dead or closed
+// servers keeps one per question until the report is written.
+func (s *usock) failure(to netip.AddrPort, errno syscall.Errno, timeout bool) error {
+	var cause error = os.ErrDeadlineExceeded
+	if !timeout {
+		cause = os.NewSyscallError("read", errno)
+	}
+	op := &net.OpError{Op: "read", Net: "udp", Source: s.local, Addr: net.UDPAddrFromAddrPort(to), Err: cause}
+	return &exchangeError{msg: op.Error(), errno: errno, timeout: timeout}
+}
+
+// exchangeError keeps of a failed attempt only its words and what
+// classify asks of it: the errno (errors.Is) and whether it timed out
+// (net.Error).
+type exchangeError struct {
+	msg     string
+	errno   syscall.Errno
+	timeout bool
+}
+
+func (e *exchangeError) Error() string   { return e.msg }
+func (e *exchangeError) Timeout() bool   { return e.timeout }
+func (e *exchangeError) Temporary() bool { return e.timeout }
+
+func (e *exchangeError) Unwrap() error {
+	if e.timeout {
+		return os.ErrDeadlineExceeded
+	}
+	return e.errno
 }
 
 func (w *waiter) String() string { return fmt.Sprintf("%s id %d", w.q, w.key.id) }

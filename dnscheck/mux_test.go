@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -210,5 +211,31 @@ func TestSharedSocketsIPv6(t *testing.T) {
 	a = cl.Exchange(context.Background(), dnscheck.NewQuery(pc6.LocalAddr().String(), "v6.example.", dns.TypeA))
 	if a.Rcode() != dns.RcodeNameError {
 		t.Errorf("server on ::1: fail=%q (%v), want its NXDOMAIN", a.Fail, a.Err)
+	}
+}
+
+// TestFailureWords: a refused port and a silent server read as a socket
+// error always did, and classify still tells them apart.
+func TestFailureWords(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	silent := scriptedUDP(t, func(int, *dns.Msg) (*dns.Msg, time.Duration) { return nil, 0 })
+	cl := dnscheck.Client{Timeout: 200 * time.Millisecond, Attempts: 1}
+	for _, tc := range []struct {
+		server string
+		fail   dnscheck.FailKind
+		words  string
+	}{
+		{closed, dnscheck.PortClosed, "->" + closed + ": read: connection refused"},
+		{silent, dnscheck.Timeout, "->" + silent + ": i/o timeout"},
+	} {
+		a := cl.Exchange(context.Background(), dnscheck.NewQuery(tc.server, "w.example.", dns.TypeA))
+		if a.Fail != tc.fail || a.Err == nil || !strings.HasPrefix(a.Err.Error(), "read udp ") || !strings.HasSuffix(a.Err.Error(), tc.words) {
+			t.Errorf("%s: fail=%q err=%v, want %q ending in %q", tc.server, a.Fail, a.Err, tc.fail, tc.words)
+		}
 	}
 }
