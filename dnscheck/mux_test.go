@@ -171,6 +171,11 @@ func TestAnswerKeepsWhatIsJudged(t *testing.T) {
 	if len(a.Msg.Ns) != 1 || a.Msg.Ns[0].Header().Rrtype != dns.TypeSOA || len(a.Msg.Extra) != 0 {
 		t.Errorf("kept authority %v and additional %v, want the SOA only", a.Msg.Ns, a.Msg.Extra)
 	}
+	full := dnscheck.Client{Timeout: 2 * time.Second, Attempts: 1, FullAnswers: true}
+	a = full.Exchange(context.Background(), dnscheck.NewQuery(addr, "nodata.example.", dns.TypeAAAA))
+	if a.Msg == nil || len(a.Msg.Ns) != 2 || len(a.Msg.Extra) != 2 || len(a.Msg.Question) != 1 { // glue and OPT
+		t.Errorf("FullAnswers kept question %v, authority %v, additional %v, want all of them", a.Msg.Question, a.Msg.Ns, a.Msg.Extra)
+	}
 }
 
 // TestSharedSocketsIPv6: a server on ::1 is asked over the IPv6 socket,
@@ -236,6 +241,27 @@ func TestFailureWords(t *testing.T) {
 		a := cl.Exchange(context.Background(), dnscheck.NewQuery(tc.server, "w.example.", dns.TypeA))
 		if a.Fail != tc.fail || a.Err == nil || !strings.HasPrefix(a.Err.Error(), "read udp ") || !strings.HasSuffix(a.Err.Error(), tc.words) {
 			t.Errorf("%s: fail=%q err=%v, want %q ending in %q", tc.server, a.Fail, a.Err, tc.fail, tc.words)
+		}
+	}
+}
+
+// TestNoRecursionClearsRD: a PC's question asks for recursion; one to an
+// authoritative server about its own zone does not.
+func TestNoRecursionClearsRD(t *testing.T) {
+	rd := make(chan bool, 2)
+	addr := scriptedUDP(t, func(_ int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		rd <- q.RecursionDesired
+		m := new(dns.Msg)
+		m.SetRcode(q, dns.RcodeNameError)
+		return m, 0
+	})
+	for _, no := range []bool{false, true} {
+		cl := dnscheck.Client{Timeout: 2 * time.Second, Attempts: 1, NoRecursion: no}
+		if a := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "rd.example.", dns.TypeSOA)); a.Rcode() != dns.RcodeNameError {
+			t.Fatalf("NoRecursion %v: %s (%v)", no, a.Fail, a.Err)
+		}
+		if got := <-rd; got == no {
+			t.Errorf("NoRecursion %v: the server saw RD %v", no, got)
 		}
 	}
 }

@@ -103,6 +103,15 @@ type Client struct {
 	// Sockets are the shared UDP sockets questions go out on; nil means
 	// the process's own pool. An audit brings its own and closes it.
 	Sockets *Sockets
+	// NoRecursion clears the RD bit: for asking an authoritative server
+	// about its own zone (a server that also recurses must answer from
+	// its zone data, not its cache). A PC's question has RD set.
+	NoRecursion bool
+	// FullAnswers keeps every section of an answer. The judge reads only
+	// the answer section and the SOA, and a city audit holds tens of
+	// thousands of answers, so by default the rest is dropped; a
+	// delegation check reads referrals and glue and needs it.
+	FullAnswers bool
 }
 
 func (c Client) withDefaults() Client {
@@ -154,7 +163,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 				return ans
 			}
 			if err == nil {
-				ans.Msg, ans.Fail, ans.Err = keep(msg, q), NoFailure, nil
+				ans.Msg, ans.Fail, ans.Err = c.keep(msg, q), NoFailure, nil
 				return ans
 			}
 			// A server that truncates but has no TCP is broken the same
@@ -163,7 +172,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 			return ans
 		}
 		if err == nil {
-			ans.Msg, ans.Fail, ans.Err = keep(msg, q), NoFailure, nil
+			ans.Msg, ans.Fail, ans.Err = c.keep(msg, q), NoFailure, nil
 			return ans
 		}
 		ans.Fail, ans.Err = classify(ctx, err), err
@@ -180,7 +189,10 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 // answer was taken and Answer.Query says it; the OPT record and any
 // referral or glue are never read. A city audit holds tens of thousands
 // of answers until it is judged.
-func keep(m *dns.Msg, q Query) *dns.Msg {
+func (c Client) keep(m *dns.Msg, q Query) *dns.Msg {
+	if c.FullAnswers {
+		return m
+	}
 	m.Question, m.Extra = nil, nil
 	for _, rr := range m.Answer {
 		// The owner is the name asked, as a copy of its own: share one.
@@ -226,7 +238,7 @@ func (c Client) once(ctx context.Context, q Query, network string, ans *Answer) 
 	defer func() { ans.RTT = time.Since(start) }()
 
 	id := dns.Id()
-	wire, err := packQuery(bufs.out[2:2], id, q, c.UDPSize)
+	wire, err := packQuery(bufs.out[2:2], id, q, c.UDPSize, !c.NoRecursion)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +338,7 @@ func (c Client) udp(ctx context.Context, q Query, ans *Answer) (*dns.Msg, error)
 	// waiting question (256 workers held 32 MiB of them).
 	out := queryPool.Get().(*[maxQuery]byte)
 	defer queryPool.Put(out)
-	wire, err := packQuery(out[:0], w.key.id, q, c.UDPSize)
+	wire, err := packQuery(out[:0], w.key.id, q, c.UDPSize, !c.NoRecursion)
 	if err == nil {
 		// The original address: a link-local server needs its zone.
 		err = w.s.write(wire, to)
@@ -383,10 +395,14 @@ func readPacket(conn net.Conn, tcp bool, buf []byte) ([]byte, error) {
 // packQuery writes a recursive query for q with an EDNS0 OPT record into
 // b. Built by hand: it is the same few dozen bytes every time, and a
 // dns.Msg per attempt is pure garbage for the collector.
-func packQuery(b []byte, id uint16, q Query, udpSize uint16) ([]byte, error) {
+func packQuery(b []byte, id uint16, q Query, udpSize uint16, rd bool) ([]byte, error) {
 	b = b[:12]
 	binary.BigEndian.PutUint16(b[0:], id)
-	binary.BigEndian.PutUint16(b[2:], 0x0100) // RD
+	var flags uint16
+	if rd {
+		flags = 0x0100 // RD
+	}
+	binary.BigEndian.PutUint16(b[2:], flags)
 	binary.BigEndian.PutUint16(b[4:], 1)      // QDCOUNT
 	binary.BigEndian.PutUint16(b[6:], 0)
 	binary.BigEndian.PutUint16(b[8:], 0)
