@@ -403,7 +403,7 @@ func packQuery(b []byte, id uint16, q Query, udpSize uint16, rd bool) ([]byte, e
 		flags = 0x0100 // RD
 	}
 	binary.BigEndian.PutUint16(b[2:], flags)
-	binary.BigEndian.PutUint16(b[4:], 1)      // QDCOUNT
+	binary.BigEndian.PutUint16(b[4:], 1) // QDCOUNT
 	binary.BigEndian.PutUint16(b[6:], 0)
 	binary.BigEndian.PutUint16(b[8:], 0)
 	binary.BigEndian.PutUint16(b[10:], 1) // ARCOUNT: the OPT record
