@@ -3,7 +3,6 @@ package dnscheck
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -125,6 +124,7 @@ type usock struct {
 	sends    int
 	retired  bool // no new questions; closed when pending drains
 	isClosed bool
+	broken   atomic.Bool // the reader stopped on an error
 }
 
 // waiter is one attempt waiting for its answer.
@@ -181,6 +181,9 @@ func (p *Sockets) register(server netip.AddrPort, q Query) (*waiter, error) {
 	}
 	i := rand.IntN(len(p.slots[f]))
 	s := p.slots[f][i]
+	if s != nil && s.broken.Load() {
+		s = nil // its reader stopped (see read); the waiting drain away
+	}
 	if s == nil {
 		var err error
 		if s, err = openShared(f == 1); err != nil {
@@ -310,6 +313,7 @@ func (s *usock) read() {
 			}
 			// Anything else leaves the socket unusable: retire it so
 			// no new question waits on it; those waiting time out.
+			s.broken.Store(true)
 			s.mu.Lock()
 			s.retired = true
 			idle := len(s.pending) == 0
@@ -447,5 +451,3 @@ func (e *exchangeError) Unwrap() error {
 	}
 	return e.errno
 }
-
-func (w *waiter) String() string { return fmt.Sprintf("%s id %d", w.q, w.key.id) }
