@@ -209,7 +209,8 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Du
 		}
 		ev.Records, ev.TTL = strs, &ttl
 	}
-	zone := zoneArgs(suffix, exp)
+	// Only a finding with a remedy needs the zone line and cmdlet.
+	zone := func() map[string]string { return zoneArgs(suffix, exp) }
 	if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
 		f.Status = finding.Fail
 		f.Short = dns.RcodeToString[a.Msg.Rcode]
@@ -227,9 +228,9 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Du
 		case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
 			advise(&f, "dns.infra.fix_refused", nil)
 		case a.Msg.Rcode == dns.RcodeRefused:
-			advise(&f, "dns.srv.allow_query", zone)
+			advise(&f, "dns.srv.allow_query", zone())
 		default:
-			advise(&f, srvRemedyID(role), zone)
+			advise(&f, srvRemedyID(role), zone())
 		}
 		return f
 	}
@@ -259,21 +260,21 @@ func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Du
 		args["ExtraCount"] = strconv.Itoa(len(extra))
 		args["Extra"] = joinSRV(extra)
 		say(&f, "dns.srv.extra", args)
-		advise(&f, "dns.srv.remove_extra", zone)
+		advise(&f, "dns.srv.remove_extra", zone())
 	case len(rightPort) > 0:
 		f.Status, f.Short = finding.Warn, "other target"
 		args["Targets"] = joinTargets(rightPort)
 		say(&f, "dns.srv.other_target", args)
-		advise(&f, srvRemedyID(role), zone)
+		advise(&f, srvRemedyID(role), zone())
 	case len(none) > 0:
 		f.Status, f.Short = finding.Fail, "no service"
 		say(&f, "dns.srv.no_service", args)
-		advise(&f, srvRemedyID(role), zone)
+		advise(&f, srvRemedyID(role), zone())
 	default:
 		f.Status, f.Short = finding.Fail, "wrong port"
 		args["Found"] = joinSRV(others)
 		say(&f, "dns.srv.wrong_port", args)
-		advise(&f, srvRemedyID(role), zone)
+		advise(&f, srvRemedyID(role), zone())
 	}
 	return f
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,6 +100,18 @@ type Client struct {
 	// 2020 value: large enough for a few SRV records, small enough to avoid
 	// IP fragmentation.
 	UDPSize uint16
+	// Sockets are the shared UDP sockets questions go out on; nil means
+	// the process's own pool. An audit brings its own and closes it.
+	Sockets *Sockets
+	// NoRecursion clears the RD bit: for asking an authoritative server
+	// about its own zone (a server that also recurses must answer from
+	// its zone data, not its cache). A PC's question has RD set.
+	NoRecursion bool
+	// FullAnswers keeps every section of an answer. The judge reads only
+	// the answer section and the SOA, and a city audit holds tens of
+	// thousands of answers, so by default the rest is dropped; a
+	// delegation check reads referrals and glue and needs it.
+	FullAnswers bool
 }
 
 func (c Client) withDefaults() Client {
@@ -114,8 +127,9 @@ func (c Client) withDefaults() Client {
 	return c
 }
 
-// buffers are reused across exchanges: a city audit makes thousands, and
-// a 64 KiB read buffer each would dominate the allocations.
+// buffers are reused across the exchanges that dial (TCP, and UDP to a
+// server given by name): a 64 KiB read buffer each would dominate the
+// allocations.
 type buffers struct {
 	out [dns.MaxMsgSize + 2]byte // the query, with room for the TCP length
 	in  [dns.MaxMsgSize]byte
@@ -123,29 +137,33 @@ type buffers struct {
 
 var bufPool = sync.Pool{New: func() any { return new(buffers) }}
 
+// maxQuery holds any query packQuery writes: header, a name of at most
+// 255 bytes, type and class, the OPT record.
+const maxQuery = 12 + 255 + 4 + 11
+
+var queryPool = sync.Pool{New: func() any { return new([maxQuery]byte) }}
+
 // Exchange asks q, retrying over UDP up to Attempts times and over TCP
 // when the UDP answer is truncated. Every wait is bounded by Timeout and
 // by ctx.
 func (c Client) Exchange(ctx context.Context, q Query) Answer {
 	c = c.withDefaults()
 	ans := Answer{Query: q}
-	bufs := bufPool.Get().(*buffers)
-	defer bufPool.Put(bufs)
 	for i := 0; i < c.Attempts; i++ {
 		if ctx.Err() != nil {
 			ans.Fail, ans.Err = Cancelled, ctx.Err()
 			return ans
 		}
-		msg, err := c.once(ctx, q, "udp", bufs, &ans)
+		msg, err := c.udp(ctx, q, &ans)
 		if err == nil && msg.Truncated {
 			ans.Truncated = true
-			msg, err = c.once(ctx, q, "tcp", bufs, &ans)
+			msg, err = c.once(ctx, q, "tcp", &ans)
 			if err == nil && msg.Truncated {
 				ans.Fail, ans.Err = TruncatedTCP, errors.New("the answer over TCP has the TC bit set too")
 				return ans
 			}
 			if err == nil {
-				ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
+				ans.Msg, ans.Fail, ans.Err = c.keep(msg, q), NoFailure, nil
 				return ans
 			}
 			// A server that truncates but has no TCP is broken the same
@@ -154,7 +172,7 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 			return ans
 		}
 		if err == nil {
-			ans.Msg, ans.Fail, ans.Err = msg, NoFailure, nil
+			ans.Msg, ans.Fail, ans.Err = c.keep(msg, q), NoFailure, nil
 			return ans
 		}
 		ans.Fail, ans.Err = classify(ctx, err), err
@@ -163,6 +181,37 @@ func (c Client) Exchange(ctx context.Context, q Query) Answer {
 		}
 	}
 	return ans
+}
+
+// keep trims an accepted answer to what is judged: the header, the
+// answer section and the SOA of the authority section (how long a cache
+// keeps a negative answer, RFC 2308). The question was matched before the
+// answer was taken and Answer.Query says it; the OPT record and any
+// referral or glue are never read. A city audit holds tens of thousands
+// of answers until it is judged.
+func (c Client) keep(m *dns.Msg, q Query) *dns.Msg {
+	if c.FullAnswers {
+		return m
+	}
+	m.Question, m.Extra = nil, nil
+	for _, rr := range m.Answer {
+		// The owner is the name asked, as a copy of its own: share one.
+		if h := rr.Header(); h.Name == q.Name {
+			h.Name = q.Name
+		}
+	}
+	isSOA := func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeSOA }
+	if !slices.ContainsFunc(m.Ns, func(rr dns.RR) bool { return !isSOA(rr) }) {
+		return m
+	}
+	var soa []dns.RR // a new array: the old one would keep the rest alive
+	for _, rr := range m.Ns {
+		if isSOA(rr) {
+			soa = append(soa, rr)
+		}
+	}
+	m.Ns = soa
+	return m
 }
 
 // junkError is an attempt that saw only packets that were not the answer.
@@ -176,7 +225,9 @@ func (e *junkError) Error() string { return e.detail }
 // once sends q over network and reads until a packet answers it or the
 // attempt's deadline passes. Packets that do not answer it are named in
 // ans.Ignored and skipped.
-func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers, ans *Answer) (*dns.Msg, error) {
+func (c Client) once(ctx context.Context, q Query, network string, ans *Answer) (*dns.Msg, error) {
+	bufs := bufPool.Get().(*buffers)
+	defer bufPool.Put(bufs)
 	ans.Attempts++
 	ans.Transport = network
 	start := time.Now()
@@ -187,7 +238,7 @@ func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers
 	defer func() { ans.RTT = time.Since(start) }()
 
 	id := dns.Id()
-	wire, err := packQuery(bufs.out[2:2], id, q, c.UDPSize)
+	wire, err := packQuery(bufs.out[2:2], id, q, c.UDPSize, !c.NoRecursion)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +306,76 @@ func (c Client) once(ctx context.Context, q Query, network string, bufs *buffers
 	}
 }
 
+// udp asks q once over a shared socket (see Sockets) and waits for the
+// answer, the attempt's deadline or ctx, whichever comes first. What the
+// socket's reader saw that was not the answer is named in ans.Ignored, as
+// once does.
+func (c Client) udp(ctx context.Context, q Query, ans *Answer) (*dns.Msg, error) {
+	to, ok := serverAddrPort(q.Server)
+	if !ok {
+		return c.once(ctx, q, "udp", ans)
+	}
+	pool := c.Sockets
+	if pool == nil {
+		pool = processSockets()
+	}
+	start := time.Now()
+	w, err := pool.register(to, q)
+	if errors.Is(err, errNoShared) {
+		return c.once(ctx, q, "udp", ans)
+	}
+	ans.Attempts++
+	ans.Transport = "udp"
+	deadline := start.Add(c.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	defer func() { ans.RTT = time.Since(start) }()
+	if err != nil {
+		return nil, err
+	}
+	// A question is at most 12+255+4+11 bytes: no 64 KiB buffer per
+	// waiting question (256 workers held 32 MiB of them).
+	out := queryPool.Get().(*[maxQuery]byte)
+	defer queryPool.Put(out)
+	wire, err := packQuery(out[:0], w.key.id, q, c.UDPSize, !c.NoRecursion)
+	if err == nil {
+		// The original address: a link-local server needs its zone.
+		err = w.s.write(wire, to)
+	}
+	if err != nil {
+		w.end()
+		return nil, err
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var stopped bool
+	select {
+	case <-w.done:
+	case <-timer.C:
+	case <-ctx.Done():
+		stopped = true
+	}
+	msg, err, junk, ign, ignN := w.end()
+	ans.IgnoredCount += ignN
+	for _, s := range ign {
+		if len(ans.Ignored) < maxIgnored {
+			ans.Ignored = append(ans.Ignored, s)
+		}
+	}
+	switch {
+	case msg != nil:
+		return msg, nil
+	case err != nil:
+		return nil, err
+	case stopped || ctx.Err() != nil:
+		return nil, fmt.Errorf("%w (waiting for %s)", ctx.Err(), q.Server)
+	case junk != nil:
+		return nil, junk
+	}
+	return nil, w.s.timeoutError(w.key.from)
+}
+
 func readPacket(conn net.Conn, tcp bool, buf []byte) ([]byte, error) {
 	if !tcp {
 		n, err := conn.Read(buf)
@@ -274,11 +395,15 @@ func readPacket(conn net.Conn, tcp bool, buf []byte) ([]byte, error) {
 // packQuery writes a recursive query for q with an EDNS0 OPT record into
 // b. Built by hand: it is the same few dozen bytes every time, and a
 // dns.Msg per attempt is pure garbage for the collector.
-func packQuery(b []byte, id uint16, q Query, udpSize uint16) ([]byte, error) {
+func packQuery(b []byte, id uint16, q Query, udpSize uint16, rd bool) ([]byte, error) {
 	b = b[:12]
 	binary.BigEndian.PutUint16(b[0:], id)
-	binary.BigEndian.PutUint16(b[2:], 0x0100) // RD
-	binary.BigEndian.PutUint16(b[4:], 1)      // QDCOUNT
+	var flags uint16
+	if rd {
+		flags = 0x0100 // RD
+	}
+	binary.BigEndian.PutUint16(b[2:], flags)
+	binary.BigEndian.PutUint16(b[4:], 1) // QDCOUNT
 	binary.BigEndian.PutUint16(b[6:], 0)
 	binary.BigEndian.PutUint16(b[8:], 0)
 	binary.BigEndian.PutUint16(b[10:], 1) // ARCOUNT: the OPT record

@@ -124,20 +124,17 @@ type Finding struct {
 func (f Finding) Ref() string { return f.Check + "@" + f.Server }
 
 // NewEvidence turns a leg's typed evidence struct into the open map a
-// Finding carries. Going through JSON means a finding built in-process and
-// one read back from a saved report hold the same values (numbers are
-// float64 in both), so readers need one code path. Struct fields must
-// carry json tags; omitempty decides which keys appear.
+// Finding carries. The map holds what a JSON round trip would give
+// (numbers are float64, lists []any), so a finding built in-process and
+// one read back from a saved report hold the same values and readers need
+// one code path. Struct fields must carry json tags; omitempty decides
+// which keys appear. Plain structs are converted directly (see
+// toEvidence); anything else takes the round trip itself.
 func NewEvidence(v any) Evidence {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("evidence %T does not marshal: %v", v, err)) // a programming error, caught by every test
+	if e, ok := toEvidence(v); ok {
+		return e
 	}
-	var e Evidence
-	if err := json.Unmarshal(b, &e); err != nil {
-		panic(fmt.Sprintf("evidence %T is not a JSON object: %v", v, err))
-	}
-	return e
+	return roundTrip(v)
 }
 
 // Decode reads the evidence into a leg's typed struct. It works the same

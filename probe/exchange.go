@@ -56,8 +56,12 @@ type executor struct {
 	mu            sync.Mutex
 	peakPerServer int
 	ans           map[dnscheck.Query]dnscheck.Answer
-	asked         map[dnscheck.Query]bool
-	done, total   int
+	// queued are the questions queued or in flight; a question is asked
+	// once: not when it is queued, nor when ans has its answer. (A set
+	// of every question ever asked would double what a city's answers
+	// cost in memory until the report is judged.)
+	queued      map[dnscheck.Query]struct{}
+	done, total int
 }
 
 // DefaultPerServer is the default cap on questions in flight to one DNS
@@ -78,7 +82,7 @@ func newExecutor(client dnscheck.Client, exp dnscheck.Expect, concurrency, perSe
 		perServer: perServer,
 		progress:  progress,
 		ans:       map[dnscheck.Query]dnscheck.Answer{},
-		asked:     map[dnscheck.Query]bool{},
+		queued:    map[dnscheck.Query]struct{}{},
 	}
 }
 
@@ -115,10 +119,17 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	// one timeout × attempts in total, not one per 256 of them (10,000
 	// schools with 10% dead: 1,000 questions × 2 s held all 256 workers
 	// for 8 s). The stalled question still counts toward its server's
-	// cap; at most maxStalled workers wait at once, since each holds a
-	// socket until its deadline.
+	// cap. A waiting question holds no socket (the shared sockets of
+	// dnscheck.Sockets), only its goroutine and a timer, so many may
+	// wait at once; maxStalled still bounds the goroutines a city of
+	// dead servers can park.
 	stallAfter := min(x.client.Timeout/4, 250*time.Millisecond)
-	maxStalled := int64(3 * cap(x.sem))
+	maxStalled := int64(16 * cap(x.sem))
+	// One pool of shared sockets per pass, closed when every question of
+	// it is over: fresh ports for every audit.
+	client := x.client
+	client.Sockets = dnscheck.NewSockets()
+	defer client.Sockets.Close()
 	var stalled atomic.Int64
 	var wg sync.WaitGroup
 	var worker func()
@@ -142,12 +153,13 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 					wg.Go(worker)
 				})
 			}
-			a := x.exchangeOne(ctx, q)
+			a := exchangeOne(ctx, client, q)
 			if timer != nil && !timer.Stop() {
 				<-decided // the timer has fired: wait for its decision
 			}
 			x.mu.Lock()
 			x.ans[q] = a
+			delete(x.queued, q)
 			x.mu.Unlock()
 			x.step(1, 0)
 			var next []dnscheck.Query
@@ -167,6 +179,11 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	wg.Wait()
 	x.mu.Lock()
 	x.peakPerServer = max(x.peakPerServer, s.peak)
+	if len(x.queued) == 0 {
+		// A map keeps the room of its largest size: tens of thousands of
+		// questions queued at once would stay allocated to the end.
+		x.queued = map[dnscheck.Query]struct{}{}
+	}
 	x.mu.Unlock()
 }
 
@@ -179,10 +196,13 @@ func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
 	n := 0
 	x.mu.Lock()
 	for _, q := range qs {
-		if x.asked[q] {
+		if _, ok := x.queued[q]; ok {
 			continue
 		}
-		x.asked[q] = true
+		if _, ok := x.ans[q]; ok {
+			continue
+		}
+		x.queued[q] = struct{}{}
 		sq := s.queues[q.Server]
 		if sq == nil {
 			sq = &serverQueue{}
@@ -208,11 +228,11 @@ func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
 
 // exchangeOne asks one question. Cancellation is the client's job too; a
 // stopped audit's question is not even sent.
-func (x *executor) exchangeOne(ctx context.Context, q dnscheck.Query) dnscheck.Answer {
+func exchangeOne(ctx context.Context, client dnscheck.Client, q dnscheck.Query) dnscheck.Answer {
 	if err := ctx.Err(); err != nil {
 		return dnscheck.Answer{Query: q, Fail: dnscheck.Cancelled, Err: err}
 	}
-	return x.client.Exchange(ctx, q)
+	return client.Exchange(ctx, q)
 }
 
 // scheduler hands questions to workers server by server, round robin,

@@ -23,6 +23,7 @@
 #   scripts/bench.sh                      # 1,000 and 10,000 schools, 0% and 10% dead, 3 runs each
 #   SIZES="1000" DEAD="0" RUNS=5 scripts/bench.sh
 #   BENCH_CITY=sim scripts/bench.sh       # force the Go simulation
+#   DELEGATION=off scripts/bench.sh       # the audit without dns.delegation: the floor's questions only
 #
 # Prints, per city, the minimum and the median over RUNS of wall time, CPU
 # (user+sys) and peak RSS of each, the ratios of the minima, and the peak
@@ -94,7 +95,15 @@ else
 	echo "city: the Go simulation (internal/sim/simcity)${why:+, because $why}: it costs CPU beside the measured processes, so the floor is pessimistic"
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "runs per figure: $RUNS (min / median)"
+echo "runs per figure: $RUNS (min / median); dns.delegation: ${DELEGATION:-on}"
+
+# no_delegation <dir>: with DELEGATION=off the audit asks only the floor's
+# questions (the knot city's schools.yaml has dns.delegation on).
+no_delegation() {
+	if [ "${DELEGATION:-on}" = off ] && ! grep -q 'delegation: false' "$1/schools.yaml"; then
+		sed -i 's/^probe: {/probe: {delegation: false, /' "$1/schools.yaml"
+	fi
+}
 
 # start_city <n> <dead-every> <dir>: the city's servers up and answering.
 start_city() {
@@ -102,6 +111,7 @@ start_city() {
 	mkdir -p "$dir"
 	if [ "$city" = knot ]; then
 		"$work/simcity" -knot -schools "$n" -dead-every "$every" -timeout 1s -dir "$dir" >/dev/null
+		no_delegation "$dir"
 		"${run[@]}" knotd -c "$dir/knot.conf" 2>"$dir/server.log" &
 		server_pid=$!
 		# Up when every live school's SRV answers NOERROR at its own
@@ -121,7 +131,7 @@ start_city() {
 	rm -f "$dir/ready"
 	"$work/simcity" -schools "$n" -dead-every "$every" -timeout 1s -dir "$dir" 2>"$dir/server.log" &
 	server_pid=$!
-	for _ in $(seq 600); do [ -e "$dir/ready" ] && return 0; sleep 0.1; done
+	for _ in $(seq 600); do [ -e "$dir/ready" ] && { no_delegation "$dir"; return 0; }; sleep 0.1; done
 	echo "bench.sh: the simulated city did not start:" >&2
 	cat "$dir/server.log" >&2
 	exit 3

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package dnscheck
+
+func openShared(v6 bool) (*usock, error) { return nil, errNoShared }
+
+func icmpErrno(err error) bool { return false }
+
+func (s *usock) drainErrors() {}
