@@ -388,92 +388,169 @@ var refusalIDs = map[uint32]string{
 	HRHostNotActive:  "kms.rpc.refused.host_not_active",
 }
 
+// judgeRPCError words a handshake that failed: the first of rpcFailures
+// that recognises the error names its message and remedy.
 func judgeRPCError(f *finding.Finding, ev *RPCEvidence, x Exchange, a map[string]string) {
 	f.Status = finding.Fail
-	err := x.Err
-	var (
-		pe  *ProtocolError
-		be  *BindError
-		bn  *BindNakError
-		fe  *FaultError
-		re  *RefusalError
-		ve  *VerifyError
-		ce  *ConnectError
-		nre net.Error
-	)
-	step := "bind"
+	a["Error"] = errText(x.Err)
+	p := &rpcFailure{f: f, ev: ev, x: x, a: a, step: "bind"}
 	if x.Stage == StageActivate {
-		step = "activate"
+		p.step = "activate"
 	}
-	a["Error"] = errText(err)
-	switch {
-	case errors.As(err, &ce):
-		f.Short = "connect " + ce.TCP.Outcome.String()
-		a["Outcome"], a["Error"] = ce.TCP.Outcome.String(), errText(ce.TCP.Err)
-		fix := "kms.fix.unreachable"
-		switch ce.TCP.Outcome {
-		case TCPRefused:
-			fix = "kms.fix.refused"
-		case TCPTimeout:
-			fix = "kms.fix.timeout"
-		case TCPNoIPv6:
-			f.Status = finding.Skip
-			fix = "kms.fix.no_ipv6"
+	id, fix := "kms.rpc.failed."+p.step, "kms.fix.not_kms"
+	for _, word := range rpcFailures {
+		if i, r, ok := word(p); ok {
+			id, fix = i, r
+			break
 		}
-		texts.Say(f, "kms.rpc.connect_failed", fix, a)
-	case errors.As(err, &re):
-		hr := fmt.Sprintf("0x%08X", re.HRESULT)
-		ev.HResult, f.Short = hr, hr
-		a["HRESULT"], a["Meaning"], a["Protocol"] = hr, HRESULTMeaning(re.HRESULT), x.Request.Version.String()
-		id, ok := refusalIDs[re.HRESULT]
-		if !ok {
-			id = "kms.rpc.refused.other"
-		}
-		texts.Say(f, id, refusalRemedy(re.HRESULT), a)
-	case errors.As(err, &fe):
-		ev.RPCFault = fmt.Sprintf("0x%08x", fe.Status)
-		f.Short = "RPC fault"
-		a["Fault"], a["Meaning"] = ev.RPCFault, FaultMeaning(fe.Status)
-		texts.Say(f, "kms.rpc.fault."+step, "kms.fix.fault", a)
-	case errors.As(err, &ve):
-		ev.FailedCheck = ve.Check
-		f.Short = "bad answer"
-		a["Check"], a["Detail"] = ve.Check, ve.Detail
-		texts.Say(f, "kms.rpc.bad_answer", "kms.fix.verify", a)
-	case errors.As(err, &pe) && pe.Service != "":
-		ev.Service = pe.Service
-		f.Short = pe.Service
-		texts.Say(f, "kms.rpc.other_service."+pe.Service, "kms.fix.not_kms", a)
-	case errors.As(err, &bn):
-		a["Reason"] = strconv.Itoa(int(bn.Reason))
-		texts.Say(f, "kms.rpc.bind_nak", "kms.fix.not_kms", a)
-	case errors.As(err, &be):
-		a["Detail"] = be.Detail
-		if be.NotKMS {
-			texts.Say(f, "kms.rpc.not_kms_interface", "kms.fix.not_kms", a)
-		} else {
-			texts.Say(f, "kms.rpc.no_syntax", "kms.fix.not_kms", a)
-		}
-	case errors.As(err, &pe):
-		a["Detail"] = pe.Detail
-		texts.Say(f, "kms.rpc.not_kms", "kms.fix.not_kms", a)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.As(err, &nre) && nre.Timeout():
-		texts.Say(f, "kms.rpc.stalled."+step, "kms.fix.not_kms", a)
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		if x.Stage == StageActivate {
-			f.Short = "dropped"
-			texts.Say(f, "kms.rpc.dropped", "kms.fix.dropped", a)
-		} else {
-			texts.Say(f, "kms.rpc.closed", "kms.fix.not_kms", a)
-		}
-	default:
-		texts.Say(f, "kms.rpc.failed."+step, "kms.fix.not_kms", a)
 	}
-	ev.Error = err.Error()
+	texts.Say(f, id, fix, a)
+	ev.Error = x.Err.Error()
 	if f.Short == "" {
 		f.Short = "not KMS"
 	}
+}
+
+// rpcFailure is one failed handshake being worded: the finding and
+// evidence a row fills in, the exchange, the message arguments, and the
+// step ("bind" or "activate") it failed in.
+type rpcFailure struct {
+	f    *finding.Finding
+	ev   *RPCEvidence
+	x    Exchange
+	a    map[string]string
+	step string
+}
+
+// rpcFailures recognise the errors of a handshake, most specific first
+// (a ProtocolError naming another service before any ProtocolError);
+// each returns its message and remedy ids and fills in what it knows.
+var rpcFailures = []func(*rpcFailure) (id, fix string, ok bool){
+	connectFailed, refused, faulted, badAnswer, otherService,
+	bindNak, bindRefused, notKMS, stalled, dropped,
+}
+
+func connectFailed(p *rpcFailure) (string, string, bool) {
+	var ce *ConnectError
+	if !errors.As(p.x.Err, &ce) {
+		return "", "", false
+	}
+	p.f.Short = "connect " + ce.TCP.Outcome.String()
+	p.a["Outcome"], p.a["Error"] = ce.TCP.Outcome.String(), errText(ce.TCP.Err)
+	if ce.TCP.Outcome == TCPNoIPv6 {
+		p.f.Status = finding.Skip
+	}
+	return "kms.rpc.connect_failed", connectRemedy(ce.TCP.Outcome), true
+}
+
+func connectRemedy(o TCPOutcome) string {
+	switch o {
+	case TCPRefused:
+		return "kms.fix.refused"
+	case TCPTimeout:
+		return "kms.fix.timeout"
+	case TCPNoIPv6:
+		return "kms.fix.no_ipv6"
+	}
+	return "kms.fix.unreachable"
+}
+
+func refused(p *rpcFailure) (string, string, bool) {
+	var re *RefusalError
+	if !errors.As(p.x.Err, &re) {
+		return "", "", false
+	}
+	hr := fmt.Sprintf("0x%08X", re.HRESULT)
+	p.ev.HResult, p.f.Short = hr, hr
+	p.a["HRESULT"], p.a["Meaning"], p.a["Protocol"] = hr, HRESULTMeaning(re.HRESULT), p.x.Request.Version.String()
+	id, ok := refusalIDs[re.HRESULT]
+	if !ok {
+		id = "kms.rpc.refused.other"
+	}
+	return id, refusalRemedy(re.HRESULT), true
+}
+
+func faulted(p *rpcFailure) (string, string, bool) {
+	var fe *FaultError
+	if !errors.As(p.x.Err, &fe) {
+		return "", "", false
+	}
+	p.ev.RPCFault = fmt.Sprintf("0x%08x", fe.Status)
+	p.f.Short = "RPC fault"
+	p.a["Fault"], p.a["Meaning"] = p.ev.RPCFault, FaultMeaning(fe.Status)
+	return "kms.rpc.fault." + p.step, "kms.fix.fault", true
+}
+
+func badAnswer(p *rpcFailure) (string, string, bool) {
+	var ve *VerifyError
+	if !errors.As(p.x.Err, &ve) {
+		return "", "", false
+	}
+	p.ev.FailedCheck = ve.Check
+	p.f.Short = "bad answer"
+	p.a["Check"], p.a["Detail"] = ve.Check, ve.Detail
+	return "kms.rpc.bad_answer", "kms.fix.verify", true
+}
+
+func otherService(p *rpcFailure) (string, string, bool) {
+	var pe *ProtocolError
+	if !errors.As(p.x.Err, &pe) || pe.Service == "" {
+		return "", "", false
+	}
+	p.ev.Service = pe.Service
+	p.f.Short = pe.Service
+	return "kms.rpc.other_service." + pe.Service, "kms.fix.not_kms", true
+}
+
+func bindNak(p *rpcFailure) (string, string, bool) {
+	var bn *BindNakError
+	if !errors.As(p.x.Err, &bn) {
+		return "", "", false
+	}
+	p.a["Reason"] = strconv.Itoa(int(bn.Reason))
+	return "kms.rpc.bind_nak", "kms.fix.not_kms", true
+}
+
+func bindRefused(p *rpcFailure) (string, string, bool) {
+	var be *BindError
+	if !errors.As(p.x.Err, &be) {
+		return "", "", false
+	}
+	p.a["Detail"] = be.Detail
+	if be.NotKMS {
+		return "kms.rpc.not_kms_interface", "kms.fix.not_kms", true
+	}
+	return "kms.rpc.no_syntax", "kms.fix.not_kms", true
+}
+
+func notKMS(p *rpcFailure) (string, string, bool) {
+	var pe *ProtocolError
+	if !errors.As(p.x.Err, &pe) {
+		return "", "", false
+	}
+	p.a["Detail"] = pe.Detail
+	return "kms.rpc.not_kms", "kms.fix.not_kms", true
+}
+
+func stalled(p *rpcFailure) (string, string, bool) {
+	err := p.x.Err
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) && ne.Timeout() {
+		return "kms.rpc.stalled." + p.step, "kms.fix.not_kms", true
+	}
+	return "", "", false
+}
+
+func dropped(p *rpcFailure) (string, string, bool) {
+	err := p.x.Err
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		return "", "", false
+	}
+	if p.x.Stage == StageActivate {
+		p.f.Short = "dropped"
+		return "kms.rpc.dropped", "kms.fix.dropped", true
+	}
+	return "kms.rpc.closed", "kms.fix.not_kms", true
 }
 
 func refusalRemedy(hr uint32) string {
