@@ -176,12 +176,8 @@ func MessageIDs() (msgs, fixes []string) {
 	return messages.IDs(), remedies.IDs()
 }
 
-func say(f *finding.Finding, id, fix string, args map[string]string) {
-	f.ID, f.Args, f.Message = id, args, messages.Text(id, args)
-	if fix != "" {
-		f.RemedyID, f.Remedy = fix, remedies.Text(fix, args)
-	}
-}
+// texts say every finding of this leg: its message and remedy by id.
+var texts = finding.Words{Messages: messages, Remedies: remedies}
 
 // Judge judges the first answering server of m (in query order) and
 // returns the one clock.offset finding. It is pure; a stopped measurement
@@ -208,7 +204,7 @@ func judge(rs []Result) finding.Finding {
 	f := finding.Finding{Check: finding.ClockOffset}
 	if len(rs) == 0 {
 		f.Status, f.Short = finding.Skip, "no ntp"
-		say(&f, "clock.offset.not_configured", "clock.fix.configure", map[string]string{})
+		texts.Say(&f, "clock.offset.not_configured", "clock.fix.configure", map[string]string{})
 		return f
 	}
 	var errs, words []string
@@ -236,13 +232,13 @@ func judge(rs []Result) finding.Finding {
 		switch {
 		case abs > Fail:
 			f.Status, f.Short = finding.Fail, signed(r.Offset)
-			say(&f, "clock.offset.fail_"+dir, "clock.fix.set", a)
+			texts.Say(&f, "clock.offset.fail_"+dir, "clock.fix.set", a)
 		case abs >= Warn:
 			f.Status, f.Short = finding.Warn, signed(r.Offset)
-			say(&f, "clock.offset.warn_"+dir, "clock.fix.sync", a)
+			texts.Say(&f, "clock.offset.warn_"+dir, "clock.fix.sync", a)
 		default:
 			f.Status, f.Short = finding.Pass, signed(r.Offset)
-			say(&f, "clock.offset.ok", "", a)
+			texts.Say(&f, "clock.offset.ok", "", a)
 		}
 		return f
 	}
@@ -255,7 +251,7 @@ func judge(rs []Result) finding.Finding {
 			ports = append(ports, p)
 		}
 	}
-	say(&f, "clock.offset.no_answer", "clock.fix.no_answer", map[string]string{
+	texts.Say(&f, "clock.offset.no_answer", "clock.fix.no_answer", map[string]string{
 		"Server": rs[0].Server, "Errors": strings.Join(words, "; "), "Port": strings.Join(ports, ", "),
 	})
 	return f

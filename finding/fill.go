@@ -82,3 +82,19 @@ func (c Catalog) IDs() []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// Words are a leg's two catalogs: what it says about a finding and what
+// it advises.
+type Words struct{ Messages, Remedies Catalog }
+
+// Say words f by message id and, when remedyID is not empty, its remedy,
+// both filled with args; the ids and args travel with f so a renderer
+// can say it again in another language.
+func (w Words) Say(f *Finding, id, remedyID string, args map[string]string) {
+	f.ID, f.Args = id, args
+	f.Message = w.Messages.Text(id, args)
+	if remedyID != "" {
+		f.RemedyID = remedyID
+		f.Remedy = w.Remedies.Text(remedyID, args)
+	}
+}

@@ -1,6 +1,7 @@
 package finding
 
 import (
+	"maps"
 	"slices"
 	"testing"
 )
@@ -67,5 +68,34 @@ func TestCatalog(t *testing.T) {
 			}()
 			c.MustText(tc.id, tc.args)
 		}()
+	}
+}
+
+func TestWordsSay(t *testing.T) {
+	w := Words{
+		Messages: Catalog{"x.down": "{{.Server}} is down", "x.up": "{{.Server}} answers"},
+		Remedies: Catalog{"x.fix.down": "restart {{.Server}}"},
+	}
+	args := map[string]string{"Server": "10.0.0.1"}
+	for _, tc := range []struct {
+		name, id, remedyID string
+		before, want       Finding
+	}{
+		{"message only", "x.up", "", Finding{},
+			Finding{ID: "x.up", Message: "10.0.0.1 answers", Args: args}},
+		{"message and remedy", "x.down", "x.fix.down", Finding{},
+			Finding{ID: "x.down", Message: "10.0.0.1 is down", RemedyID: "x.fix.down", Remedy: "restart 10.0.0.1", Args: args}},
+		{"no remedy keeps the one set before", "x.up", "", Finding{RemedyID: "x.fix.down", Remedy: "earlier"},
+			Finding{ID: "x.up", Message: "10.0.0.1 answers", RemedyID: "x.fix.down", Remedy: "earlier", Args: args}},
+		{"unknown ids give empty text", "x.nope", "x.fix.nope", Finding{},
+			Finding{ID: "x.nope", RemedyID: "x.fix.nope", Args: args}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.before
+			w.Say(&f, tc.id, tc.remedyID, args)
+			if f.ID != tc.want.ID || f.Message != tc.want.Message || f.RemedyID != tc.want.RemedyID || f.Remedy != tc.want.Remedy || !maps.Equal(f.Args, tc.want.Args) {
+				t.Errorf("Say(%q, %q) = %+v, want %+v", tc.id, tc.remedyID, f, tc.want)
+			}
+		})
 	}
 }

@@ -363,51 +363,74 @@ func Save(ctx context.Context, dir string, keep int, r *probe.Report) (*Saved, e
 // safefile.DirMode). Other savers wait on the lock until ctx is done or
 // LockWait passes.
 func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
-	keep := max(f.Keep, 1)
-	dir := f.Dir
-	if err := os.MkdirAll(dir, safefile.DirMode); err != nil {
-		return nil, fmt.Errorf("cannot create the report folder %s: %w; create it or pass another with --save=DIR", dir, err)
+	if err := os.MkdirAll(f.Dir, safefile.DirMode); err != nil {
+		return nil, fmt.Errorf("cannot create the report folder %s: %w; create it or pass another with --save=DIR", f.Dir, err)
 	}
-	unlock, err := Lock(ctx, dir)
+	unlock, err := Lock(ctx, f.Dir)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	res := &Saved{}
-	// Holding the lock, any temp file is a dead writer's (killed mid-write):
-	// remove it so crashes do not slowly fill the disk.
-	stale, _ := filepath.Glob(filepath.Join(dir, safefile.TempPrefix(prefix+"*")+"*"))
-	old, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+prefix+"*")) // older versions' temp names
-	for _, p := range append(stale, old...) {
-		if err := os.Remove(p); err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove a half-written report %s left by a crashed run: %v", p, err))
-		}
-	}
+	res := &Saved{Warnings: removeDeadTemps(f.Dir)}
 	sc, err := f.Scan()
 	if err != nil {
 		return nil, err
 	}
 	res.Warnings = append(res.Warnings, sc.Warnings...)
-	// An interrupted audit is full of unknowns and a future-dated report
-	// is not the last one: comparing with either would report changes
-	// that did not happen.
+	res.compare(sc, r)
+	saved, err := f.write(sc, r)
+	if err != nil {
+		return nil, err
+	}
+	res.Path = saved.Path
+	res.retire(retired(append(sc.Reports, saved), max(f.Keep, 1), saved.Path))
+	if len(res.Removed) > 0 {
+		_ = syncDir(f.Dir)
+	}
+	return res, nil
+}
+
+// removeDeadTemps removes the temp files in dir. Holding the lock, any
+// temp file is a dead writer's (killed mid-write): removing it keeps
+// crashes from slowly filling the disk.
+func removeDeadTemps(dir string) (warnings []string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, safefile.TempPrefix(prefix+"*")+"*"))
+	old, _ := filepath.Glob(filepath.Join(dir, ".tmp-"+prefix+"*")) // older versions' temp names
+	for _, p := range append(stale, old...) {
+		if err := os.Remove(p); err != nil {
+			warnings = append(warnings, fmt.Sprintf("cannot remove a half-written report %s left by a crashed run: %v", p, err))
+		}
+	}
+	return warnings
+}
+
+// compare sets r.Changes against the scan's baseline, skipping (with a
+// warning) any it cannot read. The baseline is never an interrupted
+// audit, full of unknowns, nor a future-dated report, which is not the
+// last one: comparing with either would report changes that did not
+// happen.
+func (res *Saved) compare(sc *Scan, r *probe.Report) {
 	for base, ok := sc.Baseline(r.Probe.Simulation); ok; base, ok = sc.Baseline(r.Probe.Simulation) {
 		prev, err := ReadReport(base.Path)
 		if err == nil {
 			r.Changes = Diff(prev, r)
 			res.Previous = base.Path
-			break
+			return
 		}
 		res.Warnings = append(res.Warnings, fmt.Sprintf("skipping unreadable saved report: %v", err))
 		sc.Reports = slices.DeleteFunc(sc.Reports, func(x Report) bool { return x.Path == base.Path })
 	}
+}
 
+// write saves r under the first name its time gives that no file in the
+// folder has yet, and returns it as the scan would list it.
+func (f Folder) write(sc *Scan, r *probe.Report) (Report, error) {
 	taken := map[string]bool{}
 	for _, e := range sc.Reports {
 		taken[filepath.Base(e.Path)] = true
 	}
-	if es, err := List(dir); err == nil {
+	if es, err := List(f.Dir); err == nil {
 		for _, e := range es {
 			taken[filepath.Base(e.Path)] = true
 		}
@@ -420,17 +443,17 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 	for taken[name(at, seq)] {
 		seq++
 	}
-	path := filepath.Join(dir, name(at, seq))
-	err = safefile.WriteFile(path, safefile.ReportMode, r.WriteJSON, safefile.Elsewhere("choose another --save dir (or report.dir in schools.yaml)"))
-	if err != nil {
-		return nil, err
-	}
-	res.Path = path
+	path := filepath.Join(f.Dir, name(at, seq))
+	err := safefile.WriteFile(path, safefile.ReportMode, r.WriteJSON, safefile.Elsewhere("choose another --save dir (or report.dir in schools.yaml)"))
+	return Report{Entry: Entry{Path: path, At: at.UTC(), seq: seq}}, err
+}
 
-	// Retention counts real reports only and never removes the one just
-	// saved (even when it is the oldest, a resaved old report): reports
-	// with a wrong-clock date go first, then the oldest.
-	all := append(sc.Reports, Report{Entry: Entry{Path: path, At: at.UTC(), seq: seq}})
+// retired are the reports retention removes from all to keep keep:
+// reports with a wrong-clock date first, then the oldest. It counts real
+// reports only and never picks saved, the one just written (even when
+// it is the oldest, a resaved old report).
+func retired(all []Report, keep int, saved string) []Report {
+	all = slices.Clone(all)
 	slices.SortStableFunc(all, func(a, b Report) int {
 		switch {
 		case a.Untrusted != b.Untrusted:
@@ -443,25 +466,19 @@ func (f Folder) Save(ctx context.Context, r *probe.Report) (*Saved, error) {
 		}
 		return a.seq - b.seq
 	})
-	excess := len(all) - keep
-	for _, v := range all {
-		if excess <= 0 {
-			break
-		}
-		if v.Path == path {
-			continue
-		}
-		excess--
+	all = slices.DeleteFunc(all, func(v Report) bool { return v.Path == saved })
+	return all[:max(0, min(len(all), len(all)+1-keep))]
+}
+
+// retire removes old, noting each removal or the failure to remove it.
+func (res *Saved) retire(old []Report) {
+	for _, v := range old {
 		if err := os.Remove(v.Path); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("cannot remove old report %s: %v", v.Path, err))
 			continue
 		}
 		res.Removed = append(res.Removed, v.Path)
 	}
-	if len(res.Removed) > 0 {
-		_ = syncDir(dir)
-	}
-	return res, nil
 }
 
 func syncDir(dir string) error {

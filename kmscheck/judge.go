@@ -37,16 +37,8 @@ var remedies = finding.Catalog{
 	"kms.fix.no_ipv6":         "Nothing to fix on the KMS host: run the probe from a host with IPv6 to check this address.",
 }
 
-// say fills f's message (and remedy) from the English templates by id, so
-// that Message is exactly what the catalog's English entry renders to.
-func say(f *finding.Finding, id, remedyID string, args map[string]string) {
-	f.ID, f.Args = id, args
-	f.Message = messages.Text(id, args)
-	if remedyID != "" {
-		f.RemedyID = remedyID
-		f.Remedy = remedies.Text(remedyID, args)
-	}
-}
+// texts say every finding of this leg: its message and remedy by id.
+var texts = finding.Words{Messages: messages, Remedies: remedies}
 
 // Messages, in English; the ids are the catalog keys (i18n/locales/kms.*.toml).
 var messages = finding.Catalog{
@@ -141,7 +133,7 @@ func Judge(m Measurement, exp Expect) []finding.Finding {
 	multi := len(m.Products) > 1
 	skip := func(p Product, id string) finding.Finding {
 		f := finding.Finding{Check: finding.KMSRPC, Server: m.Addr, Status: finding.Skip}
-		say(&f, id, "", args(p))
+		texts.Say(&f, id, "", args(p))
 		return f
 	}
 	products := m.Products
@@ -231,26 +223,26 @@ func judgeTCP(r TCPResult, timeout time.Duration) finding.Finding {
 	case TCPConnected:
 		if timeout > 0 && r.RTT > timeout/2 {
 			f.Status, f.Short = finding.Warn, "slow"
-			say(&f, "kms.tcp.slow", "kms.fix.slow", a)
+			texts.Say(&f, "kms.tcp.slow", "kms.fix.slow", a)
 			break
 		}
 		f.Status = finding.Pass
-		say(&f, "kms.tcp.connected", "", a)
+		texts.Say(&f, "kms.tcp.connected", "", a)
 	case TCPNoIPv6:
 		f.Status, f.Short = finding.Skip, "no IPv6 here"
-		say(&f, "kms.tcp.no_ipv6", "kms.fix.no_ipv6", a)
+		texts.Say(&f, "kms.tcp.no_ipv6", "kms.fix.no_ipv6", a)
 	case TCPRefused:
 		f.Status, f.Short = finding.Fail, "refused"
-		say(&f, "kms.tcp.refused", "kms.fix.refused", a)
+		texts.Say(&f, "kms.tcp.refused", "kms.fix.refused", a)
 	case TCPTimeout:
 		f.Status, f.Short = finding.Fail, "timeout"
-		say(&f, "kms.tcp.timeout", "kms.fix.timeout", a)
+		texts.Say(&f, "kms.tcp.timeout", "kms.fix.timeout", a)
 	case TCPUnreachable:
 		f.Status, f.Short = finding.Fail, "unreachable"
-		say(&f, "kms.tcp.unreachable", "kms.fix.unreachable", a)
+		texts.Say(&f, "kms.tcp.unreachable", "kms.fix.unreachable", a)
 	default:
 		f.Status, f.Short = finding.Fail, "error"
-		say(&f, "kms.tcp.error", "kms.fix.unreachable", a)
+		texts.Say(&f, "kms.tcp.error", "kms.fix.unreachable", a)
 	}
 	f.Evidence = finding.NewEvidence(ev)
 	return f
@@ -282,7 +274,7 @@ func judgeRPC(x Exchange, want Expect, timeout time.Duration, multi bool) (f fin
 		// The probe could not even build its request: its own trouble.
 		f.Status = finding.Unknown
 		a["Error"] = x.Err.Error()
-		say(&f, "kms.rpc.build_error", "kms.fix.settings", a)
+		texts.Say(&f, "kms.rpc.build_error", "kms.fix.settings", a)
 		return f
 	}
 	ev := RPCEvidence{
@@ -316,13 +308,13 @@ func judgeRPC(x Exchange, want Expect, timeout time.Duration, multi bool) (f fin
 		a["Syntax"] = syn
 		f.Status, f.Short = finding.Pass, "bind ok"
 		ev.CountChecked = ptr(false)
-		say(&f, "kms.rpc.bind_ok", "", a)
+		texts.Say(&f, "kms.rpc.bind_ok", "", a)
 		return f
 	}
 	r := x.Response
 	if r == nil { // a Handshake always sets one or the other; be safe
 		f.Status = finding.Fail
-		say(&f, "kms.rpc.no_answer", "", a)
+		texts.Say(&f, "kms.rpc.no_answer", "", a)
 		return f
 	}
 	ev.RPCSyntax = x.Syntax.String()
@@ -349,7 +341,7 @@ func judgeRPC(x Exchange, want Expect, timeout time.Duration, multi bool) (f fin
 		if thr != x.Product.N {
 			id = "kms.rpc.count_low_min"
 		}
-		say(&f, id, "kms.fix.count", a)
+		texts.Say(&f, id, "kms.fix.count", a)
 		ev.HResult = fmt.Sprintf("0x%08X", uint32(HRCountTooLow))
 		return f
 	}
@@ -364,7 +356,7 @@ func judgeRPC(x Exchange, want Expect, timeout time.Duration, multi bool) (f fin
 	a["Version"] = strconv.Itoa(int(r.Version.Major))
 	a["Host"], a["Notes"] = host, notes
 	f.Status, f.Short = finding.Pass, fmt.Sprintf("count %d", r.Count)
-	say(&f, "kms.rpc.ok", "", a)
+	texts.Say(&f, "kms.rpc.ok", "", a)
 	return f
 }
 
@@ -396,92 +388,169 @@ var refusalIDs = map[uint32]string{
 	HRHostNotActive:  "kms.rpc.refused.host_not_active",
 }
 
+// judgeRPCError words a handshake that failed: the first of rpcFailures
+// that recognises the error names its message and remedy.
 func judgeRPCError(f *finding.Finding, ev *RPCEvidence, x Exchange, a map[string]string) {
 	f.Status = finding.Fail
-	err := x.Err
-	var (
-		pe  *ProtocolError
-		be  *BindError
-		bn  *BindNakError
-		fe  *FaultError
-		re  *RefusalError
-		ve  *VerifyError
-		ce  *ConnectError
-		nre net.Error
-	)
-	step := "bind"
+	a["Error"] = errText(x.Err)
+	p := &rpcFailure{f: f, ev: ev, x: x, a: a, step: "bind"}
 	if x.Stage == StageActivate {
-		step = "activate"
+		p.step = "activate"
 	}
-	a["Error"] = errText(err)
-	switch {
-	case errors.As(err, &ce):
-		f.Short = "connect " + ce.TCP.Outcome.String()
-		a["Outcome"], a["Error"] = ce.TCP.Outcome.String(), errText(ce.TCP.Err)
-		fix := "kms.fix.unreachable"
-		switch ce.TCP.Outcome {
-		case TCPRefused:
-			fix = "kms.fix.refused"
-		case TCPTimeout:
-			fix = "kms.fix.timeout"
-		case TCPNoIPv6:
-			f.Status = finding.Skip
-			fix = "kms.fix.no_ipv6"
+	id, fix := "kms.rpc.failed."+p.step, "kms.fix.not_kms"
+	for _, word := range rpcFailures {
+		if i, r, ok := word(p); ok {
+			id, fix = i, r
+			break
 		}
-		say(f, "kms.rpc.connect_failed", fix, a)
-	case errors.As(err, &re):
-		hr := fmt.Sprintf("0x%08X", re.HRESULT)
-		ev.HResult, f.Short = hr, hr
-		a["HRESULT"], a["Meaning"], a["Protocol"] = hr, HRESULTMeaning(re.HRESULT), x.Request.Version.String()
-		id, ok := refusalIDs[re.HRESULT]
-		if !ok {
-			id = "kms.rpc.refused.other"
-		}
-		say(f, id, refusalRemedy(re.HRESULT), a)
-	case errors.As(err, &fe):
-		ev.RPCFault = fmt.Sprintf("0x%08x", fe.Status)
-		f.Short = "RPC fault"
-		a["Fault"], a["Meaning"] = ev.RPCFault, FaultMeaning(fe.Status)
-		say(f, "kms.rpc.fault."+step, "kms.fix.fault", a)
-	case errors.As(err, &ve):
-		ev.FailedCheck = ve.Check
-		f.Short = "bad answer"
-		a["Check"], a["Detail"] = ve.Check, ve.Detail
-		say(f, "kms.rpc.bad_answer", "kms.fix.verify", a)
-	case errors.As(err, &pe) && pe.Service != "":
-		ev.Service = pe.Service
-		f.Short = pe.Service
-		say(f, "kms.rpc.other_service."+pe.Service, "kms.fix.not_kms", a)
-	case errors.As(err, &bn):
-		a["Reason"] = strconv.Itoa(int(bn.Reason))
-		say(f, "kms.rpc.bind_nak", "kms.fix.not_kms", a)
-	case errors.As(err, &be):
-		a["Detail"] = be.Detail
-		if be.NotKMS {
-			say(f, "kms.rpc.not_kms_interface", "kms.fix.not_kms", a)
-		} else {
-			say(f, "kms.rpc.no_syntax", "kms.fix.not_kms", a)
-		}
-	case errors.As(err, &pe):
-		a["Detail"] = pe.Detail
-		say(f, "kms.rpc.not_kms", "kms.fix.not_kms", a)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
-		errors.As(err, &nre) && nre.Timeout():
-		say(f, "kms.rpc.stalled."+step, "kms.fix.not_kms", a)
-	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		if x.Stage == StageActivate {
-			f.Short = "dropped"
-			say(f, "kms.rpc.dropped", "kms.fix.dropped", a)
-		} else {
-			say(f, "kms.rpc.closed", "kms.fix.not_kms", a)
-		}
-	default:
-		say(f, "kms.rpc.failed."+step, "kms.fix.not_kms", a)
 	}
-	ev.Error = err.Error()
+	texts.Say(f, id, fix, a)
+	ev.Error = x.Err.Error()
 	if f.Short == "" {
 		f.Short = "not KMS"
 	}
+}
+
+// rpcFailure is one failed handshake being worded: the finding and
+// evidence a row fills in, the exchange, the message arguments, and the
+// step ("bind" or "activate") it failed in.
+type rpcFailure struct {
+	f    *finding.Finding
+	ev   *RPCEvidence
+	x    Exchange
+	a    map[string]string
+	step string
+}
+
+// rpcFailures recognise the errors of a handshake, most specific first
+// (a ProtocolError naming another service before any ProtocolError);
+// each returns its message and remedy ids and fills in what it knows.
+var rpcFailures = []func(*rpcFailure) (id, fix string, ok bool){
+	connectFailed, refused, faulted, badAnswer, otherService,
+	bindNak, bindRefused, notKMS, stalled, dropped,
+}
+
+func connectFailed(p *rpcFailure) (string, string, bool) {
+	var ce *ConnectError
+	if !errors.As(p.x.Err, &ce) {
+		return "", "", false
+	}
+	p.f.Short = "connect " + ce.TCP.Outcome.String()
+	p.a["Outcome"], p.a["Error"] = ce.TCP.Outcome.String(), errText(ce.TCP.Err)
+	if ce.TCP.Outcome == TCPNoIPv6 {
+		p.f.Status = finding.Skip
+	}
+	return "kms.rpc.connect_failed", connectRemedy(ce.TCP.Outcome), true
+}
+
+func connectRemedy(o TCPOutcome) string {
+	switch o {
+	case TCPRefused:
+		return "kms.fix.refused"
+	case TCPTimeout:
+		return "kms.fix.timeout"
+	case TCPNoIPv6:
+		return "kms.fix.no_ipv6"
+	}
+	return "kms.fix.unreachable"
+}
+
+func refused(p *rpcFailure) (string, string, bool) {
+	var re *RefusalError
+	if !errors.As(p.x.Err, &re) {
+		return "", "", false
+	}
+	hr := fmt.Sprintf("0x%08X", re.HRESULT)
+	p.ev.HResult, p.f.Short = hr, hr
+	p.a["HRESULT"], p.a["Meaning"], p.a["Protocol"] = hr, HRESULTMeaning(re.HRESULT), p.x.Request.Version.String()
+	id, ok := refusalIDs[re.HRESULT]
+	if !ok {
+		id = "kms.rpc.refused.other"
+	}
+	return id, refusalRemedy(re.HRESULT), true
+}
+
+func faulted(p *rpcFailure) (string, string, bool) {
+	var fe *FaultError
+	if !errors.As(p.x.Err, &fe) {
+		return "", "", false
+	}
+	p.ev.RPCFault = fmt.Sprintf("0x%08x", fe.Status)
+	p.f.Short = "RPC fault"
+	p.a["Fault"], p.a["Meaning"] = p.ev.RPCFault, FaultMeaning(fe.Status)
+	return "kms.rpc.fault." + p.step, "kms.fix.fault", true
+}
+
+func badAnswer(p *rpcFailure) (string, string, bool) {
+	var ve *VerifyError
+	if !errors.As(p.x.Err, &ve) {
+		return "", "", false
+	}
+	p.ev.FailedCheck = ve.Check
+	p.f.Short = "bad answer"
+	p.a["Check"], p.a["Detail"] = ve.Check, ve.Detail
+	return "kms.rpc.bad_answer", "kms.fix.verify", true
+}
+
+func otherService(p *rpcFailure) (string, string, bool) {
+	var pe *ProtocolError
+	if !errors.As(p.x.Err, &pe) || pe.Service == "" {
+		return "", "", false
+	}
+	p.ev.Service = pe.Service
+	p.f.Short = pe.Service
+	return "kms.rpc.other_service." + pe.Service, "kms.fix.not_kms", true
+}
+
+func bindNak(p *rpcFailure) (string, string, bool) {
+	var bn *BindNakError
+	if !errors.As(p.x.Err, &bn) {
+		return "", "", false
+	}
+	p.a["Reason"] = strconv.Itoa(int(bn.Reason))
+	return "kms.rpc.bind_nak", "kms.fix.not_kms", true
+}
+
+func bindRefused(p *rpcFailure) (string, string, bool) {
+	var be *BindError
+	if !errors.As(p.x.Err, &be) {
+		return "", "", false
+	}
+	p.a["Detail"] = be.Detail
+	if be.NotKMS {
+		return "kms.rpc.not_kms_interface", "kms.fix.not_kms", true
+	}
+	return "kms.rpc.no_syntax", "kms.fix.not_kms", true
+}
+
+func notKMS(p *rpcFailure) (string, string, bool) {
+	var pe *ProtocolError
+	if !errors.As(p.x.Err, &pe) {
+		return "", "", false
+	}
+	p.a["Detail"] = pe.Detail
+	return "kms.rpc.not_kms", "kms.fix.not_kms", true
+}
+
+func stalled(p *rpcFailure) (string, string, bool) {
+	err := p.x.Err
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &ne) && ne.Timeout() {
+		return "kms.rpc.stalled." + p.step, "kms.fix.not_kms", true
+	}
+	return "", "", false
+}
+
+func dropped(p *rpcFailure) (string, string, bool) {
+	err := p.x.Err
+	if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		return "", "", false
+	}
+	if p.x.Stage == StageActivate {
+		p.f.Short = "dropped"
+		return "kms.rpc.dropped", "kms.fix.dropped", true
+	}
+	return "kms.rpc.closed", "kms.fix.not_kms", true
 }
 
 func refusalRemedy(hr uint32) string {

@@ -330,49 +330,120 @@ func (c *cappedConn) SetDeadline(t time.Time) error      { return c.Conn.SetDead
 func (c *cappedConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
 func (c *cappedConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
 
-// explain turns go-mail's error into what failed, where and what to do.
-// The password is never part of it: go-mail's errors do not carry it, and
-// Settings print it as "set".
+// explain turns go-mail's error into what failed, where and what to do:
+// a stop asked for by the caller first (not the server's fault, and no
+// timeout to raise), then the first of explanations that matches, else
+// the bare failure. The password is never part of it: go-mail's errors
+// do not carry it, and Settings print it as "set".
 func explain(s Settings, timeout time.Duration, parent, ctx context.Context, err error) error {
-	msg := err.Error()
-	var ne net.Error
-	var unknownCA x509.UnknownAuthorityError
-	var badCert x509.CertificateInvalidError
-	var badHost x509.HostnameError
-	switch {
-	case parent.Err() != nil && !errors.Is(context.Cause(parent), context.DeadlineExceeded):
-		// SIGTERM, Ctrl-C or the caller's own stop: not the server's
-		// fault, and no timeout to raise.
+	if parent.Err() != nil && !errors.Is(context.Cause(parent), context.DeadlineExceeded) {
 		return fmt.Errorf("mail: stopped (%v) before the delivery through %s finished; the report was not sent", context.Cause(parent), s.Addr)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("mail: the SMTP server %s refused the connection (nothing listens there): check mail.smtp in schools.yaml: %w", s.Addr, err)
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) || ctx.Err() != nil:
-		return fmt.Errorf("mail: the SMTP server %s did not finish the delivery within %s (mail.timeout): check that it is up and that a firewall lets this host reach it, or raise mail.timeout: %w", s.Addr, timeout, err)
-	case strings.Contains(msg, "does not support STARTTLS"):
-		return fmt.Errorf("mail: the SMTP server %s does not offer STARTTLS, and mail.starttls requires it: use the server's submission port (usually 587), or set mail.starttls: false only for a relay on a trusted network: %w", s.Addr, err)
-	case errors.As(err, &unknownCA) || strings.Contains(msg, "certificate signed by unknown authority"):
-		return fmt.Errorf("mail: the SMTP server's certificate is not trusted: %s presented a certificate from a CA this host does not know; install that CA on this host (Debian: copy it to /usr/local/share/ca-certificates/NAME.crt and run update-ca-certificates), or use the server name its certificate is issued for: %w", s.Addr, err)
-	case errors.As(err, &badHost) || strings.Contains(msg, "certificate is valid for"):
-		return fmt.Errorf("mail: the SMTP server's certificate does not name %s: set mail.smtp to the name the certificate is issued for: %w", hostOf(s.Addr), err)
-	case errors.As(err, &badCert) || strings.Contains(msg, "certificate has expired"):
-		return fmt.Errorf("mail: the SMTP server's certificate is not valid (expired, or not for a server): its admin must renew it: %w", err)
-	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
-		return fmt.Errorf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?: %w", s.Addr, hostOf(s.Addr), err)
-	case strings.Contains(msg, "does not support SMTP AUTH"):
-		return fmt.Errorf("mail: the SMTP server %s offers no login (no AUTH in its EHLO), yet mail.username is set: delete mail.username for a relay that accepts this host without a login, or point mail.smtp at the submission server that takes logins (usually port 587): %w", s.Addr, err)
-	case strings.Contains(msg, "SMTP AUTH failed") || strings.Contains(msg, "auth"):
-		return fmt.Errorf("mail: the SMTP server %s refused the login of user %q: check mail.username and the password in mail.password_file or $%s: %w", s.Addr, s.Username, PasswordEnv, err)
 	}
-	var se *mail.SendError
-	if errors.As(err, &se) {
-		switch se.Reason {
-		case mail.ErrSMTPRcptTo:
-			return fmt.Errorf("mail: the SMTP server %s refused a recipient in mail.to (%s): check the addresses and that the server relays for %s: %w", s.Addr, strings.Join(s.To, ", "), s.From, err)
-		case mail.ErrSMTPMailFrom:
-			return fmt.Errorf("mail: the SMTP server %s refused the sender %s (mail.from): use an address the server accepts from this host or user: %w", s.Addr, s.From, err)
+	f := failure{s: s, timeout: timeout, ctx: ctx, err: err, msg: err.Error()}
+	for _, e := range explanations {
+		if e.match(f) {
+			return fmt.Errorf("%s: %w", e.advice(f), err)
 		}
 	}
 	return fmt.Errorf("mail: delivery through %s failed: %w", s.Addr, err)
+}
+
+// failure is one failed delivery as the explanations see it.
+type failure struct {
+	s       Settings
+	timeout time.Duration
+	ctx     context.Context // the delivery's own, with its timeout
+	err     error
+	msg     string
+}
+
+// explanation is one kind of failed delivery: how to recognise it, and
+// what to tell the admin (the error itself is appended).
+type explanation struct {
+	match  func(failure) bool
+	advice func(failure) string
+}
+
+// explanations, in order: the first match wins, so the specific TLS
+// troubles stand before any TLS trouble, and login before the SMTP
+// replies a server gives a sender or recipient.
+var explanations = []explanation{
+	{is(syscall.ECONNREFUSED), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s refused the connection (nothing listens there): check mail.smtp in schools.yaml", f.s.Addr)
+	}},
+	{timedOut, func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s did not finish the delivery within %s (mail.timeout): check that it is up and that a firewall lets this host reach it, or raise mail.timeout", f.s.Addr, f.timeout)
+	}},
+	{says("does not support STARTTLS"), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s does not offer STARTTLS, and mail.starttls requires it: use the server's submission port (usually 587), or set mail.starttls: false only for a relay on a trusted network", f.s.Addr)
+	}},
+	{either(isA[x509.UnknownAuthorityError], says("certificate signed by unknown authority")), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server's certificate is not trusted: %s presented a certificate from a CA this host does not know; install that CA on this host (Debian: copy it to /usr/local/share/ca-certificates/NAME.crt and run update-ca-certificates), or use the server name its certificate is issued for", f.s.Addr)
+	}},
+	{either(isA[x509.HostnameError], says("certificate is valid for")), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server's certificate does not name %s: set mail.smtp to the name the certificate is issued for", hostOf(f.s.Addr))
+	}},
+	{either(isA[x509.CertificateInvalidError], says("certificate has expired")), func(failure) string {
+		return "mail: the SMTP server's certificate is not valid (expired, or not for a server): its admin must renew it"
+	}},
+	{says("tls:", "x509:"), func(f failure) string {
+		return fmt.Sprintf("mail: the TLS handshake with %s failed: is its certificate valid for %s and trusted by this host?", f.s.Addr, hostOf(f.s.Addr))
+	}},
+	{says("does not support SMTP AUTH"), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s offers no login (no AUTH in its EHLO), yet mail.username is set: delete mail.username for a relay that accepts this host without a login, or point mail.smtp at the submission server that takes logins (usually port 587)", f.s.Addr)
+	}},
+	{says("SMTP AUTH failed", "auth"), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s refused the login of user %q: check mail.username and the password in mail.password_file or $%s", f.s.Addr, f.s.Username, PasswordEnv)
+	}},
+	{refusedAt(mail.ErrSMTPRcptTo), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s refused a recipient in mail.to (%s): check the addresses and that the server relays for %s", f.s.Addr, strings.Join(f.s.To, ", "), f.s.From)
+	}},
+	{refusedAt(mail.ErrSMTPMailFrom), func(f failure) string {
+		return fmt.Sprintf("mail: the SMTP server %s refused the sender %s (mail.from): use an address the server accepts from this host or user", f.s.Addr, f.s.From)
+	}},
+}
+
+// is matches an error that is target.
+func is(target error) func(failure) bool {
+	return func(f failure) bool { return errors.Is(f.err, target) }
+}
+
+// isA matches an error of type T.
+func isA[T error](f failure) bool {
+	var t T
+	return errors.As(f.err, &t)
+}
+
+// says matches an error whose text holds any of parts: go-mail wraps some
+// errors only as text.
+func says(parts ...string) func(failure) bool {
+	return func(f failure) bool {
+		for _, p := range parts {
+			if strings.Contains(f.msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func either(a, b func(failure) bool) func(failure) bool {
+	return func(f failure) bool { return a(f) || b(f) }
+}
+
+// timedOut matches a delivery that ran out of its mail.timeout, however
+// the library reports it.
+func timedOut(f failure) bool {
+	var ne net.Error
+	return errors.Is(f.err, context.DeadlineExceeded) || (errors.As(f.err, &ne) && ne.Timeout()) || f.ctx.Err() != nil
+}
+
+// refusedAt matches the server's refusal at one SMTP command.
+func refusedAt(reason mail.SendErrReason) func(failure) bool {
+	return func(f failure) bool {
+		var se *mail.SendError
+		return errors.As(f.err, &se) && se.Reason == reason
+	}
 }
 
 func hostOf(addr string) string {

@@ -231,7 +231,7 @@ func TestCityFromPrometheus(t *testing.T) {
 
 	// The table, as an admin reads it.
 	var out, errb bytes.Buffer
-	runCity(ctx, &env{Stdout: &out, Stderr: &errb}, append(args, "--format", "table"))
+	run(ctx, &env{Stdout: &out, Stderr: &errb}, append(append([]string{"city"}, args...), "--format", "table"))
 	table := out.String()
 	for _, id := range ids {
 		if !strings.Contains(table, id) {
@@ -288,7 +288,7 @@ func reason(r *probe.Report) string {
 // report, not a test failure.
 func runCityJSONMaybe(ctx context.Context, args []string) (*probe.Report, int, string) {
 	var out, errb bytes.Buffer
-	code := runCity(ctx, &env{Stdout: &out, Stderr: &errb}, append(args, "--format", "json"))
+	code := run(ctx, &env{Stdout: &out, Stderr: &errb}, append(append([]string{"city"}, args...), "--format", "json"))
 	rep, err := probe.ReadJSON(&out)
 	if err != nil {
 		return nil, code, errb.String()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -47,14 +48,8 @@ type kmsFlags struct {
 }
 
 func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
-	o, pos := &in.outputFlags, in.Args
-	mode, product, protocol, discover, minCount := &f.mode, &f.product, &f.protocol, &f.discover, &f.minCount
-	servers := f.servers
-	if *discover != "" && len(pos) != 0 {
-		return fail(e, errors.New("give either HOST[:PORT] or --discover SUFFIX, not both"))
-	}
-	if *discover == "" && len(pos) != 1 {
-		return fail(e, errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR"))
+	if err := f.checkTarget(in.Args); err != nil {
+		return fail(e, err)
 	}
 	// schools.yaml is optional here: a bare `kmsprobe kms HOST` must work
 	// on a laptop without one (and then asks no NTP server), but an
@@ -63,51 +58,121 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	k, err := kmsOptions(cfg, kmsSettings{mode: *mode, product: *product, protocol: *protocol, minCount: *minCount})
+	k, err := f.leg(cfg)
 	if err != nil {
 		return fail(e, err)
 	}
-	var ntp []string
+	clock := clockOf(cfg)
+	if f.discover != "" {
+		return runDiscover(ctx, e, in, cfg, k, clock, f.discover, f.servers)
+	}
+	host, port, err := kmsHostPort(in.Args[0], cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	ips, err := resolveKMSHost(ctx, host, k.Budget.Handshake)
+	if err != nil {
+		return fail(e, err)
+	}
+	start := time.Now()
+	var findings []finding.Finding
+	for _, ip := range ips {
+		findings = append(findings, k.Check(ctx, net.JoinHostPort(ip.IP.String(), port))...)
+	}
+	findings = append(findings, clock.check(ctx)...)
+	rep := kmsReport(e, probe.School{ID: "kms", Name: in.Args[0], Findings: findings}, start)
+	return showKMS(e, in, cfg, rep, findings)
+}
+
+// checkTarget refuses a command line that names no KMS host, or two
+// ways to find one.
+func (f *kmsFlags) checkTarget(pos []string) error {
+	if f.discover != "" && len(pos) != 0 {
+		return errors.New("give either HOST[:PORT] or --discover SUFFIX, not both")
+	}
+	if f.discover == "" && len(pos) != 1 {
+		return errors.New("kms needs exactly one HOST[:PORT] (e.g. kmsprobe kms ap24.kh.edu.tw) or --discover SUFFIX --server ADDR")
+	}
+	return nil
+}
+
+// leg is the KMS leg of cfg (nil: the defaults) with the flags written
+// over it and, when it activates, this machine's client identity.
+func (f *kmsFlags) leg(cfg *config.Config) (legs.KMS, error) {
+	k, err := kmsOptions(cfg, kmsSettings{mode: f.mode, product: f.product, protocol: f.protocol, minCount: f.minCount})
+	if err != nil || k.Request.Mode != kmscheck.ModeActivate {
+		return k, err
+	}
 	stateDir := ""
 	if cfg != nil {
-		ntp, stateDir = cfg.NTP, cfgStateDir(cfg)
+		stateDir = cfgStateDir(cfg)
 	}
-	if k.Request.Mode == kmscheck.ModeActivate {
-		if k.Request.ClientID, err = kmscheck.LoadIdentity(stateDir); err != nil {
-			return fail(e, err)
-		}
-	}
-	clock := clockcheck.Budget{NTP: budgetsOf(cfg).NTP}
-	if *discover != "" {
-		return runDiscover(ctx, e, in, cfg, k, ntp, clock, *discover, servers)
-	}
-	host, port := pos[0], kmscheck.DefaultPort
-	if h, p, err := net.SplitHostPort(pos[0]); err == nil {
+	k.Request.ClientID, err = kmscheck.LoadIdentity(stateDir)
+	return k, err
+}
+
+// kmsHostPort splits the command's HOST[:PORT]; a bare host gets
+// kms.port of cfg (nil: none), else the KMS port.
+func kmsHostPort(arg string, cfg *config.Config) (host, port string, err error) {
+	host, port = arg, kmscheck.DefaultPort
+	if h, p, err := net.SplitHostPort(arg); err == nil {
 		host, port = h, p
 	} else if cfg != nil && cfg.KMS.Port != 0 {
 		port = strconv.Itoa(cfg.KMS.Port)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fail(e, fmt.Errorf("%q: port %q is not a number from 1 to 65535", pos[0], port))
+		return "", "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", arg, port)
 	}
-	rctx, cancel := context.WithTimeout(ctx, k.Budget.Handshake)
-	ips, err := net.DefaultResolver.LookupIPAddr(rctx, host)
-	cancel()
+	return host, port, nil
+}
+
+// resolveKMSHost looks host up with this machine's resolver, within the
+// handshake budget.
+func resolveKMSHost(ctx context.Context, host string, budget time.Duration) ([]net.IPAddr, error) {
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil {
-		return fail(e, fmt.Errorf("cannot resolve %s: %w", host, err))
+		return nil, fmt.Errorf("cannot resolve %s: %w", host, err)
 	}
-	start := time.Now()
-	var findings []finding.Finding
-	for _, ip := range ips {
-		addr := net.JoinHostPort(ip.IP.String(), port)
-		findings = append(findings, k.Check(ctx, addr)...)
+	return ips, nil
+}
+
+// kmsClock is the clock check kms adds when schools.yaml names NTP
+// servers.
+type kmsClock struct {
+	ntp    []string
+	budget clockcheck.Budget
+}
+
+func clockOf(cfg *config.Config) kmsClock {
+	c := kmsClock{budget: clockcheck.Budget{NTP: budgetsOf(cfg).NTP}}
+	if cfg != nil {
+		c.ntp = cfg.NTP
 	}
-	if len(ntp) > 0 {
-		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
+	return c
+}
+
+// check is the clock.offset finding, or none without an NTP server.
+func (c kmsClock) check(ctx context.Context) []finding.Finding {
+	if len(c.ntp) == 0 {
+		return nil
 	}
-	rep := probe.Single(probe.School{ID: "kms", Name: pos[0], Findings: findings}, version, "central", start)
-	rep.GeneratedAt = e.now() // the one clock (probe.Single reads time.Now)
-	if o.format == "table" && (o.out == "" || o.out == "-") {
+	return clockcheck.Judge(clockcheck.Measure(ctx, c.ntp, c.budget))
+}
+
+// kmsReport is the report of one kms run, dated by the one clock
+// (probe.Single reads time.Now).
+func kmsReport(e *env, s probe.School, start time.Time) *probe.Report {
+	rep := probe.Single(s, version, "central", start)
+	rep.GeneratedAt = e.now()
+	return rep
+}
+
+// showKMS prints rep: the details of findings (its findings) for a
+// person reading the table, else the report in the format asked for.
+func showKMS(e *env, in *input, cfg *config.Config, rep *probe.Report, findings []finding.Finding) int {
+	if in.tableOnStdout() {
 		_ = render.KMSDetails(e.Stdout, findings)
 		return rep.ExitCode()
 	}
@@ -115,6 +180,12 @@ func runKMS(ctx context.Context, e *env, in *input, f *kmsFlags) int {
 		return fail(e, err)
 	}
 	return in.exitCode(rep)
+}
+
+// tableOnStdout reports whether the output is the table, for a person
+// (or a pipe) on standard output rather than a file.
+func (in *input) tableOnStdout() bool {
+	return in.format == "table" && (in.out == "" || in.out == "-")
 }
 
 // kmsOptions is the KMS leg of cfg (nil: the defaults) with the KMS
@@ -154,7 +225,7 @@ func kmsLeg(cfg *config.Config) (legs.KMS, error) {
 
 // runDiscover is kms --discover: SRV first, then the hosts in the order a
 // client tries them.
-func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, ntp []string, clock clockcheck.Budget, suffix string, servers []string) int {
+func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k legs.KMS, clock kmsClock, suffix string, servers []string) int {
 	pc, err := singleSchool(cfg, "discover", suffix, servers)
 	if err != nil {
 		return fail(e, err)
@@ -173,26 +244,25 @@ func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k l
 		LookupHost: hostLookup,
 		KMS:        k,
 	})
-	if len(ntp) > 0 {
-		findings = append(findings, clockcheck.Judge(clockcheck.Measure(ctx, ntp, clock))...)
+	findings = append(findings, clock.check(ctx)...)
+	rep := kmsReport(e, probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, start)
+	if in.tableOnStdout() {
+		writeClientOrder(e.Stdout, pc.Schools[0].Suffix, findings)
 	}
-	rep := probe.Single(probe.School{ID: "kms", Name: "discover " + suffix, Suffix: pc.Schools[0].Suffix, Findings: findings}, version, "central", start)
-	rep.GeneratedAt = e.now()
-	if in.format == "table" && (in.out == "" || in.out == "-") {
-		for _, f := range findings {
-			if f.Check == finding.DNSSRV {
-				if order, ok := f.Evidence["client_order"].([]string); ok {
-					fmt.Fprintf(e.Stdout, "SRV _vlmcs._tcp.%s at %s: a client tries %s\n", pc.Schools[0].Suffix, f.Server, strings.Join(order, ", then "))
-				}
-			}
+	return showKMS(e, in, cfg, rep, findings)
+}
+
+// writeClientOrder says, per DNS server, the order in which its SRV
+// answer makes a client try the KMS hosts.
+func writeClientOrder(w io.Writer, suffix string, findings []finding.Finding) {
+	for _, f := range findings {
+		if f.Check != finding.DNSSRV {
+			continue
 		}
-		_ = render.KMSDetails(e.Stdout, findings)
-		return rep.ExitCode()
+		if order, ok := f.Evidence["client_order"].([]string); ok {
+			fmt.Fprintf(w, "SRV _vlmcs._tcp.%s at %s: a client tries %s\n", suffix, f.Server, strings.Join(order, ", then "))
+		}
 	}
-	if err := in.emitReport(e, cfg, rep); err != nil {
-		return fail(e, err)
-	}
-	return in.exitCode(rep)
 }
 
 // budgetsOf is the one budget table (legs.BudgetsOf) for cfg, or for the

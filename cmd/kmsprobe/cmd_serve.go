@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -20,15 +21,40 @@ import (
 	"github.com/kh-edu/kmsprobe/exporter"
 	"github.com/kh-edu/kmsprobe/internal/safefile"
 	"github.com/kh-edu/kmsprobe/internal/sim"
+	"github.com/kh-edu/kmsprobe/probe"
 )
 
 func init() {
 	register(&command{
 		Name:    "serve",
-		Usage:   "[-c schools.yaml] [--listen ADDR] [--interval DUR] [--web.config.file FILE] [--probe.max-budget DUR] [--probe.queue N] [--school ID]... [--demo]",
 		Summary: "Prometheus exporter: audit every interval, serve /metrics, /probe?school=ID, /report.json, /healthz",
-		Run:     runServe,
+		Spec:    spec{Config: helpConfig, Schools: "audit only this school id in the background (repeatable, or comma-separated)", Legs: true},
+		Flags: func(fs *flag.FlagSet, _ *input) runFunc {
+			f := &serveFlags{fs: fs}
+			f.register(fs)
+			return func(ctx context.Context, e *env, in *input) int { return runServe(ctx, e, in, f) }
+		},
 	})
+}
+
+// serveFlags are serve's own flags.
+type serveFlags struct {
+	listen, webCfg string
+	interval       time.Duration
+	maxBudget      time.Duration
+	queue          int
+	demo           bool
+	// fs tells an --interval given from one left out.
+	fs *flag.FlagSet
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "", "address to serve on (default serve.listen of schools.yaml, else "+config.DefaultServeListen+"); anything but loopback exposes every school's findings")
+	fs.DurationVar(&f.interval, "interval", 0, "time between background audits (default serve.interval of schools.yaml, else "+config.DefaultServeEvery.String()+")")
+	fs.StringVar(&f.webCfg, "web.config.file", "", "TLS and basic-auth settings in the format of Prometheus exporters (tls_server_config, basic_auth_users with bcrypt hashes); without it the exporter speaks plain HTTP to anyone who reaches it")
+	fs.DurationVar(&f.maxBudget, "probe.max-budget", exporter.DefaultMaxBudget, "longest an on-demand /probe audit may run, whatever scrape timeout the caller announces")
+	fs.IntVar(&f.queue, "probe.queue", exporter.DefaultQueue, "/probe requests that may wait for one of the "+fmt.Sprint(exporter.DefaultMaxProbes)+" audit slots; more are answered 503 at once")
+	fs.BoolVar(&f.demo, "demo", false, "serve the simulated city of kmsprobe demo (127.0.0.0/8 only) instead of schools.yaml")
 }
 
 // shutdownGrace bounds how long in-flight scrapes may finish after
@@ -36,112 +62,111 @@ func init() {
 // inside it.
 const shutdownGrace = 10 * time.Second
 
-func runServe(ctx context.Context, e *env, args []string) int {
-	c := commands["serve"]
-	fs := newFlagSet(e, c)
-	var (
-		cfgPath  string
-		listen   string
-		interval time.Duration
-		schools  listFlag
-		legs     legFlags
-		demo     bool
-		webCfg   string
-		maxBudg  time.Duration
-		queue    int
-	)
-	fs.StringVar(&cfgPath, "c", "", "schools.yaml to read (default ./schools.yaml, then /etc/kmsprobe/schools.yaml)")
-	fs.StringVar(&listen, "listen", "", "address to serve on (default serve.listen of schools.yaml, else "+config.DefaultServeListen+"); anything but loopback exposes every school's findings")
-	fs.DurationVar(&interval, "interval", 0, "time between background audits (default serve.interval of schools.yaml, else "+config.DefaultServeEvery.String()+")")
-	fs.Var(&schools, "school", "audit only this school id in the background (repeatable, or comma-separated)")
-	fs.StringVar(&webCfg, "web.config.file", "", "TLS and basic-auth settings in the format of Prometheus exporters (tls_server_config, basic_auth_users with bcrypt hashes); without it the exporter speaks plain HTTP to anyone who reaches it")
-	fs.DurationVar(&maxBudg, "probe.max-budget", exporter.DefaultMaxBudget, "longest an on-demand /probe audit may run, whatever scrape timeout the caller announces")
-	fs.IntVar(&queue, "probe.queue", exporter.DefaultQueue, "/probe requests that may wait for one of the "+fmt.Sprint(exporter.DefaultMaxProbes)+" audit slots; more are answered 503 at once")
-	fs.BoolVar(&demo, "demo", false, "serve the simulated city of kmsprobe demo (127.0.0.0/8 only) instead of schools.yaml")
-	legs.register(fs)
-	pos, code, ok := parse(fs, args)
-	if !ok {
-		return code
+// runServe checks the flags, finds the city (schools.yaml or the demo's),
+// settles the address, builds the legs as audit does, and serves until
+// stopped.
+func runServe(ctx context.Context, e *env, in *input, f *serveFlags) int {
+	if len(in.Args) > 0 {
+		return fail(e, fmt.Errorf("serve takes no arguments (got %q)", in.Args))
 	}
-	if len(pos) > 0 {
-		return fail(e, fmt.Errorf("serve takes no arguments (got %q)", pos))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	// An explicit --interval 0s is a mistake, not a request for the
-	// default: say so rather than audit every 15m unannounced.
-	if set["interval"] && (interval < 10*time.Second || interval > 7*24*time.Hour) {
-		return fail(e, fmt.Errorf("--interval %s is out of range: use 10s to 168h (an audit must fit inside it; 15m suits most cities; leave the flag out to use serve.interval of schools.yaml)", interval))
-	}
-	if maxBudg < time.Second || maxBudg > 10*time.Minute {
-		return fail(e, fmt.Errorf("--probe.max-budget %s is out of range: use 1s to 10m (the default %s fits one school's audit)", maxBudg, exporter.DefaultMaxBudget))
-	}
-	if queue < 0 || queue > 10000 {
-		return fail(e, fmt.Errorf("--probe.queue %d is out of range: use 0 (refuse whenever every slot is busy) to 10000", queue))
-	}
-	if webCfg != "" {
-		if err := checkWebConfig(webCfg); err != nil {
-			return fail(e, err)
-		}
-	}
-
-	var cfg *config.Config
-	opts := exporter.Options{Schools: schools, Interval: interval, Version: version,
-		MaxBudget: maxBudg, Queue: queue,
-		Log: slog.New(slog.NewTextHandler(e.Stderr, nil))}
-	if demo {
-		kms, err := startDemoKMS(ctx)
-		if err != nil {
-			return fail(e, fmt.Errorf("serve --demo: cannot start the simulated KMS host: %w", err))
-		}
-		defer kms.stop()
-		city, err := sim.StartDemoCity(kms.port)
-		if err != nil {
-			return fail(e, fmt.Errorf("serve --demo: cannot start the simulated city on 127.0.0.0/8: %w", err))
-		}
-		defer city.Close()
-		cfg = city.Config
-		opts.Simulate, opts.Hostname = true, "demo"
-		opts.Legs = kms.legs(cfg)
-	} else {
-		var err error
-		if cfg, err = loadConfig(cfgPath); err != nil {
-			return fail(e, err)
-		}
-	}
-	if listen == "" {
-		listen = cfg.Serve.Listen
-	}
-	if listen == "" {
-		listen = config.DefaultServeListen
-	}
-	if err := checkListen(listen); err != nil {
+	if err := f.check(); err != nil {
 		return fail(e, err)
 	}
-	if !isLoopback(listen) && webCfg == "" {
-		fmt.Fprintf(e.Stderr, "kmsprobe: serve: warning: listening on %s, which other hosts can reach: they will see every school's findings and can start audits through /probe. Use 127.0.0.1:9688 unless Prometheus scrapes from another host; then lock it with --web.config.file (TLS and basic auth) and allow only Prometheus in the firewall.\n", listen)
-	}
-
-	// The legs come from the same code path as audit, so a probe under
-	// Prometheus measures exactly what an admin's audit does.
-	built, err := legs.build(cfg, schools)
+	opts := exporter.Options{Schools: in.schools, Interval: f.interval, Version: version,
+		MaxBudget: f.maxBudget, Queue: f.queue,
+		Log: slog.New(slog.NewTextHandler(e.Stderr, nil))}
+	cfg, stop, err := f.city(ctx, e, in, &opts)
 	if err != nil {
 		return fail(e, err)
 	}
-	if opts.Legs.KMS == nil {
-		opts.Legs.KMS = built.KMS
+	defer stop()
+	listen := f.address(cfg)
+	if err := checkListen(listen); err != nil {
+		return fail(e, err)
 	}
-	if opts.Legs.Clock == nil {
-		opts.Legs.Clock = built.Clock
+	if !isLoopback(listen) && f.webCfg == "" {
+		fmt.Fprintf(e.Stderr, "kmsprobe: serve: warning: listening on %s, which other hosts can reach: they will see every school's findings and can start audits through /probe. Use 127.0.0.1:9688 unless Prometheus scrapes from another host; then lock it with --web.config.file (TLS and basic auth) and allow only Prometheus in the firewall.\n", listen)
 	}
-	if opts.Legs.Campus == nil {
-		opts.Legs.Campus = built.Campus
+	// The legs come from the same code path as audit, so a probe under
+	// Prometheus measures exactly what an admin's audit does.
+	built, err := in.legs.build(cfg, in.schools)
+	if err != nil {
+		return fail(e, err)
 	}
+	opts.Legs = fillLegs(opts.Legs, built)
 	x, err := exporter.New(cfg, opts)
 	if err != nil {
 		return fail(e, err)
 	}
-	return serve(ctx, e, x, listen, webCfg, nil)
+	return serve(ctx, e, x, listen, f.webCfg, nil)
+}
+
+// check refuses serve's own flags out of range before anything starts.
+func (f *serveFlags) check() error {
+	// An explicit --interval 0s is a mistake, not a request for the
+	// default: say so rather than audit every 15m unannounced.
+	if f.intervalSet() && (f.interval < 10*time.Second || f.interval > 7*24*time.Hour) {
+		return fmt.Errorf("--interval %s is out of range: use 10s to 168h (an audit must fit inside it; 15m suits most cities; leave the flag out to use serve.interval of schools.yaml)", f.interval)
+	}
+	if f.maxBudget < time.Second || f.maxBudget > 10*time.Minute {
+		return fmt.Errorf("--probe.max-budget %s is out of range: use 1s to 10m (the default %s fits one school's audit)", f.maxBudget, exporter.DefaultMaxBudget)
+	}
+	if f.queue < 0 || f.queue > 10000 {
+		return fmt.Errorf("--probe.queue %d is out of range: use 0 (refuse whenever every slot is busy) to 10000", f.queue)
+	}
+	if f.webCfg != "" {
+		return checkWebConfig(f.webCfg)
+	}
+	return nil
+}
+
+func (f *serveFlags) intervalSet() bool {
+	set := false
+	f.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == "interval" })
+	return set
+}
+
+// city is the configuration to serve: schools.yaml (its warnings said
+// first, as every command does), or with --demo the simulated city,
+// whose servers run until stop is called and whose KMS and clock legs
+// go into opts.
+func (f *serveFlags) city(ctx context.Context, e *env, in *input, opts *exporter.Options) (cfg *config.Config, stop func(), err error) {
+	if !f.demo {
+		cfg, err = readConfig(e, in.config)
+		return cfg, func() {}, err
+	}
+	kms, err := startDemoKMS(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve --demo: cannot start the simulated KMS host: %w", err)
+	}
+	city, err := sim.StartDemoCity(kms.port)
+	if err != nil {
+		kms.stop()
+		return nil, nil, fmt.Errorf("serve --demo: cannot start the simulated city on 127.0.0.0/8: %w", err)
+	}
+	opts.Simulate, opts.Hostname = true, "demo"
+	opts.Legs = kms.legs(city.Config)
+	return city.Config, func() { city.Close(); kms.stop() }, nil
+}
+
+// address is --listen, else serve.listen of cfg, else the default.
+func (f *serveFlags) address(cfg *config.Config) string {
+	return cmp.Or(f.listen, cfg.Serve.Listen, config.DefaultServeListen)
+}
+
+// fillLegs is have with the legs it lacks taken from built: the demo
+// brings its own KMS and clock.
+func fillLegs(have, built probe.Legs) probe.Legs {
+	if have.KMS == nil {
+		have.KMS = built.KMS
+	}
+	if have.Clock == nil {
+		have.Clock = built.Clock
+	}
+	if have.Campus == nil {
+		have.Campus = built.Campus
+	}
+	return have
 }
 
 // serve runs the exporter until ctx is cancelled (SIGTERM, Ctrl-C). ready,

@@ -90,7 +90,7 @@ func TestServeBadFlags(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var out, errb syncBuffer
-			code := runServe(ctx, &env{Stdout: &out, Stderr: &errb}, append([]string{"-c", cfg}, tt.args...))
+			code := run(ctx, &env{Stdout: &out, Stderr: &errb}, append([]string{"serve", "-c", cfg}, tt.args...))
 			if code != exitUnknown {
 				t.Errorf("exit %d, want %d; stderr: %s", code, exitUnknown, errb.String())
 			}
@@ -121,7 +121,7 @@ func TestServeAddressInUse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb syncBuffer
-	code := runServe(ctx, &env{Stdout: &out, Stderr: &errb}, []string{"-c", cfg, "--listen", ln.Addr().String()})
+	code := run(ctx, &env{Stdout: &out, Stderr: &errb}, []string{"serve", "-c", cfg, "--listen", ln.Addr().String()})
 	if code != exitUnknown || !strings.Contains(errb.String(), "the address is in use (is another kmsprobe serve running?") {
 		t.Errorf("exit %d, stderr: %s", code, errb.String())
 	}

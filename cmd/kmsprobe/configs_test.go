@@ -136,10 +136,23 @@ func TestConfigWarningsPrinted(t *testing.T) {
 		{"dns", "good.test.example", "-c", p},
 		{"kms", "127.0.0.1:1", "--kms-mode", "tcp", "-c", p},
 		{"checklist", "-c", p},
+		// serve stops at the bad port, after reading the file; city finds
+		// no Prometheus on 127.0.0.1:1, after reading it.
+		{"serve", "-c", p, "--listen", "127.0.0.1:99999"},
+		{"city", "-c", p, "--prometheus", "http://127.0.0.1:1", "--timeout", "5s"},
 	} {
 		code, _, stderr := runCmd(t, args...)
 		if !strings.Contains(stderr, "kmsprobe: warning: "+p+":") || !strings.Contains(stderr, "192.0.2.67 is a documentation address") {
 			t.Errorf("kmsprobe %s: exit %d, stderr lacks the warning with its line:\n%s", strings.Join(args, " "), code, stderr)
 		}
+	}
+	// city reads a schools.yaml it finds for the schools' names only, yet
+	// says its warnings too.
+	saved := config.SearchPath
+	config.SearchPath = []string{p}
+	defer func() { config.SearchPath = saved }()
+	code, _, stderr := runCmd(t, "city", "--prometheus", "http://127.0.0.1:1", "--timeout", "5s")
+	if !strings.Contains(stderr, "kmsprobe: warning: "+p+":") {
+		t.Errorf("kmsprobe city with %s on the search path: exit %d, stderr lacks its warning:\n%s", p, code, stderr)
 	}
 }

@@ -52,16 +52,6 @@ func newFlagSet(e *env, c *command) *flag.FlagSet {
 	return fs
 }
 
-// register adds -c, --format (the report formats), --only-problems and
-// -o: the older form, for commands not yet declared with a spec.
-func (o *outputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.config, "c", "", helpConfig)
-	o.format = "table"
-	fs.Var(&formatValue{v: &o.format, choices: reportFormats()}, "format", formatHelp(reportFormats()))
-	fs.BoolVar(&o.onlyProblems, "only-problems", false, helpOnly)
-	fs.StringVar(&o.out, "o", "", helpOut)
-}
-
 // parse parses flags wherever they stand among the arguments, so
 // "kmsprobe dns example.edu.tw --server 127.0.0.1" works as people type
 // it. It returns the positional arguments, or an exit code to stop with.
@@ -85,14 +75,6 @@ func parse(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// checkFormat refuses an unknown --format before any packet is sent.
-func (o *outputFlags) checkFormat() error {
-	if !render.HasFormat(o.format) {
-		return fmt.Errorf("--format %q is not known; use one of %s", o.format, strings.Join(render.FormatList(), ", "))
-	}
-	return nil
 }
 
 // emit renders the report to stdout or, with -o, to a file replaced

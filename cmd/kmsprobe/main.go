@@ -34,17 +34,12 @@ const (
 //
 // A command declares the shared flags it takes in Spec and its own in
 // Flags; the flag set, -h and the Usage line come from them (spec.go).
-// Run with a hand-written Usage is the older form, still used by serve
-// and city: their -h is generated from the flags they register too.
 type command struct {
 	Name    string
 	Summary string
 	Spec    spec
 	// Flags registers the command's own flags and returns its body.
 	Flags func(fs *flag.FlagSet, in *input) runFunc
-
-	Usage string // older form: one line, flags and arguments
-	Run   func(ctx context.Context, e *env, args []string) int
 }
 
 var commands = map[string]*command{}
@@ -102,7 +97,7 @@ func main() {
 func run(ctx context.Context, e *env, args []string) int {
 	e.args = args
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(ctx, e.Stderr)
+		usage(e.Stderr)
 		if len(args) == 0 {
 			return exitUnknown
 		}
@@ -115,16 +110,13 @@ func run(ctx context.Context, e *env, args []string) int {
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(e.Stderr, "kmsprobe: unknown command %q\n\n", args[0])
-		usage(ctx, e.Stderr)
+		usage(e.Stderr)
 		return exitUnknown
-	}
-	if c.Run != nil {
-		return c.Run(ctx, e, args[1:])
 	}
 	return c.exec(ctx, e, args[1:])
 }
 
-func usage(ctx context.Context, w io.Writer) {
+func usage(w io.Writer) {
 	fmt.Fprintln(w, "kmsprobe checks that every school can activate Windows and Office through KMS.")
 	fmt.Fprintln(w, "\nUsage:")
 	names := make([]string, 0, len(commands))
@@ -134,7 +126,7 @@ func usage(ctx context.Context, w io.Writer) {
 	sort.Strings(names)
 	for _, n := range names {
 		c := commands[n]
-		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, usageLine(ctx, c))
+		fmt.Fprintf(w, "  kmsprobe %-9s %s\n", c.Name, usageLine(c))
 		fmt.Fprintf(w, "  %-18s %s\n", "", c.Summary)
 	}
 	fmt.Fprintln(w, "\nExit status: 0 all pass, 1 some warn, 2 some fail, 3 the probe could not run.")

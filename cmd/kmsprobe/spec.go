@@ -288,6 +288,7 @@ func valueName(f *flag.Flag) string {
 var placeholders = map[string]string{
 	"c": "schools.yaml", "o": "FILE", "school": "ID", "server": "ADDR", "listen": "ADDR",
 	"prometheus": "URL", "selector": "MATCHERS", "save": "DIR", "iface": "IFACE", "resolver": "ADDR", "dhcp-iface": "IFACE",
+	"web.config.file": "FILE",
 }
 
 func isRepeatable(f *flag.Flag) bool {
@@ -324,22 +325,12 @@ func usageFlags(text string) []string {
 	return out
 }
 
-// usageLine is the synopsis of c for the top-level help. A command
-// declared with a spec builds its flag set; an older one (Run) is asked
-// for its -h, which newFlagSet generates from the flags it registered.
-func usageLine(ctx context.Context, c *command) string {
-	if c.Run == nil {
-		var in input
-		fs, _ := c.flagSet(&env{Stdout: discard{}, Stderr: discard{}}, &in)
-		return synopsis(c.Spec.Args, c.Spec.Required, fs)
-	}
-	var b strings.Builder
-	c.Run(ctx, &env{Stdout: discard{}, Stderr: &b}, []string{"-h"})
-	first, _, _ := strings.Cut(b.String(), "\n")
-	if rest, ok := strings.CutPrefix(first, "Usage: kmsprobe "+c.Name); ok {
-		return strings.TrimSpace(rest)
-	}
-	return c.Usage
+// usageLine is the synopsis of c for the top-level help, built from
+// the flag set its spec makes, as its -h is.
+func usageLine(c *command) string {
+	var in input
+	fs, _ := c.flagSet(&env{Stdout: discard{}, Stderr: discard{}}, &in)
+	return synopsis(c.Spec.Args, c.Spec.Required, fs)
 }
 
 type discard struct{}

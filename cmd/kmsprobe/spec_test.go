@@ -38,7 +38,13 @@ func helpOf(t *testing.T, name string) (usage string, listed []string) {
 // (issue 14: audit -h left out --mail, --lang and the text format).
 func TestUsageAgreesWithFlags(t *testing.T) {
 	var overview bytes.Buffer
-	usage(context.Background(), &overview)
+	usage(&overview)
+	// serve and city were the last commands with hand-written help.
+	for _, name := range []string{"serve", "city"} {
+		if commands[name] == nil {
+			t.Errorf("no command %s to check", name)
+		}
+	}
 	for name := range commands {
 		t.Run(name, func(t *testing.T) {
 			line, listed := helpOf(t, name)
@@ -64,6 +70,21 @@ func TestAuditHelp(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("audit -h Usage lacks %q: %s", want, line)
 		}
+	}
+}
+
+// TestServeCityHelp: serve takes the leg flags audit takes, and city
+// shows --prometheus as the argument it requires.
+func TestServeCityHelp(t *testing.T) {
+	serve, _ := helpOf(t, "serve")
+	for _, want := range []string{"[-c schools.yaml]", "[--school ID]...", "[--kms-mode tcp|bind|activate]", "[--dhcp-iface IFACE]", "[--listen ADDR]", "[--demo]", "[--web.config.file FILE]"} {
+		if !strings.Contains(serve, want) {
+			t.Errorf("serve -h Usage lacks %q: %s", want, serve)
+		}
+	}
+	city, _ := helpOf(t, "city")
+	if !strings.HasPrefix(city, "--prometheus URL [") || !strings.Contains(city, "[--format table|") || !strings.Contains(city, "[-o FILE]") {
+		t.Errorf("city -h Usage: %s", city)
 	}
 }
 
