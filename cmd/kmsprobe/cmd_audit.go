@@ -59,18 +59,7 @@ func audit(ctx context.Context, e *env, cfg *config.Config, f *input, opts probe
 			return fail(e, err)
 		}
 	}
-	if opts.Legs.KMS == nil {
-		opts.Legs.KMS = legs.KMS
-	}
-	if opts.Legs.Clock == nil {
-		opts.Legs.Clock = legs.Clock
-	}
-	if opts.Legs.Campus == nil {
-		opts.Legs.Campus = legs.Campus
-	}
-	if opts.Legs.Zone == nil && !opts.Simulate {
-		opts.Legs.Zone = legs.Zone
-	}
+	opts.Legs = fillLegs(opts.Legs, legs)
 	if opts.Now == nil {
 		opts.Now = e.clock()
 	}

@@ -137,7 +137,9 @@ func StartDemoCity(kmsPort int) (*City, error) {
 	var y strings.Builder
 	fmt.Fprintf(&y, "version: 1\nkms: {host: %s, port: %d, min_count: 25, addresses: [%s]}\n", DemoKMSHost, kmsPort, DemoKMSIP)
 	fmt.Fprintf(&y, "resolvers: [%s]\n", strings.Join(resolverAddrs, ", "))
-	y.WriteString("probe: {timeout: 400ms, attempts: 2, concurrency: 64}\nschools:\n")
+	// The simulated zones have no NS records: delegation is not what the
+	// demo shows (serve --demo builds its legs like a real audit).
+	y.WriteString("probe: {timeout: 400ms, attempts: 2, concurrency: 64, delegation: false}\nschools:\n")
 	v6ok, v6why := ipv6Loopback()
 	for i, s := range demoSchools {
 		suffix := s.id + ".city.example"
