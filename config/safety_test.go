@@ -187,8 +187,8 @@ func TestHugeFilesEndInAClearError(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"15 MB of unknown keys", unknown(15 << 20), "more than 200000 lines, keys and list items"},
-		{"16 MB flat list", flat, "more than 200000 lines, keys and list items"},
+		{"15 MB of unknown keys", unknown(15 << 20), "more than 700000 lines, keys and list items"},
+		{"16 MB flat list", flat, "more than 700000 lines, keys and list items"},
 		{"100 MB of unknown keys", unknown(100 << 20), "larger than 16 MiB"},
 	}
 	for _, tc := range cases {
