@@ -7,6 +7,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/kh-edu/kmsprobe/internal/defaults"
 )
 
 // Production defaults. They exist for the city's real audit only: every test
@@ -15,19 +17,17 @@ const (
 	DefaultKMSHost  = "ap24.kh.edu.tw"
 	DefaultKMSPort  = 1688
 	DefaultMinCount = 25
-	// DefaultTimeout is one attempt's wait for an answer. Inside the city
-	// network a DNS answer takes well under 50 ms; 2 s is forty times
-	// that, yet short enough that a server a PC would give up on is not
-	// called healthy, and 8 questions per school finish quickly.
-	DefaultTimeout = 2 * time.Second
+	// DefaultTimeout is one attempt's wait for an answer (why: package
+	// internal/defaults, the one place the legs' fallbacks share).
+	DefaultTimeout = defaults.PerAttempt
 	// DefaultAttempts: a second try, so that one lost UDP packet does not
 	// fail a school (a PC's resolver retries too); a third would hide a
 	// server that loses a third of its answers.
-	DefaultAttempts    = 2
+	DefaultAttempts    = defaults.Attempts
 	DefaultConcurrency = 256
 	// DefaultDHCPWindow: dnsmasq pings an address for about 3 s before
 	// offering it to a new client, so a shorter window misses its offer.
-	DefaultDHCPWindow  = 4 * time.Second
+	DefaultDHCPWindow  = defaults.DHCPWindow
 	DefaultKeep        = 52
 	DefaultLang        = "en"
 	DefaultServeListen = "127.0.0.1:9688"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kh-edu/kmsprobe/internal/defaults"
 	"net"
 	"strings"
 	"syscall"
@@ -27,10 +28,10 @@ type Client struct {
 
 func (c Client) withDefaults() Client {
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = defaults.PerAttempt // only a hand-built client; commands pass config.Budgets()
 	}
 	if c.Attempts <= 0 {
-		c.Attempts = 2
+		c.Attempts = defaults.Attempts
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8

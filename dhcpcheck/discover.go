@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kh-edu/kmsprobe/internal/defaults"
 	"net"
 	"os"
 	"time"
@@ -18,7 +19,7 @@ import (
 // dhcpd pings for 1 s; a 3 s window misses dnsmasq's first offer (measured
 // against dnsmasq 2.90 in netns_test.go). A Windows PC does not miss it
 // because it retransmits after 4 s; the probe sends one DISCOVER only.
-const DefaultWindow = 4 * time.Second
+const DefaultWindow = defaults.DHCPWindow
 
 // maxMessage bounds one received DHCP message; offers on Ethernet fit in
 // one frame.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/kh-edu/kmsprobe/internal/defaults"
 	"io"
 	"net"
 	"slices"
@@ -116,7 +117,7 @@ type Client struct {
 
 func (c Client) withDefaults() Client {
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Second
+		c.Timeout = defaults.PerAttempt // only a hand-built client; commands pass config.Budgets()
 	}
 	if c.Attempts <= 0 {
 		c.Attempts = 1

@@ -236,7 +236,7 @@ func runDiscover(ctx context.Context, e *env, in *input, cfg *config.Config, k l
 	}
 	start := time.Now()
 	findings := probe.Discover(ctx, pc.Schools[0].Suffix, probe.DiscoverOptions{
-		Client:     dnscheck.Client{Timeout: pc.Probe.Timeout.Duration, Attempts: pc.Probe.Attempts},
+		Client:     dnscheck.Client{Timeout: pc.Budgets().PerAttempt, Attempts: pc.Budgets().Attempts},
 		Expect:     dnscheck.Expect{Host: pc.KMS.Host, Port: uint16(pc.KMS.Port)},
 		Servers:    ask,
 		Reference:  addressesOf(pc.KMS.Addresses),

@@ -1,0 +1,23 @@
+// Package defaults holds the one production value of each time budget, so
+// that config (which applies them to schools.yaml) and the legs (which
+// fall back to them only when a caller passes a zero budget, e.g. a test
+// building a client by hand) can never drift apart. Every command gets
+// its budgets from config.Budgets(); nothing else should read these.
+package defaults
+
+import "time"
+
+const (
+	// PerAttempt is one attempt's wait for an answer. Inside the city
+	// network a DNS answer takes well under 50 ms; 2 s is forty times
+	// that, yet short enough that a server a PC would give up on is not
+	// called healthy.
+	PerAttempt = 2 * time.Second
+	// Attempts: a second try, so that one lost UDP packet does not fail a
+	// school (a PC's resolver retries too); a third would hide a server
+	// that loses a third of its answers.
+	Attempts = 2
+	// DHCPWindow: dnsmasq pings an address for about 3 s before offering
+	// it to a new client, so a shorter window misses its offer.
+	DHCPWindow = 4 * time.Second
+)
