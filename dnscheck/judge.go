@@ -2,6 +2,7 @@ package dnscheck
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"regexp"
@@ -161,122 +162,164 @@ func errDetail(a Answer) string {
 	return string(a.Fail)
 }
 
+// ruling is what one judge step decides: the status, the table cell, the
+// message id and the remedy id ("" for none). zone says the remedy needs
+// the zone line and cmdlet, which only a remedy does.
+type ruling struct {
+	status     finding.Status
+	short      string
+	id, remedy string
+	zone       bool
+}
+
+// apply words f by r; args become the finding's.
+func (r ruling) apply(f *finding.Finding, args map[string]string) {
+	f.Status, f.Short = r.status, r.short
+	say(f, r.id, args)
+	if r.remedy != "" {
+		advise(f, r.remedy, nil)
+	}
+}
+
 // JudgeSRV rules on one server's answer to _vlmcs._tcp.<suffix> SRV per
 // DESIGN.md §4 and the trust rules of §4.1. It is pure: everything it
 // needs is in its arguments. perAttempt is the timeout of one attempt, as
 // the exchange used it.
-func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) (f finding.Finding) {
-	f = finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
+func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) finding.Finding {
+	f := finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
 	ev := srvEvidence(a, role)
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	name := strings.TrimSuffix(a.Query.Name, ".")
 	args := map[string]string{
-		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": name,
+		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": strings.TrimSuffix(a.Query.Name, "."),
 		"Host": strings.TrimSuffix(exp.fqdn(), "."), "KMSPort": strconv.Itoa(int(exp.Port)),
 	}
+	var r ruling
 	if a.Msg == nil {
-		id, short, remedy := failure(a)
-		args["Attempts"] = strconv.Itoa(a.Attempts)
-		args["PerAttempt"] = perAttempt.String()
-		args["Detail"] = errDetail(a)
-		if m := mismatchedIDs.FindStringSubmatch(args["Detail"]); id == "dns.srv.mismatched_id" && m != nil {
-			// The two ids as arguments: the sentence around them translates.
-			id, args["GotID"], args["AskedID"] = "dns.srv.mismatched_id_got", m[1], m[2]
+		r = noResponse(a, role, perAttempt, args)
+	} else {
+		o := ownedRecords(a)
+		recs := SRVRecords(a)
+		ev.Foreign = rrStrings(o.foreign)
+		ev.Records, ev.TTL = recordEvidence(recs)
+		if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
+			r = noRecord(a, o.foreign, role, args)
+		} else {
+			ev.NotFollowed = NotFollowed(a, exp)
+			r = groupSRV(recs, exp).rule(role, args)
 		}
-		f.Status, f.Short = finding.Fail, short
-		say(&f, id, args)
-		switch {
-		case a.Fail == Cancelled:
-			f.Status = finding.Unknown
-		case role == CityResolver && remedy == "dns.srv.check_server":
-			// A city resolver is not the school's to retire: the fix is
-			// the city's (DESIGN §4.2).
-			advise(&f, infraRemedy(a), nil)
-		default:
-			advise(&f, remedy, nil)
-		}
-		return f
 	}
-	o := ownedRecords(a)
-	ev.Foreign = rrStrings(o.foreign)
-	recs := SRVRecords(a)
-	if len(recs) > 0 {
-		strs := make([]string, len(recs))
-		ttl := uint32(math.MaxUint32)
-		for i, r := range recs {
-			strs[i] = srvString(r)
-			ttl = min(ttl, r.Hdr.Ttl)
-		}
-		ev.Records, ev.TTL = strs, &ttl
+	if r.zone {
+		maps.Copy(args, zoneArgs(suffix, exp))
 	}
-	// Only a finding with a remedy needs the zone line and cmdlet.
-	zone := func() map[string]string { return zoneArgs(suffix, exp) }
-	if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
-		f.Status = finding.Fail
-		f.Short = dns.RcodeToString[a.Msg.Rcode]
-		id := rcodeID(a.Msg.Rcode)
-		args["Rcode"] = f.Short
-		if a.Msg.Rcode == dns.RcodeSuccess {
-			f.Short = "NODATA"
-			if len(o.foreign) > 0 {
-				id, f.Short = "dns.srv.foreign_only", "other owner"
-				args["Foreign"] = listedOf(rrStrings(o.foreign[:min(len(o.foreign), maxListed)]), len(o.foreign), maxListed, "; ")
-			}
-		}
-		say(&f, id, args)
-		switch {
-		case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
-			advise(&f, "dns.infra.fix_refused", nil)
-		case a.Msg.Rcode == dns.RcodeRefused:
-			advise(&f, "dns.srv.allow_query", zone())
-		default:
-			advise(&f, srvRemedyID(role), zone())
-		}
-		return f
-	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
 
+// recordEvidence lists the records that count and their lowest TTL; none
+// gives neither.
+func recordEvidence(recs []*dns.SRV) ([]string, *uint32) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	strs := make([]string, len(recs))
+	ttl := uint32(math.MaxUint32)
+	for i, r := range recs {
+		strs[i] = srvString(r)
+		ttl = min(ttl, r.Hdr.Ttl)
+	}
+	return strs, &ttl
+}
+
+// noResponse rules on an exchange that produced no usable response.
+func noResponse(a Answer, role Role, perAttempt time.Duration, args map[string]string) ruling {
+	id, short, remedy := failure(a)
+	args["Attempts"] = strconv.Itoa(a.Attempts)
+	args["PerAttempt"] = perAttempt.String()
+	args["Detail"] = errDetail(a)
+	if m := mismatchedIDs.FindStringSubmatch(args["Detail"]); id == "dns.srv.mismatched_id" && m != nil {
+		// The two ids as arguments: the sentence around them translates.
+		id, args["GotID"], args["AskedID"] = "dns.srv.mismatched_id_got", m[1], m[2]
+	}
+	r := ruling{status: finding.Fail, short: short, id: id, remedy: remedy}
+	switch {
+	case a.Fail == Cancelled:
+		r.status, r.remedy = finding.Unknown, ""
+	case role == CityResolver && remedy == "dns.srv.check_server":
+		// A city resolver is not the school's to retire: the fix is
+		// the city's (DESIGN §4.2).
+		r.remedy = infraRemedy(a)
+	}
+	return r
+}
+
+// noRecord rules on a response without an SRV record of the name asked:
+// an error rcode, NODATA, or only records of other owners.
+func noRecord(a Answer, foreign []dns.RR, role Role, args map[string]string) ruling {
+	r := ruling{status: finding.Fail, short: dns.RcodeToString[a.Msg.Rcode], id: rcodeID(a.Msg.Rcode)}
+	args["Rcode"] = r.short
+	if a.Msg.Rcode == dns.RcodeSuccess {
+		r.short = "NODATA"
+		if len(foreign) > 0 {
+			r.id, r.short = "dns.srv.foreign_only", "other owner"
+			args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
+		}
+	}
+	switch {
+	case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
+		r.remedy = "dns.infra.fix_refused"
+	case a.Msg.Rcode == dns.RcodeRefused:
+		r.remedy, r.zone = "dns.srv.allow_query", true
+	default:
+		r.remedy, r.zone = srvRemedyID(role), true
+	}
+	return r
+}
+
+// srvGroups sorts the records that answer by how far each is from the
+// expected one.
+type srvGroups struct {
+	exact, rightPort, none, others []*dns.SRV
+}
+
+func groupSRV(recs []*dns.SRV, exp Expect) srvGroups {
+	var g srvGroups
 	want := exp.fqdn()
-	var exact, rightPort, none, others []*dns.SRV
 	for _, r := range recs {
 		switch {
 		case NoService(r):
-			none = append(none, r)
+			g.none = append(g.none, r)
 		case r.Port == exp.Port && strings.EqualFold(r.Target, want):
-			exact = append(exact, r)
+			g.exact = append(g.exact, r)
 		case r.Port == exp.Port:
-			rightPort = append(rightPort, r)
+			g.rightPort = append(g.rightPort, r)
 		default:
-			others = append(others, r)
+			g.others = append(g.others, r)
 		}
 	}
-	ev.NotFollowed = NotFollowed(a, exp)
+	return g
+}
+
+// rule: the expected record alone passes; beside others it warns, since
+// Windows picks among them; another target on the right port warns
+// (dns.target follows it); no service or only wrong ports fail.
+func (g srvGroups) rule(role Role, args map[string]string) ruling {
+	fix := srvRemedyID(role)
 	switch {
-	case len(exact) > 0 && len(rightPort)+len(others)+len(none) == 0:
-		f.Status, f.Short = finding.Pass, "ok"
-		say(&f, "dns.srv.ok", args)
-	case len(exact) > 0:
-		extra := slices.Concat(rightPort, others, none)
-		f.Status, f.Short = finding.Warn, "extra records"
+	case len(g.exact) > 0 && len(g.rightPort)+len(g.others)+len(g.none) == 0:
+		return ruling{status: finding.Pass, short: "ok", id: "dns.srv.ok"}
+	case len(g.exact) > 0:
+		extra := slices.Concat(g.rightPort, g.others, g.none)
 		args["ExtraCount"] = strconv.Itoa(len(extra))
 		args["Extra"] = joinSRV(extra)
-		say(&f, "dns.srv.extra", args)
-		advise(&f, "dns.srv.remove_extra", zone())
-	case len(rightPort) > 0:
-		f.Status, f.Short = finding.Warn, "other target"
-		args["Targets"] = joinTargets(rightPort)
-		say(&f, "dns.srv.other_target", args)
-		advise(&f, srvRemedyID(role), zone())
-	case len(none) > 0:
-		f.Status, f.Short = finding.Fail, "no service"
-		say(&f, "dns.srv.no_service", args)
-		advise(&f, srvRemedyID(role), zone())
-	default:
-		f.Status, f.Short = finding.Fail, "wrong port"
-		args["Found"] = joinSRV(others)
-		say(&f, "dns.srv.wrong_port", args)
-		advise(&f, srvRemedyID(role), zone())
+		return ruling{finding.Warn, "extra records", "dns.srv.extra", "dns.srv.remove_extra", true}
+	case len(g.rightPort) > 0:
+		args["Targets"] = joinTargets(g.rightPort)
+		return ruling{finding.Warn, "other target", "dns.srv.other_target", fix, true}
+	case len(g.none) > 0:
+		return ruling{finding.Fail, "no service", "dns.srv.no_service", fix, true}
 	}
-	return f
+	args["Found"] = joinSRV(g.others)
+	return ruling{finding.Fail, "wrong port", "dns.srv.wrong_port", fix, true}
 }
 
 func targetName(t string) string {
@@ -401,18 +444,44 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 // AAAA answers; kmsAddrs are the KMS host's addresses (the reference, from
 // witnesses the caller trusts); an empty reference means they are
 // unknown, and only "resolves at all" can be judged.
-func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) (f finding.Finding) {
+func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) finding.Finding {
 	target = dnsname.FQDN(target)
-	name := strings.TrimSuffix(target, ".")
+	f := finding.Finding{Check: finding.DNSTarget, Server: server}
+	ev, addrs, foreign := targetEvidence(target, a4, a6, kmsAddrs)
 	host := strings.TrimSuffix(exp.fqdn(), ".")
-	f = finding.Finding{Check: finding.DNSTarget, Server: server}
+	args := map[string]string{"Server": server, "Name": ev.Target, "Host": host}
+	t := targetJudge{isHost: target == exp.fqdn(), args: args}
+	if t.isHost {
+		args["HostZone"] = hostZone(host)
+	}
+	var r ruling
+	switch {
+	case len(addrs) == 0:
+		r = t.noAddress(a4, a6, ev, foreign)
+	default:
+		args["Addresses"] = listed(ev.Addresses, ", ")
+		if ev.Unusable = unusableAddresses(addrs, HostIsLoopback(exp, kmsAddrs)); len(ev.Unusable) > 0 {
+			r = t.unusable(ev.Unusable)
+		} else {
+			r = t.compare(addrs, kmsAddrs)
+		}
+	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
+
+// targetEvidence is what the target's A and AAAA answers show, its
+// addresses, and the records of other owners they held.
+func targetEvidence(target string, a4, a6 Answer, kmsAddrs []net.IP) (TargetEvidence, []net.IP, []dns.RR) {
 	o4, o6 := ownedRecords(a4), ownedRecords(a6)
 	addrs := append(Addresses(a4), Addresses(a6)...)
+	foreign := append(slices.Clip(o4.foreign), o6.foreign...)
 	ev := TargetEvidence{
-		Target:    name,
+		Target:    strings.TrimSuffix(target, "."),
 		Addresses: ipStrings(addrs),
 		RTTms:     ms(max(a4.RTT, a6.RTT)),
-		Foreign:   rrStrings(append(slices.Clip(o4.foreign), o6.foreign...)),
+		Foreign:   rrStrings(foreign),
 		Ignored:   append(slices.Clip(a4.Ignored), a6.Ignored...),
 	}
 	ev.CNAME = o4.chain
@@ -425,94 +494,91 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 	if len(kmsAddrs) > 0 {
 		ev.KMSAddresses = ipStrings(kmsAddrs)
 	}
-	for _, x := range []struct {
-		a          Answer
-		rcode, err *string
-	}{{a4, &ev.RcodeA, &ev.ErrorA}, {a6, &ev.RcodeAAAA, &ev.ErrorAAAA}} {
-		if x.a.Msg != nil {
-			*x.rcode = dns.RcodeToString[x.a.Msg.Rcode]
-		} else if x.a.Fail != NoFailure {
-			*x.err = string(x.a.Fail)
-		}
+	ev.RcodeA, ev.ErrorA = answerState(a4)
+	ev.RcodeAAAA, ev.ErrorAAAA = answerState(a6)
+	return ev, addrs, foreign
+}
+
+// answerState is an answer's rcode, or its failure when no response came.
+func answerState(a Answer) (rcode, fail string) {
+	if a.Msg != nil {
+		return dns.RcodeToString[a.Msg.Rcode], ""
 	}
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	args := map[string]string{"Server": server, "Name": name, "Host": host}
-	isHost := target == exp.fqdn()
-	if isHost {
-		args["HostZone"] = hostZone(host)
+	if a.Fail != NoFailure {
+		return "", string(a.Fail)
 	}
-	fixDNS := func() {
-		if isHost {
-			advise(&f, "dns.target.fix_resolution", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
-	}
-	if len(addrs) == 0 {
-		f.Status = finding.Fail
-		switch {
-		case a4.Fail == Cancelled || a6.Fail == Cancelled:
-			f.Status, f.Short = finding.Unknown, "stopped"
-			say(&f, "dns.target.stopped", args)
-			return f
-		case a4.Msg == nil && a6.Msg == nil:
-			f.Short = string(a4.Fail)
-			args["Fail"] = f.Short
-			say(&f, "dns.target.no_answer", args)
-		case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
-			f.Short = "dangling"
-			say(&f, "dns.target.dangling", args)
-		case len(ev.CNAME) > 0:
-			f.Short = "no address"
-			args["End"] = ev.CNAME[len(ev.CNAME)-1]
-			say(&f, "dns.target.cname_no_address", args)
-		case len(ev.Foreign) > 0:
-			f.Short = "no address"
-			foreign := append(slices.Clip(o4.foreign), o6.foreign...)
-			args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
-			say(&f, "dns.target.foreign_only", args)
-		default:
-			f.Short = "no address"
-			say(&f, "dns.target.no_address", args)
-		}
-		fixDNS()
-		return f
-	}
-	lo := HostIsLoopback(exp, kmsAddrs)
+	return "", ""
+}
+
+// unusableAddresses are the addresses no PC can reach a KMS host at,
+// sorted, each once.
+func unusableAddresses(addrs []net.IP, loopbackOK bool) []string {
 	var unusable []string
 	for _, ip := range addrs {
-		if !UsableKMSAddress(ip, lo) && !slices.Contains(unusable, ip.String()) {
+		if !UsableKMSAddress(ip, loopbackOK) && !slices.Contains(unusable, ip.String()) {
 			unusable = append(unusable, ip.String())
 		}
 	}
-	args["Addresses"] = listed(ev.Addresses, ", ")
-	if len(unusable) > 0 {
-		// Some PCs would take such an address and connect to themselves
-		// or to nothing: one is enough to fail.
-		sort.Strings(unusable)
-		ev.Unusable = unusable
-		f.Status, f.Short = finding.Fail, "unusable address"
-		args["Unusable"] = listed(unusable, ", ")
-		say(&f, "dns.target.unusable", args)
-		if isHost {
-			advise(&f, "dns.target.fix_unusable", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
-		return f
+	sort.Strings(unusable)
+	return unusable
+}
+
+// targetJudge holds what every dns.target ruling needs: whether the
+// target is the KMS host itself (then the fix is the server's resolution
+// of it, else the SRV record's target) and the finding's args.
+type targetJudge struct {
+	isHost bool
+	args   map[string]string
+}
+
+// fix is the host's own remedy for the KMS host, else: point the SRV
+// record at the KMS host.
+func (t targetJudge) fix(hostRemedy string) string {
+	if t.isHost {
+		return hostRemedy
 	}
+	return "dns.target.point_instead"
+}
+
+// noAddress rules on a target that gave no address at all.
+func (t targetJudge) noAddress(a4, a6 Answer, ev TargetEvidence, foreign []dns.RR) ruling {
+	r := ruling{status: finding.Fail, short: "no address", remedy: t.fix("dns.target.fix_resolution")}
+	switch {
+	case a4.Fail == Cancelled || a6.Fail == Cancelled:
+		return ruling{status: finding.Unknown, short: "stopped", id: "dns.target.stopped"}
+	case a4.Msg == nil && a6.Msg == nil:
+		r.short, r.id = string(a4.Fail), "dns.target.no_answer"
+		t.args["Fail"] = r.short
+	case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
+		r.short, r.id = "dangling", "dns.target.dangling"
+	case len(ev.CNAME) > 0:
+		r.id = "dns.target.cname_no_address"
+		t.args["End"] = ev.CNAME[len(ev.CNAME)-1]
+	case len(foreign) > 0:
+		r.id = "dns.target.foreign_only"
+		t.args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
+	default:
+		r.id = "dns.target.no_address"
+	}
+	return r
+}
+
+// unusable: some PCs would take such an address and connect to
+// themselves or to nothing, so one is enough to fail.
+func (t targetJudge) unusable(unusable []string) ruling {
+	t.args["Unusable"] = listed(unusable, ", ")
+	return ruling{status: finding.Fail, short: "unusable address", id: "dns.target.unusable", remedy: t.fix("dns.target.fix_unusable")}
+}
+
+// compare rules on usable addresses by the KMS host's own. Without a
+// reference, resolving is all that can be shown: that is no pass for a
+// name other than the KMS host's.
+func (t targetJudge) compare(addrs, kmsAddrs []net.IP) ruling {
 	if len(kmsAddrs) == 0 {
-		// Without a reference, resolving is all that can be shown; do
-		// not call it a pass for a foreign name.
-		if isHost {
-			f.Status, f.Short = finding.Pass, "ok"
-			say(&f, "dns.target.ok", args)
-		} else {
-			f.Status, f.Short = finding.Warn, "unverified"
-			say(&f, "dns.target.unverified", args)
-			advise(&f, "dns.target.point_at", nil)
+		if t.isHost {
+			return ruling{status: finding.Pass, short: "ok", id: "dns.target.ok"}
 		}
-		return f
+		return ruling{status: finding.Warn, short: "unverified", id: "dns.target.unverified", remedy: "dns.target.point_at"}
 	}
 	var foreign []string
 	for _, ip := range addrs {
@@ -520,26 +586,15 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			foreign = append(foreign, ip.String())
 		}
 	}
-	args["KMSAddresses"] = listed(ipStrings(kmsAddrs), ", ")
+	t.args["KMSAddresses"] = listed(ipStrings(kmsAddrs), ", ")
 	switch {
-	case len(foreign) == 0 && isHost:
-		f.Status, f.Short = finding.Pass, "ok"
-		say(&f, "dns.target.ok", args)
+	case len(foreign) == 0 && t.isHost:
+		return ruling{status: finding.Pass, short: "ok", id: "dns.target.ok"}
 	case len(foreign) == 0:
-		f.Status, f.Short = finding.Warn, "alias"
-		say(&f, "dns.target.alias", args)
-		advise(&f, "dns.target.point_itself", nil)
-	default:
-		f.Status, f.Short = finding.Fail, "elsewhere"
-		args["Foreign"] = listed(foreign, ", ")
-		say(&f, "dns.target.elsewhere", args)
-		if isHost {
-			advise(&f, "dns.target.fix_override", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
+		return ruling{status: finding.Warn, short: "alias", id: "dns.target.alias", remedy: "dns.target.point_itself"}
 	}
-	return f
+	t.args["Foreign"] = listed(foreign, ", ")
+	return ruling{status: finding.Fail, short: "elsewhere", id: "dns.target.elsewhere", remedy: t.fix("dns.target.fix_override")}
 }
 
 // hostZone is the zone the KMS host's address records are looked for in:
