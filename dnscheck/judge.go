@@ -716,21 +716,54 @@ func cacheTTL(a Answer) int64 {
 // the city caches are stale, however many of them there are. When no
 // server serves the expected record alone, every group is named and no
 // server is blamed.
-func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role) (f finding.Finding) {
-	f = finding.Finding{Check: finding.DNSConsistency}
+func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role) finding.Finding {
+	f := finding.Finding{Check: finding.DNSConsistency}
 	ev := ConsistencyEvidence{Sets: map[string]string{}}
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	type group struct {
-		set      string // the full set: what is compared
-		words    string // a few of its records, for the message
-		servers  []string
-		expected bool
+	t := tallyAnswers(answers, roles, exp, &ev)
+	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
+	args := map[string]string{"Count": strconv.Itoa(t.compared), "Expected": ev.Expected, "Name": t.name}
+	var r ruling
+	switch {
+	case t.compared < 2:
+		r = ruling{status: finding.Skip, short: "-", id: "dns.consistency.skip"}
+	case len(t.groups) == 1:
+		r = ruling{status: finding.Pass, short: "agree", id: "dns.consistency.agree"}
+	default:
+		r, ev.Odd = t.disagree(args)
 	}
-	var gs []*group
-	var suffixName string
-	var oddSchool, oddCache []string
-	cacheTTLs := int64(-1)
-	n := 0
+	if len(ev.Odd) > 0 {
+		f.Server = ev.Odd[0]
+	}
+	if r.zone {
+		maps.Copy(args, zoneArgs(strings.TrimPrefix(t.name, "_vlmcs._tcp."), exp))
+	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
+
+// srvGroup is the servers that gave one record set.
+type srvGroup struct {
+	set      string // the full set: what is compared
+	words    string // a few of its records, for the message
+	servers  []string
+	expected bool
+}
+
+// tally is the comparable answers of one school's servers, grouped by
+// record set.
+type tally struct {
+	groups       []*srvGroup
+	name         string // the SRV name asked
+	compared     int
+	schoolBehind bool  // a server other than a city cache serves an odd set
+	cacheTTL     int64 // the longest an odd cache may keep its answer; -1 unknown
+}
+
+// tallyAnswers groups the answers that are no server's fault and names
+// the others in ev as not compared; ev gets every compared server's set.
+func tallyAnswers(answers []Answer, roles []Role, exp Expect, ev *ConsistencyEvidence) tally {
+	t := tally{cacheTTL: -1}
 	for i, a := range answers {
 		if fault, why := ServerFault(a); fault || a.Msg == nil {
 			if ev.NotCompared == nil {
@@ -740,45 +773,48 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 			continue
 		}
 		recs := SRVRecords(a)
-		set := recordSet(a, recs, -1)
-		suffixName = strings.TrimSuffix(a.Query.Name, ".")
-		n++
+		t.name = strings.TrimSuffix(a.Query.Name, ".")
+		t.compared++
 		ev.Sets[a.Query.Server] = recordSet(a, recs, maxSetEvidence)
-		j := slices.IndexFunc(gs, func(g *group) bool { return g.set == set })
-		if j < 0 {
-			gs = append(gs, &group{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)})
-			j = len(gs) - 1
-		}
-		gs[j].servers = append(gs[j].servers, a.Query.Server)
-		if !gs[j].expected {
-			if i < len(roles) && roles[i] == CityResolver {
-				oddCache = append(oddCache, a.Query.Server)
-				if t := cacheTTL(a); t >= 0 && (cacheTTLs < 0 || t > cacheTTLs) {
-					cacheTTLs = t
-				}
-			} else {
-				oddSchool = append(oddSchool, a.Query.Server)
-			}
+		g := t.group(a, recs, exp)
+		g.servers = append(g.servers, a.Query.Server)
+		if !g.expected {
+			t.odd(a, i < len(roles) && roles[i] == CityResolver)
 		}
 	}
-	zone := zoneArgs(strings.TrimPrefix(suffixName, "_vlmcs._tcp."), exp)
-	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
-	args := map[string]string{"Count": strconv.Itoa(n), "Expected": ev.Expected, "Name": suffixName}
-	switch {
-	case n < 2:
-		f.Status, f.Short = finding.Skip, "-"
-		say(&f, "dns.consistency.skip", args)
-		return f
-	case len(gs) == 1:
-		f.Status, f.Short = finding.Pass, "agree"
-		say(&f, "dns.consistency.agree", args)
-		return f
+	return t
+}
+
+// group is the group of a's record set, new when it is the first.
+func (t *tally) group(a Answer, recs []*dns.SRV, exp Expect) *srvGroup {
+	set := recordSet(a, recs, -1)
+	if j := slices.IndexFunc(t.groups, func(g *srvGroup) bool { return g.set == set }); j >= 0 {
+		return t.groups[j]
 	}
-	sort.Slice(gs, func(i, j int) bool { return gs[i].set < gs[j].set })
-	var right, odd []string
-	var oddWords []string
+	g := &srvGroup{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)}
+	t.groups = append(t.groups, g)
+	return g
+}
+
+// odd counts an answer other than the expected record: a city cache's
+// by how long it may keep it, any other server's as the school's own.
+func (t *tally) odd(a Answer, cache bool) {
+	if !cache {
+		t.schoolBehind = true
+		return
+	}
+	if c := cacheTTL(a); c >= 0 && (t.cacheTTL < 0 || c > t.cacheTTL) {
+		t.cacheTTL = c
+	}
+}
+
+// disagree rules on servers that gave different sets, and names the
+// servers behind the expected record (none when there is no reference).
+func (t tally) disagree(args map[string]string) (ruling, []string) {
+	sort.Slice(t.groups, func(i, j int) bool { return t.groups[i].set < t.groups[j].set })
+	var right, odd, oddWords []string
 	var oddAnswer string // the last odd server's answer: the one when there is one
-	for _, g := range gs {
+	for _, g := range t.groups {
 		sort.Strings(g.servers)
 		if g.expected {
 			right = append(right, g.servers...)
@@ -790,45 +826,46 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 			oddAnswer = strconv.Quote(g.words)
 		}
 	}
-	f.Status, f.Short = finding.Warn, "differ"
 	if len(right) == 0 || len(odd) == 0 {
 		// Nobody serves the expected record (or all serve it and differ
 		// only in priority or weight): there is no reference to measure
 		// the others by, and counting heads would blame at random.
-		parts := make([]string, len(gs))
-		for i, g := range gs {
-			parts[i] = fmt.Sprintf("%s say %q", listed(g.servers, ", "), g.words)
-		}
-		args["Groups"] = listed(parts, "; ")
-		say(&f, "dns.consistency.differ", args)
-		advise(&f, "dns.consistency.decide", zone)
-		return f
+		args["Groups"] = t.groupWords()
+		return ruling{finding.Warn, "differ", "dns.consistency.differ", "dns.consistency.decide", true}, nil
 	}
 	sort.Strings(odd)
-	ev.Odd = odd
-	f.Server = odd[0]
 	args["Odd"] = listed(oddWords, ", ")
 	args["Right"] = listed(right, ", ")
 	args["OddServers"] = listed(odd, ", ")
+	r := ruling{status: finding.Warn, short: "differ", id: "dns.consistency.stale", remedy: t.staleRemedy(args)}
 	if len(odd) == 1 {
 		// The usual case, one stale server: its answer is an argument of
 		// its own, so the whole sentence translates.
 		args["OddAnswer"] = oddAnswer
-		say(&f, "dns.consistency.stale_one", args)
-	} else {
-		say(&f, "dns.consistency.stale", args)
+		r.id = "dns.consistency.stale_one"
 	}
-	if len(oddSchool) == 0 {
-		// Only caches are behind: the normal state for a TTL after a
-		// school fixes its zone.
-		if cacheTTLs >= 0 {
-			args["TTL"] = strconv.FormatInt(cacheTTLs, 10)
-			advise(&f, "dns.consistency.wait_ttl", args)
-		} else {
-			advise(&f, "dns.consistency.wait_cache", args)
-		}
-	} else {
-		advise(&f, "dns.consistency.fix_odd", args)
+	return r, odd
+}
+
+// groupWords names every group's servers and a few of its records.
+func (t tally) groupWords() string {
+	parts := make([]string, len(t.groups))
+	for i, g := range t.groups {
+		parts[i] = fmt.Sprintf("%s say %q", listed(g.servers, ", "), g.words)
 	}
-	return f
+	return listed(parts, "; ")
+}
+
+// staleRemedy: when only caches are behind, which is the normal state for
+// a TTL after a school fixes its zone, wait (or flush); else fix the odd
+// servers.
+func (t tally) staleRemedy(args map[string]string) string {
+	switch {
+	case t.schoolBehind:
+		return "dns.consistency.fix_odd"
+	case t.cacheTTL >= 0:
+		args["TTL"] = strconv.FormatInt(t.cacheTTL, 10)
+		return "dns.consistency.wait_ttl"
+	}
+	return "dns.consistency.wait_cache"
 }
