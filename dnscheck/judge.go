@@ -98,7 +98,7 @@ func srvRemedyID(role Role) string {
 // SRVRemedy is the fix for a missing or wrong record, in the two forms
 // admins here use: a BIND zone-file line and the Windows DNS cmdlet.
 func SRVRemedy(suffix string, exp Expect, role Role) string {
-	return expand(srvRemedyID(role), zoneArgs(suffix, exp))
+	return remedies.Text(srvRemedyID(role), zoneArgs(suffix, exp))
 }
 
 // failure words an exchange that produced no usable response: message id,
@@ -175,10 +175,7 @@ type ruling struct {
 // apply words f by r; args become the finding's.
 func (r ruling) apply(f *finding.Finding, args map[string]string) {
 	f.Status, f.Short = r.status, r.short
-	say(f, r.id, args)
-	if r.remedy != "" {
-		advise(f, r.remedy, nil)
-	}
+	texts.Say(f, r.id, r.remedy, args)
 }
 
 // JudgeSRV rules on one server's answer to _vlmcs._tcp.<suffix> SRV per
@@ -420,21 +417,17 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 		"Server": a.Query.Server, "Port": serverPort(a.Query.Server),
 		"Name": strings.TrimSuffix(a.Query.Name, "."), "Why": why,
 	}
+	id := "dns.infra.no_answer"
 	switch {
 	case a.Msg != nil && a.Msg.Rcode == dns.RcodeRefused:
-		say(&f, "dns.infra.refused", args)
+		id = "dns.infra.refused"
 	case a.Msg != nil:
-		f.Short = dns.RcodeToString[a.Msg.Rcode]
-		say(&f, "dns.infra.servfail", args)
-	default:
-		if a.Fail == Timeout && !a.Truncated {
-			args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
-			say(&f, "dns.infra.timeout", args)
-			break
-		}
-		say(&f, "dns.infra.no_answer", args)
+		f.Short, id = dns.RcodeToString[a.Msg.Rcode], "dns.infra.servfail"
+	case a.Fail == Timeout && !a.Truncated:
+		args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
+		id = "dns.infra.timeout"
 	}
-	advise(&f, infraRemedy(a), nil)
+	texts.Say(&f, id, infraRemedy(a), args)
 	f.Evidence = finding.NewEvidence(ev)
 	return f, true
 }
