@@ -2,6 +2,7 @@ package dnscheck
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"regexp"
@@ -97,7 +98,7 @@ func srvRemedyID(role Role) string {
 // SRVRemedy is the fix for a missing or wrong record, in the two forms
 // admins here use: a BIND zone-file line and the Windows DNS cmdlet.
 func SRVRemedy(suffix string, exp Expect, role Role) string {
-	return expand(srvRemedyID(role), zoneArgs(suffix, exp))
+	return remedies.Text(srvRemedyID(role), zoneArgs(suffix, exp))
 }
 
 // failure words an exchange that produced no usable response: message id,
@@ -161,122 +162,161 @@ func errDetail(a Answer) string {
 	return string(a.Fail)
 }
 
+// ruling is what one judge step decides: the status, the table cell, the
+// message id and the remedy id ("" for none). zone says the remedy needs
+// the zone line and cmdlet, which only a remedy does.
+type ruling struct {
+	status     finding.Status
+	short      string
+	id, remedy string
+	zone       bool
+}
+
+// apply words f by r; args become the finding's.
+func (r ruling) apply(f *finding.Finding, args map[string]string) {
+	f.Status, f.Short = r.status, r.short
+	texts.Say(f, r.id, r.remedy, args)
+}
+
 // JudgeSRV rules on one server's answer to _vlmcs._tcp.<suffix> SRV per
 // DESIGN.md §4 and the trust rules of §4.1. It is pure: everything it
 // needs is in its arguments. perAttempt is the timeout of one attempt, as
 // the exchange used it.
-func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) (f finding.Finding) {
-	f = finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
+func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) finding.Finding {
+	f := finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
 	ev := srvEvidence(a, role)
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	name := strings.TrimSuffix(a.Query.Name, ".")
 	args := map[string]string{
-		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": name,
+		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": strings.TrimSuffix(a.Query.Name, "."),
 		"Host": strings.TrimSuffix(exp.fqdn(), "."), "KMSPort": strconv.Itoa(int(exp.Port)),
 	}
+	var r ruling
 	if a.Msg == nil {
-		id, short, remedy := failure(a)
-		args["Attempts"] = strconv.Itoa(a.Attempts)
-		args["PerAttempt"] = perAttempt.String()
-		args["Detail"] = errDetail(a)
-		if m := mismatchedIDs.FindStringSubmatch(args["Detail"]); id == "dns.srv.mismatched_id" && m != nil {
-			// The two ids as arguments: the sentence around them translates.
-			id, args["GotID"], args["AskedID"] = "dns.srv.mismatched_id_got", m[1], m[2]
+		r = noResponse(a, role, perAttempt, args)
+	} else {
+		o := ownedRecords(a)
+		recs := SRVRecords(a)
+		ev.Foreign = rrStrings(o.foreign)
+		ev.Records, ev.TTL = recordEvidence(recs)
+		if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
+			r = noRecord(a, o.foreign, role, args)
+		} else {
+			ev.NotFollowed = NotFollowed(a, exp)
+			r = groupSRV(recs, exp).rule(role, args)
 		}
-		f.Status, f.Short = finding.Fail, short
-		say(&f, id, args)
-		switch {
-		case a.Fail == Cancelled:
-			f.Status = finding.Unknown
-		case role == CityResolver && remedy == "dns.srv.check_server":
-			// A city resolver is not the school's to retire: the fix is
-			// the city's (DESIGN §4.2).
-			advise(&f, infraRemedy(a), nil)
-		default:
-			advise(&f, remedy, nil)
-		}
-		return f
 	}
-	o := ownedRecords(a)
-	ev.Foreign = rrStrings(o.foreign)
-	recs := SRVRecords(a)
-	if len(recs) > 0 {
-		strs := make([]string, len(recs))
-		ttl := uint32(math.MaxUint32)
-		for i, r := range recs {
-			strs[i] = srvString(r)
-			ttl = min(ttl, r.Hdr.Ttl)
-		}
-		ev.Records, ev.TTL = strs, &ttl
+	if r.zone {
+		maps.Copy(args, zoneArgs(suffix, exp))
 	}
-	// Only a finding with a remedy needs the zone line and cmdlet.
-	zone := func() map[string]string { return zoneArgs(suffix, exp) }
-	if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
-		f.Status = finding.Fail
-		f.Short = dns.RcodeToString[a.Msg.Rcode]
-		id := rcodeID(a.Msg.Rcode)
-		args["Rcode"] = f.Short
-		if a.Msg.Rcode == dns.RcodeSuccess {
-			f.Short = "NODATA"
-			if len(o.foreign) > 0 {
-				id, f.Short = "dns.srv.foreign_only", "other owner"
-				args["Foreign"] = listedOf(rrStrings(o.foreign[:min(len(o.foreign), maxListed)]), len(o.foreign), maxListed, "; ")
-			}
-		}
-		say(&f, id, args)
-		switch {
-		case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
-			advise(&f, "dns.infra.fix_refused", nil)
-		case a.Msg.Rcode == dns.RcodeRefused:
-			advise(&f, "dns.srv.allow_query", zone())
-		default:
-			advise(&f, srvRemedyID(role), zone())
-		}
-		return f
-	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
 
+// recordEvidence lists the records that count and their lowest TTL; none
+// gives neither.
+func recordEvidence(recs []*dns.SRV) ([]string, *uint32) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	strs := make([]string, len(recs))
+	ttl := uint32(math.MaxUint32)
+	for i, r := range recs {
+		strs[i] = srvString(r)
+		ttl = min(ttl, r.Hdr.Ttl)
+	}
+	return strs, &ttl
+}
+
+// noResponse rules on an exchange that produced no usable response.
+func noResponse(a Answer, role Role, perAttempt time.Duration, args map[string]string) ruling {
+	id, short, remedy := failure(a)
+	args["Attempts"] = strconv.Itoa(a.Attempts)
+	args["PerAttempt"] = perAttempt.String()
+	args["Detail"] = errDetail(a)
+	if m := mismatchedIDs.FindStringSubmatch(args["Detail"]); id == "dns.srv.mismatched_id" && m != nil {
+		// The two ids as arguments: the sentence around them translates.
+		id, args["GotID"], args["AskedID"] = "dns.srv.mismatched_id_got", m[1], m[2]
+	}
+	r := ruling{status: finding.Fail, short: short, id: id, remedy: remedy}
+	switch {
+	case a.Fail == Cancelled:
+		r.status, r.remedy = finding.Unknown, ""
+	case role == CityResolver && remedy == "dns.srv.check_server":
+		// A city resolver is not the school's to retire: the fix is
+		// the city's (DESIGN §4.2).
+		r.remedy = infraRemedy(a)
+	}
+	return r
+}
+
+// noRecord rules on a response without an SRV record of the name asked:
+// an error rcode, NODATA, or only records of other owners.
+func noRecord(a Answer, foreign []dns.RR, role Role, args map[string]string) ruling {
+	r := ruling{status: finding.Fail, short: dns.RcodeToString[a.Msg.Rcode], id: rcodeID(a.Msg.Rcode)}
+	args["Rcode"] = r.short
+	if a.Msg.Rcode == dns.RcodeSuccess {
+		r.short = "NODATA"
+		if len(foreign) > 0 {
+			r.id, r.short = "dns.srv.foreign_only", "other owner"
+			args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
+		}
+	}
+	switch {
+	case a.Msg.Rcode == dns.RcodeRefused && role == CityResolver:
+		r.remedy = "dns.infra.fix_refused"
+	case a.Msg.Rcode == dns.RcodeRefused:
+		r.remedy, r.zone = "dns.srv.allow_query", true
+	default:
+		r.remedy, r.zone = srvRemedyID(role), true
+	}
+	return r
+}
+
+// srvGroups sorts the records that answer by how far each is from the
+// expected one.
+type srvGroups struct {
+	exact, rightPort, none, others []*dns.SRV
+}
+
+func groupSRV(recs []*dns.SRV, exp Expect) srvGroups {
+	var g srvGroups
 	want := exp.fqdn()
-	var exact, rightPort, none, others []*dns.SRV
 	for _, r := range recs {
 		switch {
 		case NoService(r):
-			none = append(none, r)
+			g.none = append(g.none, r)
 		case r.Port == exp.Port && strings.EqualFold(r.Target, want):
-			exact = append(exact, r)
+			g.exact = append(g.exact, r)
 		case r.Port == exp.Port:
-			rightPort = append(rightPort, r)
+			g.rightPort = append(g.rightPort, r)
 		default:
-			others = append(others, r)
+			g.others = append(g.others, r)
 		}
 	}
-	ev.NotFollowed = NotFollowed(a, exp)
+	return g
+}
+
+// rule: the expected record alone passes; beside others it warns, since
+// Windows picks among them; another target on the right port warns
+// (dns.target follows it); no service or only wrong ports fail.
+func (g srvGroups) rule(role Role, args map[string]string) ruling {
+	fix := srvRemedyID(role)
 	switch {
-	case len(exact) > 0 && len(rightPort)+len(others)+len(none) == 0:
-		f.Status, f.Short = finding.Pass, "ok"
-		say(&f, "dns.srv.ok", args)
-	case len(exact) > 0:
-		extra := slices.Concat(rightPort, others, none)
-		f.Status, f.Short = finding.Warn, "extra records"
+	case len(g.exact) > 0 && len(g.rightPort)+len(g.others)+len(g.none) == 0:
+		return ruling{status: finding.Pass, short: "ok", id: "dns.srv.ok"}
+	case len(g.exact) > 0:
+		extra := slices.Concat(g.rightPort, g.others, g.none)
 		args["ExtraCount"] = strconv.Itoa(len(extra))
 		args["Extra"] = joinSRV(extra)
-		say(&f, "dns.srv.extra", args)
-		advise(&f, "dns.srv.remove_extra", zone())
-	case len(rightPort) > 0:
-		f.Status, f.Short = finding.Warn, "other target"
-		args["Targets"] = joinTargets(rightPort)
-		say(&f, "dns.srv.other_target", args)
-		advise(&f, srvRemedyID(role), zone())
-	case len(none) > 0:
-		f.Status, f.Short = finding.Fail, "no service"
-		say(&f, "dns.srv.no_service", args)
-		advise(&f, srvRemedyID(role), zone())
-	default:
-		f.Status, f.Short = finding.Fail, "wrong port"
-		args["Found"] = joinSRV(others)
-		say(&f, "dns.srv.wrong_port", args)
-		advise(&f, srvRemedyID(role), zone())
+		return ruling{finding.Warn, "extra records", "dns.srv.extra", "dns.srv.remove_extra", true}
+	case len(g.rightPort) > 0:
+		args["Targets"] = joinTargets(g.rightPort)
+		return ruling{finding.Warn, "other target", "dns.srv.other_target", fix, true}
+	case len(g.none) > 0:
+		return ruling{finding.Fail, "no service", "dns.srv.no_service", fix, true}
 	}
-	return f
+	args["Found"] = joinSRV(g.others)
+	return ruling{finding.Fail, "wrong port", "dns.srv.wrong_port", fix, true}
 }
 
 func targetName(t string) string {
@@ -377,21 +417,17 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 		"Server": a.Query.Server, "Port": serverPort(a.Query.Server),
 		"Name": strings.TrimSuffix(a.Query.Name, "."), "Why": why,
 	}
+	id := "dns.infra.no_answer"
 	switch {
 	case a.Msg != nil && a.Msg.Rcode == dns.RcodeRefused:
-		say(&f, "dns.infra.refused", args)
+		id = "dns.infra.refused"
 	case a.Msg != nil:
-		f.Short = dns.RcodeToString[a.Msg.Rcode]
-		say(&f, "dns.infra.servfail", args)
-	default:
-		if a.Fail == Timeout && !a.Truncated {
-			args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
-			say(&f, "dns.infra.timeout", args)
-			break
-		}
-		say(&f, "dns.infra.no_answer", args)
+		f.Short, id = dns.RcodeToString[a.Msg.Rcode], "dns.infra.servfail"
+	case a.Fail == Timeout && !a.Truncated:
+		args["Attempts"], args["PerAttempt"] = strconv.Itoa(a.Attempts), perAttempt.String()
+		id = "dns.infra.timeout"
 	}
-	advise(&f, infraRemedy(a), nil)
+	texts.Say(&f, id, infraRemedy(a), args)
 	f.Evidence = finding.NewEvidence(ev)
 	return f, true
 }
@@ -401,18 +437,44 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 // AAAA answers; kmsAddrs are the KMS host's addresses (the reference, from
 // witnesses the caller trusts); an empty reference means they are
 // unknown, and only "resolves at all" can be judged.
-func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) (f finding.Finding) {
+func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) finding.Finding {
 	target = dnsname.FQDN(target)
-	name := strings.TrimSuffix(target, ".")
+	f := finding.Finding{Check: finding.DNSTarget, Server: server}
+	ev, addrs, foreign := targetEvidence(target, a4, a6, kmsAddrs)
 	host := strings.TrimSuffix(exp.fqdn(), ".")
-	f = finding.Finding{Check: finding.DNSTarget, Server: server}
+	args := map[string]string{"Server": server, "Name": ev.Target, "Host": host}
+	t := targetJudge{isHost: target == exp.fqdn(), args: args}
+	if t.isHost {
+		args["HostZone"] = hostZone(host)
+	}
+	var r ruling
+	switch {
+	case len(addrs) == 0:
+		r = t.noAddress(a4, a6, ev, foreign)
+	default:
+		args["Addresses"] = listed(ev.Addresses, ", ")
+		if ev.Unusable = unusableAddresses(addrs, HostIsLoopback(exp, kmsAddrs)); len(ev.Unusable) > 0 {
+			r = t.unusable(ev.Unusable)
+		} else {
+			r = t.compare(addrs, kmsAddrs)
+		}
+	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
+
+// targetEvidence is what the target's A and AAAA answers show, its
+// addresses, and the records of other owners they held.
+func targetEvidence(target string, a4, a6 Answer, kmsAddrs []net.IP) (TargetEvidence, []net.IP, []dns.RR) {
 	o4, o6 := ownedRecords(a4), ownedRecords(a6)
 	addrs := append(Addresses(a4), Addresses(a6)...)
+	foreign := append(slices.Clip(o4.foreign), o6.foreign...)
 	ev := TargetEvidence{
-		Target:    name,
+		Target:    strings.TrimSuffix(target, "."),
 		Addresses: ipStrings(addrs),
 		RTTms:     ms(max(a4.RTT, a6.RTT)),
-		Foreign:   rrStrings(append(slices.Clip(o4.foreign), o6.foreign...)),
+		Foreign:   rrStrings(foreign),
 		Ignored:   append(slices.Clip(a4.Ignored), a6.Ignored...),
 	}
 	ev.CNAME = o4.chain
@@ -425,94 +487,91 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 	if len(kmsAddrs) > 0 {
 		ev.KMSAddresses = ipStrings(kmsAddrs)
 	}
-	for _, x := range []struct {
-		a          Answer
-		rcode, err *string
-	}{{a4, &ev.RcodeA, &ev.ErrorA}, {a6, &ev.RcodeAAAA, &ev.ErrorAAAA}} {
-		if x.a.Msg != nil {
-			*x.rcode = dns.RcodeToString[x.a.Msg.Rcode]
-		} else if x.a.Fail != NoFailure {
-			*x.err = string(x.a.Fail)
-		}
+	ev.RcodeA, ev.ErrorA = answerState(a4)
+	ev.RcodeAAAA, ev.ErrorAAAA = answerState(a6)
+	return ev, addrs, foreign
+}
+
+// answerState is an answer's rcode, or its failure when no response came.
+func answerState(a Answer) (rcode, fail string) {
+	if a.Msg != nil {
+		return dns.RcodeToString[a.Msg.Rcode], ""
 	}
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	args := map[string]string{"Server": server, "Name": name, "Host": host}
-	isHost := target == exp.fqdn()
-	if isHost {
-		args["HostZone"] = hostZone(host)
+	if a.Fail != NoFailure {
+		return "", string(a.Fail)
 	}
-	fixDNS := func() {
-		if isHost {
-			advise(&f, "dns.target.fix_resolution", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
-	}
-	if len(addrs) == 0 {
-		f.Status = finding.Fail
-		switch {
-		case a4.Fail == Cancelled || a6.Fail == Cancelled:
-			f.Status, f.Short = finding.Unknown, "stopped"
-			say(&f, "dns.target.stopped", args)
-			return f
-		case a4.Msg == nil && a6.Msg == nil:
-			f.Short = string(a4.Fail)
-			args["Fail"] = f.Short
-			say(&f, "dns.target.no_answer", args)
-		case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
-			f.Short = "dangling"
-			say(&f, "dns.target.dangling", args)
-		case len(ev.CNAME) > 0:
-			f.Short = "no address"
-			args["End"] = ev.CNAME[len(ev.CNAME)-1]
-			say(&f, "dns.target.cname_no_address", args)
-		case len(ev.Foreign) > 0:
-			f.Short = "no address"
-			foreign := append(slices.Clip(o4.foreign), o6.foreign...)
-			args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
-			say(&f, "dns.target.foreign_only", args)
-		default:
-			f.Short = "no address"
-			say(&f, "dns.target.no_address", args)
-		}
-		fixDNS()
-		return f
-	}
-	lo := HostIsLoopback(exp, kmsAddrs)
+	return "", ""
+}
+
+// unusableAddresses are the addresses no PC can reach a KMS host at,
+// sorted, each once.
+func unusableAddresses(addrs []net.IP, loopbackOK bool) []string {
 	var unusable []string
 	for _, ip := range addrs {
-		if !UsableKMSAddress(ip, lo) && !slices.Contains(unusable, ip.String()) {
+		if !UsableKMSAddress(ip, loopbackOK) && !slices.Contains(unusable, ip.String()) {
 			unusable = append(unusable, ip.String())
 		}
 	}
-	args["Addresses"] = listed(ev.Addresses, ", ")
-	if len(unusable) > 0 {
-		// Some PCs would take such an address and connect to themselves
-		// or to nothing: one is enough to fail.
-		sort.Strings(unusable)
-		ev.Unusable = unusable
-		f.Status, f.Short = finding.Fail, "unusable address"
-		args["Unusable"] = listed(unusable, ", ")
-		say(&f, "dns.target.unusable", args)
-		if isHost {
-			advise(&f, "dns.target.fix_unusable", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
-		return f
+	sort.Strings(unusable)
+	return unusable
+}
+
+// targetJudge holds what every dns.target ruling needs: whether the
+// target is the KMS host itself (then the fix is the server's resolution
+// of it, else the SRV record's target) and the finding's args.
+type targetJudge struct {
+	isHost bool
+	args   map[string]string
+}
+
+// fix is the host's own remedy for the KMS host, else: point the SRV
+// record at the KMS host.
+func (t targetJudge) fix(hostRemedy string) string {
+	if t.isHost {
+		return hostRemedy
 	}
+	return "dns.target.point_instead"
+}
+
+// noAddress rules on a target that gave no address at all.
+func (t targetJudge) noAddress(a4, a6 Answer, ev TargetEvidence, foreign []dns.RR) ruling {
+	r := ruling{status: finding.Fail, short: "no address", remedy: t.fix("dns.target.fix_resolution")}
+	switch {
+	case a4.Fail == Cancelled || a6.Fail == Cancelled:
+		return ruling{status: finding.Unknown, short: "stopped", id: "dns.target.stopped"}
+	case a4.Msg == nil && a6.Msg == nil:
+		r.short, r.id = string(a4.Fail), "dns.target.no_answer"
+		t.args["Fail"] = r.short
+	case rc(a4) == dns.RcodeNameError || rc(a6) == dns.RcodeNameError:
+		r.short, r.id = "dangling", "dns.target.dangling"
+	case len(ev.CNAME) > 0:
+		r.id = "dns.target.cname_no_address"
+		t.args["End"] = ev.CNAME[len(ev.CNAME)-1]
+	case len(foreign) > 0:
+		r.id = "dns.target.foreign_only"
+		t.args["Foreign"] = listedOf(rrStrings(foreign[:min(len(foreign), maxListed)]), len(foreign), maxListed, "; ")
+	default:
+		r.id = "dns.target.no_address"
+	}
+	return r
+}
+
+// unusable: some PCs would take such an address and connect to
+// themselves or to nothing, so one is enough to fail.
+func (t targetJudge) unusable(unusable []string) ruling {
+	t.args["Unusable"] = listed(unusable, ", ")
+	return ruling{status: finding.Fail, short: "unusable address", id: "dns.target.unusable", remedy: t.fix("dns.target.fix_unusable")}
+}
+
+// compare rules on usable addresses by the KMS host's own. Without a
+// reference, resolving is all that can be shown: that is no pass for a
+// name other than the KMS host's.
+func (t targetJudge) compare(addrs, kmsAddrs []net.IP) ruling {
 	if len(kmsAddrs) == 0 {
-		// Without a reference, resolving is all that can be shown; do
-		// not call it a pass for a foreign name.
-		if isHost {
-			f.Status, f.Short = finding.Pass, "ok"
-			say(&f, "dns.target.ok", args)
-		} else {
-			f.Status, f.Short = finding.Warn, "unverified"
-			say(&f, "dns.target.unverified", args)
-			advise(&f, "dns.target.point_at", nil)
+		if t.isHost {
+			return ruling{status: finding.Pass, short: "ok", id: "dns.target.ok"}
 		}
-		return f
+		return ruling{status: finding.Warn, short: "unverified", id: "dns.target.unverified", remedy: "dns.target.point_at"}
 	}
 	var foreign []string
 	for _, ip := range addrs {
@@ -520,26 +579,15 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 			foreign = append(foreign, ip.String())
 		}
 	}
-	args["KMSAddresses"] = listed(ipStrings(kmsAddrs), ", ")
+	t.args["KMSAddresses"] = listed(ipStrings(kmsAddrs), ", ")
 	switch {
-	case len(foreign) == 0 && isHost:
-		f.Status, f.Short = finding.Pass, "ok"
-		say(&f, "dns.target.ok", args)
+	case len(foreign) == 0 && t.isHost:
+		return ruling{status: finding.Pass, short: "ok", id: "dns.target.ok"}
 	case len(foreign) == 0:
-		f.Status, f.Short = finding.Warn, "alias"
-		say(&f, "dns.target.alias", args)
-		advise(&f, "dns.target.point_itself", nil)
-	default:
-		f.Status, f.Short = finding.Fail, "elsewhere"
-		args["Foreign"] = listed(foreign, ", ")
-		say(&f, "dns.target.elsewhere", args)
-		if isHost {
-			advise(&f, "dns.target.fix_override", nil)
-		} else {
-			advise(&f, "dns.target.point_instead", nil)
-		}
+		return ruling{status: finding.Warn, short: "alias", id: "dns.target.alias", remedy: "dns.target.point_itself"}
 	}
-	return f
+	t.args["Foreign"] = listed(foreign, ", ")
+	return ruling{status: finding.Fail, short: "elsewhere", id: "dns.target.elsewhere", remedy: t.fix("dns.target.fix_override")}
 }
 
 // hostZone is the zone the KMS host's address records are looked for in:
@@ -661,21 +709,54 @@ func cacheTTL(a Answer) int64 {
 // the city caches are stale, however many of them there are. When no
 // server serves the expected record alone, every group is named and no
 // server is blamed.
-func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role) (f finding.Finding) {
-	f = finding.Finding{Check: finding.DNSConsistency}
+func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role) finding.Finding {
+	f := finding.Finding{Check: finding.DNSConsistency}
 	ev := ConsistencyEvidence{Sets: map[string]string{}}
-	defer func() { f.Evidence = finding.NewEvidence(ev) }()
-	type group struct {
-		set      string // the full set: what is compared
-		words    string // a few of its records, for the message
-		servers  []string
-		expected bool
+	t := tallyAnswers(answers, roles, exp, &ev)
+	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
+	args := map[string]string{"Count": strconv.Itoa(t.compared), "Expected": ev.Expected, "Name": t.name}
+	var r ruling
+	switch {
+	case t.compared < 2:
+		r = ruling{status: finding.Skip, short: "-", id: "dns.consistency.skip"}
+	case len(t.groups) == 1:
+		r = ruling{status: finding.Pass, short: "agree", id: "dns.consistency.agree"}
+	default:
+		r, ev.Odd = t.disagree(args)
 	}
-	var gs []*group
-	var suffixName string
-	var oddSchool, oddCache []string
-	cacheTTLs := int64(-1)
-	n := 0
+	if len(ev.Odd) > 0 {
+		f.Server = ev.Odd[0]
+	}
+	if r.zone {
+		maps.Copy(args, zoneArgs(strings.TrimPrefix(t.name, "_vlmcs._tcp."), exp))
+	}
+	r.apply(&f, args)
+	f.Evidence = finding.NewEvidence(ev)
+	return f
+}
+
+// srvGroup is the servers that gave one record set.
+type srvGroup struct {
+	set      string // the full set: what is compared
+	words    string // a few of its records, for the message
+	servers  []string
+	expected bool
+}
+
+// tally is the comparable answers of one school's servers, grouped by
+// record set.
+type tally struct {
+	groups       []*srvGroup
+	name         string // the SRV name asked
+	compared     int
+	schoolBehind bool  // a server other than a city cache serves an odd set
+	cacheTTL     int64 // the longest an odd cache may keep its answer; -1 unknown
+}
+
+// tallyAnswers groups the answers that are no server's fault and names
+// the others in ev as not compared; ev gets every compared server's set.
+func tallyAnswers(answers []Answer, roles []Role, exp Expect, ev *ConsistencyEvidence) tally {
+	t := tally{cacheTTL: -1}
 	for i, a := range answers {
 		if fault, why := ServerFault(a); fault || a.Msg == nil {
 			if ev.NotCompared == nil {
@@ -685,45 +766,48 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 			continue
 		}
 		recs := SRVRecords(a)
-		set := recordSet(a, recs, -1)
-		suffixName = strings.TrimSuffix(a.Query.Name, ".")
-		n++
+		t.name = strings.TrimSuffix(a.Query.Name, ".")
+		t.compared++
 		ev.Sets[a.Query.Server] = recordSet(a, recs, maxSetEvidence)
-		j := slices.IndexFunc(gs, func(g *group) bool { return g.set == set })
-		if j < 0 {
-			gs = append(gs, &group{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)})
-			j = len(gs) - 1
-		}
-		gs[j].servers = append(gs[j].servers, a.Query.Server)
-		if !gs[j].expected {
-			if i < len(roles) && roles[i] == CityResolver {
-				oddCache = append(oddCache, a.Query.Server)
-				if t := cacheTTL(a); t >= 0 && (cacheTTLs < 0 || t > cacheTTLs) {
-					cacheTTLs = t
-				}
-			} else {
-				oddSchool = append(oddSchool, a.Query.Server)
-			}
+		g := t.group(a, recs, exp)
+		g.servers = append(g.servers, a.Query.Server)
+		if !g.expected {
+			t.odd(a, i < len(roles) && roles[i] == CityResolver)
 		}
 	}
-	zone := zoneArgs(strings.TrimPrefix(suffixName, "_vlmcs._tcp."), exp)
-	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
-	args := map[string]string{"Count": strconv.Itoa(n), "Expected": ev.Expected, "Name": suffixName}
-	switch {
-	case n < 2:
-		f.Status, f.Short = finding.Skip, "-"
-		say(&f, "dns.consistency.skip", args)
-		return f
-	case len(gs) == 1:
-		f.Status, f.Short = finding.Pass, "agree"
-		say(&f, "dns.consistency.agree", args)
-		return f
+	return t
+}
+
+// group is the group of a's record set, new when it is the first.
+func (t *tally) group(a Answer, recs []*dns.SRV, exp Expect) *srvGroup {
+	set := recordSet(a, recs, -1)
+	if j := slices.IndexFunc(t.groups, func(g *srvGroup) bool { return g.set == set }); j >= 0 {
+		return t.groups[j]
 	}
-	sort.Slice(gs, func(i, j int) bool { return gs[i].set < gs[j].set })
-	var right, odd []string
-	var oddWords []string
+	g := &srvGroup{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)}
+	t.groups = append(t.groups, g)
+	return g
+}
+
+// odd counts an answer other than the expected record: a city cache's
+// by how long it may keep it, any other server's as the school's own.
+func (t *tally) odd(a Answer, cache bool) {
+	if !cache {
+		t.schoolBehind = true
+		return
+	}
+	if c := cacheTTL(a); c >= 0 && (t.cacheTTL < 0 || c > t.cacheTTL) {
+		t.cacheTTL = c
+	}
+}
+
+// disagree rules on servers that gave different sets, and names the
+// servers behind the expected record (none when there is no reference).
+func (t tally) disagree(args map[string]string) (ruling, []string) {
+	sort.Slice(t.groups, func(i, j int) bool { return t.groups[i].set < t.groups[j].set })
+	var right, odd, oddWords []string
 	var oddAnswer string // the last odd server's answer: the one when there is one
-	for _, g := range gs {
+	for _, g := range t.groups {
 		sort.Strings(g.servers)
 		if g.expected {
 			right = append(right, g.servers...)
@@ -735,45 +819,46 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 			oddAnswer = strconv.Quote(g.words)
 		}
 	}
-	f.Status, f.Short = finding.Warn, "differ"
 	if len(right) == 0 || len(odd) == 0 {
 		// Nobody serves the expected record (or all serve it and differ
 		// only in priority or weight): there is no reference to measure
 		// the others by, and counting heads would blame at random.
-		parts := make([]string, len(gs))
-		for i, g := range gs {
-			parts[i] = fmt.Sprintf("%s say %q", listed(g.servers, ", "), g.words)
-		}
-		args["Groups"] = listed(parts, "; ")
-		say(&f, "dns.consistency.differ", args)
-		advise(&f, "dns.consistency.decide", zone)
-		return f
+		args["Groups"] = t.groupWords()
+		return ruling{finding.Warn, "differ", "dns.consistency.differ", "dns.consistency.decide", true}, nil
 	}
 	sort.Strings(odd)
-	ev.Odd = odd
-	f.Server = odd[0]
 	args["Odd"] = listed(oddWords, ", ")
 	args["Right"] = listed(right, ", ")
 	args["OddServers"] = listed(odd, ", ")
+	r := ruling{status: finding.Warn, short: "differ", id: "dns.consistency.stale", remedy: t.staleRemedy(args)}
 	if len(odd) == 1 {
 		// The usual case, one stale server: its answer is an argument of
 		// its own, so the whole sentence translates.
 		args["OddAnswer"] = oddAnswer
-		say(&f, "dns.consistency.stale_one", args)
-	} else {
-		say(&f, "dns.consistency.stale", args)
+		r.id = "dns.consistency.stale_one"
 	}
-	if len(oddSchool) == 0 {
-		// Only caches are behind: the normal state for a TTL after a
-		// school fixes its zone.
-		if cacheTTLs >= 0 {
-			args["TTL"] = strconv.FormatInt(cacheTTLs, 10)
-			advise(&f, "dns.consistency.wait_ttl", args)
-		} else {
-			advise(&f, "dns.consistency.wait_cache", args)
-		}
-	} else {
-		advise(&f, "dns.consistency.fix_odd", args)
+	return r, odd
+}
+
+// groupWords names every group's servers and a few of its records.
+func (t tally) groupWords() string {
+	parts := make([]string, len(t.groups))
+	for i, g := range t.groups {
+		parts[i] = fmt.Sprintf("%s say %q", listed(g.servers, ", "), g.words)
 	}
-	return f
+	return listed(parts, "; ")
+}
+
+// staleRemedy: when only caches are behind, which is the normal state for
+// a TTL after a school fixes its zone, wait (or flush); else fix the odd
+// servers.
+func (t tally) staleRemedy(args map[string]string) string {
+	switch {
+	case t.schoolBehind:
+		return "dns.consistency.fix_odd"
+	case t.cacheTTL >= 0:
+		args["TTL"] = strconv.FormatInt(t.cacheTTL, 10)
+		return "dns.consistency.wait_ttl"
+	}
+	return "dns.consistency.wait_cache"
 }

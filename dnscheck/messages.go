@@ -2,13 +2,13 @@ package dnscheck
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/kh-edu/kmsprobe/finding"
 )
 
-// english is the English text of every message and remedy id this leg
-// writes, in the placeholder form of the translation catalog
+// messages are the English text of every message id this leg writes, in the placeholder form of the translation catalog
 // ("{{.Server}}"). Message and Remedy are these texts with the finding's
 // Args filled in, so a translation shows exactly the facts the English
 // does. i18n/locales/dns.en.toml holds the same texts; a test keeps them
@@ -16,7 +16,7 @@ import (
 //
 // Zone lines, cmdlets and addresses are Args, never prose: they are not
 // translated.
-var english = map[string]string{
+var messages = finding.Catalog{
 	// dns.srv: no usable response
 	"dns.srv.stopped":           "not asked: the audit was stopped before this answer arrived",
 	"dns.srv.timeout":           "timeout: {{.Server}} did not answer in {{.Attempts}} attempt(s) of {{.PerAttempt}} (server down, or port {{.Port}} filtered)",
@@ -43,25 +43,12 @@ var english = map[string]string{
 	"dns.srv.other_target": "{{.Name}} points at {{.Targets}}, not {{.Host}} (port {{.KMSPort}} is right; dns.target decides whether that name reaches the KMS host)",
 	"dns.srv.no_service":   "{{.Name}} has the target \".\": the record says the service is not available, so no PC looks further",
 	"dns.srv.wrong_port":   "{{.Name}} has no record with port {{.KMSPort}} (found {{.Found}})",
-	// dns.srv remedies
-	"dns.srv.add_record":         "add to the zone {{.Suffix}}: {{.ZoneLine}} ; on Windows DNS: {{.Cmdlet}}",
-	"dns.srv.add_record_city":    "the city resolvers only cache: put {{.ZoneLine}} on the authoritative DNS server of {{.Suffix}}, then let the cached answer expire (or flush the resolvers' cache)",
-	"dns.srv.allow_query":        "allow the school's networks (and this probe) to query {{.Server}} (BIND: allow-query / allow-recursion; Windows DNS: recursion and zone settings), then: add to the zone {{.Suffix}}: {{.ZoneLine}} ; on Windows DNS: {{.Cmdlet}}",
-	"dns.srv.allow_tcp":          "allow DNS over TCP port {{.Port}} to {{.Server}} from the clients (firewall), or keep the answer small enough for UDP",
-	"dns.srv.fix_tcp_truncation": "{{.Server}} (or a proxy in front of it on TCP {{.Port}}) sets TC on its TCP answer, which no client can work around: fix or replace it, or keep the answer small",
-	"dns.srv.check_path":         "something between the probe and {{.Server}} rewrites or forges DNS answers: check NAT, firewalls and DNS proxies on the path for UDP and TCP {{.Port}}",
-	"dns.srv.check_server":       "check that {{.Server}} runs a DNS service reachable on UDP and TCP {{.Port}} from the school's PCs; if it is retired, remove it from the school's DHCP option 6 and from schools.yaml",
-	"dns.srv.remove_extra":       "remove the extra record(s) from the zone {{.Suffix}}, keep only: {{.ZoneLine}}",
 	// shared servers (DESIGN §4.2): the server's own fault, told once to
 	// the people who run it
-	"dns.infra.no_answer":     "{{.Server}} does not answer DNS ({{.Why}})",
-	"dns.infra.timeout":       "{{.Server}} does not answer DNS (no answer in {{.Attempts}} attempt(s) of {{.PerAttempt}})",
-	"dns.infra.refused":       "{{.Server}} refuses to resolve for this probe (REFUSED for {{.Name}})",
-	"dns.infra.servfail":      "{{.Server}} fails to resolve (SERVFAIL for {{.Name}})",
-	"dns.infra.fix_answering": "{{.Server}} does not answer: the city's DNS operators must check that the resolver runs and answers on UDP and TCP {{.Port}} from the schools' networks and from this probe's address",
-	"dns.infra.fix_refused":   "{{.Server}} refuses the schools' questions: the city's DNS operators must allow recursion for the schools' networks and this probe's address (BIND: allow-recursion; unbound: access-control)",
-	"dns.infra.fix_servfail":  "{{.Server}} answers SERVFAIL: the city's DNS operators must check its upstream/forwarders and DNSSEC validation (if only some schools' names fail, those schools' authoritative servers are the cause)",
-	"dns.infra.fix_path":      "answers from {{.Server}} arrive rewritten or forged: the city's network operators must check NAT, firewalls and DNS proxies between the schools and the resolver on UDP and TCP {{.Port}}",
+	"dns.infra.no_answer": "{{.Server}} does not answer DNS ({{.Why}})",
+	"dns.infra.timeout":   "{{.Server}} does not answer DNS (no answer in {{.Attempts}} attempt(s) of {{.PerAttempt}})",
+	"dns.infra.refused":   "{{.Server}} refuses to resolve for this probe (REFUSED for {{.Name}})",
+	"dns.infra.servfail":  "{{.Server}} fails to resolve (SERVFAIL for {{.Name}})",
 	// dns.target
 	"dns.target.stopped":          "not asked: the audit was stopped",
 	"dns.target.no_answer":        "no answer for {{.Name}}'s address ({{.Fail}})",
@@ -74,7 +61,31 @@ var english = map[string]string{
 	"dns.target.unverified":       "{{.Name}} -> {{.Addresses}}; the KMS host's own addresses are unknown (no city resolver gave them), so this cannot be compared",
 	"dns.target.alias":            "{{.Name}} is another name for the KMS host (-> {{.Addresses}}): it works, but breaks when {{.Host}} moves",
 	"dns.target.elsewhere":        "{{.Name}} resolves elsewhere: {{.Foreign}} is not the KMS host {{.Host}} ({{.KMSAddresses}})",
-	// dns.target remedies
+	// dns.consistency
+	"dns.consistency.skip":      "fewer than two servers gave a comparable answer (a server that did not answer, refused or failed is left out): nothing to compare",
+	"dns.consistency.agree":     "all {{.Count}} servers that gave a comparable answer agree",
+	"dns.consistency.stale":     "servers disagree: {{.Odd}}; {{.Right}} serve the expected record ({{.Expected}})",
+	"dns.consistency.stale_one": "servers disagree: {{.OddServers}} says {{.OddAnswer}}; {{.Right}} serve the expected record ({{.Expected}})",
+	"dns.consistency.differ":    "servers disagree: {{.Groups}}; none serves the expected record ({{.Expected}}) alone",
+}
+
+// remedies are the English fixes, in the same form.
+var remedies = finding.Catalog{
+	// dns.srv
+	"dns.srv.add_record":         "add to the zone {{.Suffix}}: {{.ZoneLine}} ; on Windows DNS: {{.Cmdlet}}",
+	"dns.srv.add_record_city":    "the city resolvers only cache: put {{.ZoneLine}} on the authoritative DNS server of {{.Suffix}}, then let the cached answer expire (or flush the resolvers' cache)",
+	"dns.srv.allow_query":        "allow the school's networks (and this probe) to query {{.Server}} (BIND: allow-query / allow-recursion; Windows DNS: recursion and zone settings), then: add to the zone {{.Suffix}}: {{.ZoneLine}} ; on Windows DNS: {{.Cmdlet}}",
+	"dns.srv.allow_tcp":          "allow DNS over TCP port {{.Port}} to {{.Server}} from the clients (firewall), or keep the answer small enough for UDP",
+	"dns.srv.fix_tcp_truncation": "{{.Server}} (or a proxy in front of it on TCP {{.Port}}) sets TC on its TCP answer, which no client can work around: fix or replace it, or keep the answer small",
+	"dns.srv.check_path":         "something between the probe and {{.Server}} rewrites or forges DNS answers: check NAT, firewalls and DNS proxies on the path for UDP and TCP {{.Port}}",
+	"dns.srv.check_server":       "check that {{.Server}} runs a DNS service reachable on UDP and TCP {{.Port}} from the school's PCs; if it is retired, remove it from the school's DHCP option 6 and from schools.yaml",
+	"dns.srv.remove_extra":       "remove the extra record(s) from the zone {{.Suffix}}, keep only: {{.ZoneLine}}",
+	// dns.infra: for the people who run a shared server
+	"dns.infra.fix_answering": "{{.Server}} does not answer: the city's DNS operators must check that the resolver runs and answers on UDP and TCP {{.Port}} from the schools' networks and from this probe's address",
+	"dns.infra.fix_refused":   "{{.Server}} refuses the schools' questions: the city's DNS operators must allow recursion for the schools' networks and this probe's address (BIND: allow-recursion; unbound: access-control)",
+	"dns.infra.fix_servfail":  "{{.Server}} answers SERVFAIL: the city's DNS operators must check its upstream/forwarders and DNSSEC validation (if only some schools' names fail, those schools' authoritative servers are the cause)",
+	"dns.infra.fix_path":      "answers from {{.Server}} arrive rewritten or forged: the city's network operators must check NAT, firewalls and DNS proxies between the schools and the resolver on UDP and TCP {{.Port}}",
+	// dns.target
 	"dns.target.fix_resolution": "make {{.Server}} resolve {{.Host}} (check its forwarders or root hints; the KMS host's A record lives in the {{.HostZone}} zone)",
 	"dns.target.point_instead":  "point the SRV record at {{.Host}} instead of {{.Name}}",
 	"dns.target.point_at":       "point the SRV record at {{.Host}}",
@@ -82,16 +93,21 @@ var english = map[string]string{
 	"dns.target.fix_override":   "{{.Server}} serves a wrong address for {{.Host}}: remove the local override (a stale zone or hosts entry) so it resolves to {{.KMSAddresses}}",
 	"dns.target.fix_unusable":   "{{.Server}} gives {{.Host}} the address {{.Unusable}}: correct the A/AAAA record (or the server's local override) to the KMS host's real unicast address",
 	// dns.consistency
-	"dns.consistency.skip":       "fewer than two servers gave a comparable answer (a server that did not answer, refused or failed is left out): nothing to compare",
-	"dns.consistency.agree":      "all {{.Count}} servers that gave a comparable answer agree",
-	"dns.consistency.stale":      "servers disagree: {{.Odd}}; {{.Right}} serve the expected record ({{.Expected}})",
-	"dns.consistency.stale_one":  "servers disagree: {{.OddServers}} says {{.OddAnswer}}; {{.Right}} serve the expected record ({{.Expected}})",
-	"dns.consistency.differ":     "servers disagree: {{.Groups}}; none serves the expected record ({{.Expected}}) alone",
 	"dns.consistency.wait_ttl":   "{{.OddServers}} still hold an old answer in their cache: it expires within {{.TTL}} s; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.wait_cache": "{{.OddServers}} still hold an old answer in their cache until it expires; to hurry it, the city's DNS operators can flush {{.Name}} from the cache",
 	"dns.consistency.fix_odd":    "PCs get different answers depending on which DNS server they ask: make {{.OddServers}} serve the expected record like {{.Right}} (a stale secondary? fix the zone transfer; a cache? flush it)",
 	"dns.consistency.decide":     "PCs get different answers depending on which DNS server they ask: serve {{.ZoneLine}} on every server (dns.srv names what each one is missing)",
 }
+
+// texts words every finding this leg writes.
+var texts = finding.Words{Messages: messages, Remedies: remedies}
+
+// english is the whole catalog, as i18n/locales/dns.en.toml holds it.
+var english = func() finding.Catalog {
+	c := maps.Clone(messages)
+	maps.Copy(c, remedies)
+	return c
+}()
 
 // maxListed bounds the items (records, targets, addresses, servers,
 // record sets) one message or remedy names. A hostile or broken server can
@@ -114,62 +130,4 @@ func listedOf(items []string, total, limit int, sep string) string {
 		s += fmt.Sprintf(" … and %d more", total-n)
 	}
 	return s
-}
-
-// say sets the finding's message from its id; args join f.Args.
-func say(f *finding.Finding, id string, args map[string]string) {
-	addArgs(f, args)
-	f.ID, f.Message = id, expand(id, f.Args)
-}
-
-// advise sets the remedy the same way.
-func advise(f *finding.Finding, id string, args map[string]string) {
-	addArgs(f, args)
-	f.RemedyID, f.Remedy = id, expand(id, f.Args)
-}
-
-// addArgs merges args into the finding's. The first map given becomes
-// the finding's own: every caller builds a fresh one per finding, and a
-// copy per finding was a tenth of a city audit's retained memory.
-func addArgs(f *finding.Finding, args map[string]string) {
-	if f.Args == nil {
-		if args == nil {
-			args = map[string]string{}
-		}
-		f.Args = args
-		return
-	}
-	for k, v := range args {
-		f.Args[k] = v
-	}
-}
-
-// expand fills the {{.Key}} placeholders of id's English text. It is the
-// subset of text/template the catalog uses, without its cost per finding.
-func expand(id string, args map[string]string) string {
-	tmpl, ok := english[id]
-	if !ok {
-		panic("dnscheck: no English text for message id " + id) // caught by every test
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(tmpl, "{{.")
-		if i < 0 {
-			b.WriteString(tmpl)
-			return b.String()
-		}
-		j := strings.Index(tmpl[i:], "}}")
-		if j < 0 {
-			b.WriteString(tmpl)
-			return b.String()
-		}
-		b.WriteString(tmpl[:i])
-		key := tmpl[i+3 : i+j]
-		v, ok := args[key]
-		if !ok {
-			panic("dnscheck: message " + id + " needs the argument " + key) // caught by every test
-		}
-		b.WriteString(v)
-		tmpl = tmpl[i+j+2:]
-	}
 }
