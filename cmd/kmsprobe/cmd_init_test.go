@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,21 +24,7 @@ type initCity struct {
 // a KMS port that only accepts (for --kms-mode tcp).
 func startInitCity(t testing.TB, n int) initCity {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := acceptingPort(t)
 	city, err := delegationtest.StartCity(n, port)
 	if err != nil {
 		t.Fatal(err)

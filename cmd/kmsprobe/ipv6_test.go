@@ -98,21 +98,7 @@ func TestDemoIPv6School(t *testing.T) {
 // fix", the CSV's server column and the JSON.
 func TestAuditIPv6Addresses(t *testing.T) {
 	needIPv6Loopback(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := acceptingPort(t)
 	host := "kms.test.example. 300 IN A 127.0.0.1"
 	good := fmt.Sprintf("_vlmcs._tcp.v6.test.example. 300 IN SRV 0 0 %d kms.test.example.", port)
 	var cl sim.Cluster

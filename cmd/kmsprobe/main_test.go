@@ -34,21 +34,7 @@ func TestMain(m *testing.M) {
 // is a listener that only accepts, for --kms-mode tcp.
 func testCity(t *testing.T, warn, fail bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := acceptingPort(t)
 	recs := sim.Records{}.Add(
 		"kms.test.example. 300 IN A 127.0.0.1",
 		"alias.test.example. 300 IN A 127.0.0.1",
@@ -134,4 +120,25 @@ func TestExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// acceptingPort is a TCP port on 127.0.0.1 that accepts every connection
+// and closes it: a KMS host for --kms-mode tcp. It stops with the test.
+func acceptingPort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }
