@@ -1,8 +1,3 @@
-// Package config loads and validates schools.yaml (version 1, DESIGN.md §3).
-//
-// Loading never stops at the first problem: an admin editing a list of two
-// hundred schools wants every mistake named at once, each with the file, the
-// line, the school and the field, so one edit fixes them all.
 package config
 
 import (

@@ -1,12 +1,3 @@
-// Package render turns a probe.Report into what people and programs read:
-// the compliance table with its "what to fix" list, JSON (the report
-// contract), CSV, Markdown, HTML for mail and browsers, plain text, the
-// monitoring-plugins line, and the checklist a school's teacher follows at
-// one PC. Renderers only read the report; they never judge.
-//
-// There is one entry point, Write, and one immutable table of formats:
-// every option (language, width, colour, problems only) travels in
-// Options, so no format has a second, "localized" twin.
 package render
 
 import (

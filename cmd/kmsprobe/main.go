@@ -1,6 +1,3 @@
-// Command kmsprobe proves, from the network side, that every school can
-// activate Windows and Office through KMS, and says what to fix where one
-// cannot. See the README and DESIGN.md §5 for the command line.
 package main
 
 import (

@@ -1,7 +1,3 @@
-// Package safefile reads and writes the files kmsprobe is pointed at
-// without harming the machine it runs on (README "Files"): it reads only
-// regular files under a size limit, so /dev/zero, a FIFO or a runaway file
-// is a clear error within a second, never a hang or an exhausted memory.
 package safefile
 
 import (
