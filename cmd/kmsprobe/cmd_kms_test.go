@@ -16,8 +16,8 @@ func TestKMSHostPort(t *testing.T) {
 		host, port string
 		err        string
 	}{
-		{"ap24.kh.edu.tw", nil, "ap24.kh.edu.tw", "1688", ""},
-		{"ap24.kh.edu.tw", withPort, "ap24.kh.edu.tw", "11688", ""},
+		{"kms.example.edu.tw", nil, "kms.example.edu.tw", "1688", ""},
+		{"kms.example.edu.tw", withPort, "kms.example.edu.tw", "11688", ""},
 		{"127.0.0.1:2000", withPort, "127.0.0.1", "2000", ""},
 		{"[::1]:1688", nil, "::1", "1688", ""},
 		{"::1", nil, "::1", "1688", ""},
@@ -44,9 +44,9 @@ func TestKMSCheckTarget(t *testing.T) {
 		pos      []string
 		err      string
 	}{
-		{"", []string{"ap24.kh.edu.tw"}, ""},
-		{"school.kh.edu.tw", nil, ""},
-		{"school.kh.edu.tw", []string{"ap24.kh.edu.tw"}, "not both"},
+		{"", []string{"kms.example.edu.tw"}, ""},
+		{"school.example.edu.tw", nil, ""},
+		{"school.example.edu.tw", []string{"kms.example.edu.tw"}, "not both"},
 		{"", nil, "exactly one HOST[:PORT]"},
 		{"", []string{"a", "b"}, "exactly one HOST[:PORT]"},
 	} {

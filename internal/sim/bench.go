@@ -47,11 +47,9 @@ func SchoolIP(i int) string {
 	return fmt.Sprintf("127.%d.%d.%d", 1+i/(254*256), (i/254)%256, i%254+1)
 }
 
-// StartBenchCity starts the servers and builds the configuration that
-// audits them. Each server needs two file descriptors (one for a dead
-// one), so a caller starting thousands should raise RLIMIT_NOFILE first.
-// The caller must Close the city.
-func StartBenchCity(o BenchOptions) (*BenchCity, error) {
+// withDefaults fills what o leaves zero and checks the size: the Go
+// city and the Knot city are built from the same options.
+func (o BenchOptions) withDefaults() (BenchOptions, error) {
 	if o.Resolvers == 0 {
 		o.Resolvers = 3
 	}
@@ -65,7 +63,19 @@ func StartBenchCity(o BenchOptions) (*BenchCity, error) {
 		o.Concurrency = 256
 	}
 	if o.Schools < 1 || o.Schools > 254*256 {
-		return nil, fmt.Errorf("%d schools is out of range (1 to %d)", o.Schools, 254*256)
+		return o, fmt.Errorf("%d schools is out of range (1 to %d)", o.Schools, 254*256)
+	}
+	return o, nil
+}
+
+// StartBenchCity starts the servers and builds the configuration that
+// audits them. Each server needs two file descriptors (one for a dead
+// one), so a caller starting thousands should raise RLIMIT_NOFILE first.
+// The caller must Close the city.
+func StartBenchCity(o BenchOptions) (*BenchCity, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	c := &BenchCity{}
 	ok := false

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
 )
@@ -47,20 +46,9 @@ func benchSuffix(i int) string { return fmt.Sprintf("s%04d.bench.example", i) }
 // started. Schools, DeadEvery, Timeout, Attempts and Concurrency mean
 // what they mean for StartBenchCity.
 func WriteKnotCity(dir string, o BenchOptions) (*KnotCity, error) {
-	if o.Resolvers == 0 {
-		o.Resolvers = 3
-	}
-	if o.Timeout == 0 {
-		o.Timeout = 500 * time.Millisecond
-	}
-	if o.Attempts == 0 {
-		o.Attempts = 2
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 256
-	}
-	if o.Schools < 1 || o.Schools > 254*256 {
-		return nil, fmt.Errorf("%d schools is out of range (1 to %d)", o.Schools, 254*256)
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	zones := filepath.Join(dir, "zones")
 	if err := os.MkdirAll(zones, 0o755); err != nil {
