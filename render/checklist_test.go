@@ -8,7 +8,7 @@ import (
 
 func TestChecklistGolden(t *testing.T) {
 	r, _ := fixture()
-	s := ChecklistSchool{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", DNS: []string{"10.1.2.3:53"}, KMSHost: "kms.example.edu.tw", KMSPort: 1688}
+	s := ChecklistSchool{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", DNS: []string{"10.1.2.3:53"}, KMSHost: "ap24.kh.edu.tw", KMSPort: 1688}
 	for _, lang := range Langs {
 		for _, format := range []string{"markdown", "html"} {
 			var b bytes.Buffer
