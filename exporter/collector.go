@@ -4,6 +4,7 @@ import (
 	"iter"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,22 @@ type Snapshot struct {
 // the exporter can swap reports without re-registering anything.
 type Collector struct {
 	Get func() Snapshot
+
+	// The series of one report are computed once, not on every scrape:
+	// a report is never changed once it is published.
+	mu       sync.Mutex
+	measured *probe.Report
+	measures Measures
+}
+
+// measuresOf is FromReport(r), remembered for the last report.
+func (c *Collector) measuresOf(r *probe.Report) Measures {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.measured != r {
+		c.measures, c.measured = FromReport(r), r
+	}
+	return c.measures
 }
 
 // NewCollector returns a Collector over a fixed snapshot.
@@ -125,7 +142,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descDuration, r.DurationSeconds)
 	gauge(descComplete, boolValue(!r.Incomplete))
-	m := FromReport(r)
+	m := c.measuresOf(r)
 	for _, s := range m.Schools {
 		gauge(descSchoolStatus, float64(s.Status.Code()), s.ID)
 		gauge(descSchoolInfo, 1, s.ID, s.Suffix)
