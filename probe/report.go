@@ -179,27 +179,65 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		return r.encodeWhole(w)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var sb bytes.Buffer
-	enc := json.NewEncoder(&sb)
-	enc.SetIndent("    ", "  ")
-	enc.SetEscapeHTML(false)
 	bw.Write(before)
 	bw.WriteString("\n  \"schools\": [\n    ")
+	var buf []byte
 	for i := range r.Schools {
 		if i > 0 {
 			bw.WriteString(",\n    ")
 		}
-		sb.Reset()
-		if err := enc.Encode(&r.Schools[i]); err != nil {
+		var err error
+		if buf, err = appendSchool(buf[:0], &r.Schools[i]); err != nil {
 			return err
 		}
-		if _, err := bw.Write(bytes.TrimSuffix(sb.Bytes(), []byte("\n"))); err != nil {
+		if _, err := bw.Write(buf); err != nil {
 			return err
 		}
 	}
 	bw.WriteString("\n  ]")
 	bw.Write(after)
 	return bw.Flush()
+}
+
+// appendSchool is one element of the indented schools list, as
+// json.Encoder writes it; the findings are most of a city's report, and
+// finding.AppendIndent writes them without reflection or a second
+// indenting pass.
+func appendSchool(b []byte, s *School) ([]byte, error) {
+	const (
+		prefix = "    "
+		indent = "  "
+		member = "\n" + prefix + indent
+	)
+	b = append(b, "{"+member+`"id": `...)
+	b = finding.AppendJSONString(b, s.ID)
+	b = append(b, ","+member+`"name": `...)
+	b = finding.AppendJSONString(b, s.Name)
+	b = append(b, ","+member+`"suffix": `...)
+	b = finding.AppendJSONString(b, s.Suffix)
+	b = append(b, ","+member+`"status": `...)
+	b = finding.AppendJSONString(b, s.Status.String())
+	b = append(b, ","+member+`"findings": `...)
+	switch {
+	case s.Findings == nil:
+		b = append(b, "null"...)
+	case len(s.Findings) == 0:
+		b = append(b, "[]"...)
+	default:
+		b = append(b, '[')
+		for i := range s.Findings {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, member+indent...)
+			var err error
+			if b, err = s.Findings[i].AppendIndent(b, prefix+indent+indent, indent); err != nil {
+				return b, err
+			}
+		}
+		b = append(b, member+"]"...)
+	}
+	return append(b, "\n"+prefix+"}"...), nil
 }
 
 // schoolsMark is where the schools go in the indented report.
