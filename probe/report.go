@@ -1,7 +1,6 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -178,25 +177,79 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		// spaces, and a newline inside a JSON string is escaped.
 		return r.encodeWhole(w)
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.Write(before)
-	bw.WriteString("\n  \"schools\": [\n    ")
-	var buf []byte
-	for i := range r.Schools {
-		if i > 0 {
-			bw.WriteString(",\n    ")
+	// The schools are encoded on one goroutine and written on this one,
+	// through a few 64 KiB buffers: a city's report is ~90 MB, and copying
+	// it into the file costs as much as encoding it.
+	chunks := make(chan []byte, jsonChunks-1)
+	free := make(chan []byte, jsonChunks)
+	for range jsonChunks {
+		free <- make([]byte, 0, jsonChunkSize+4<<10)
+	}
+	stop := make(chan struct{})
+	encodeErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		encodeErr <- encodeSchools(r.Schools, before, after, chunks, free, stop)
+	}()
+	var werr error
+	for c := range chunks {
+		if werr == nil {
+			if _, werr = w.Write(c); werr != nil {
+				close(stop)
+			}
 		}
-		var err error
-		if buf, err = appendSchool(buf[:0], &r.Schools[i]); err != nil {
-			return err
+		free <- c[:0]
+	}
+	if err := <-encodeErr; err != nil && werr == nil {
+		return err
+	}
+	return werr
+}
+
+const (
+	jsonChunks    = 4
+	jsonChunkSize = 64 << 10
+)
+
+// encodeSchools sends the report's bytes in chunks of about
+// jsonChunkSize: before, the schools list, after. It stops when stop
+// closes (the writer failed).
+func encodeSchools(schools []School, before, after []byte, chunks chan<- []byte, free <-chan []byte, stop <-chan struct{}) error {
+	buf := <-free
+	flush := func(force bool) bool {
+		if len(buf) < jsonChunkSize && !force {
+			return true
 		}
-		if _, err := bw.Write(buf); err != nil {
-			return err
+		select {
+		case chunks <- buf:
+		case <-stop:
+			return false
+		}
+		select {
+		case buf = <-free:
+			return true
+		case <-stop:
+			return false
 		}
 	}
-	bw.WriteString("\n  ]")
-	bw.Write(after)
-	return bw.Flush()
+	buf = append(buf, before...)
+	buf = append(buf, "\n  \"schools\": [\n    "...)
+	for i := range schools {
+		if i > 0 {
+			buf = append(buf, ",\n    "...)
+		}
+		var err error
+		if buf, err = appendSchool(buf, &schools[i]); err != nil {
+			return err
+		}
+		if !flush(false) {
+			return nil
+		}
+	}
+	buf = append(buf, "\n  ]"...)
+	buf = append(buf, after...)
+	flush(true)
+	return nil
 }
 
 // appendSchool is one element of the indented schools list, as
