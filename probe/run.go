@@ -101,9 +101,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 
 	x := newExecutor(dnscheck.Client{Timeout: plan.PerAttempt, Attempts: plan.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
 	x.dns(ctx, plan.Queries, true)
-	// Every follow-up was asked as its answer came in; this only records
-	// the ones a stopped audit never reached as not asked.
-	x.dns(ctx, targetQueries(plan, x.ans, plan.Expect), false)
+	// Every follow-up was asked as its answer came in; a stopped audit
+	// records the ones it never reached as not asked.
+	if ctx.Err() != nil {
+		x.dns(ctx, targetQueries(plan, x.ans, plan.Expect), false)
+	}
 	m.DNS = x.ans
 	if NeedsHostResolver(plan, m) && opts.LookupHost != nil && ctx.Err() == nil {
 		m.HostResolver = opts.LookupHost(ctx, plan.Expect.Host)
