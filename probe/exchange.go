@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"container/heap"
 	"context"
 	"net"
 	"sync"
@@ -108,8 +109,7 @@ func (x *executor) step(doneDelta, totalDelta int) {
 // questions in flight. Nothing waits in a goroutine of its own, so a city
 // of 10,000 schools costs queue entries, not 80,000 parked goroutines.
 func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
-	s := &scheduler{perServer: x.perServer, queues: map[string]*serverQueue{}}
-	s.cond = sync.NewCond(&s.mu)
+	s := newScheduler(x.perServer)
 	x.enqueue(s, qs, "")
 	s.mu.Lock()
 	workers := min(cap(x.sem), max(s.pending, 1))
@@ -203,11 +203,7 @@ func (x *executor) enqueue(s *scheduler, qs []dnscheck.Query, done string) {
 			continue
 		}
 		x.queued[q] = struct{}{}
-		sq := s.queues[q.Server]
-		if sq == nil {
-			sq = &serverQueue{}
-			s.queues[q.Server] = sq
-		}
+		sq := s.queue(q.Server)
 		sq.todo = append(sq.todo, q)
 		s.pending++
 		n++
@@ -235,31 +231,63 @@ func exchangeOne(ctx context.Context, client dnscheck.Client, q dnscheck.Query) 
 	return client.Exchange(ctx, q)
 }
 
-// scheduler hands questions to workers server by server, round robin,
-// never more than perServer in flight to one server.
+// scheduler hands questions to workers, never more than perServer in
+// flight to one server, the server with the longest backlog first.
+//
+// The busiest servers set the audit's length: a city resolver asked for
+// 10,000 schools can only work through its queue perServer at a time,
+// while each school's own server has two or three questions. Serving
+// servers in turn (round robin) left the resolvers nearly idle behind
+// ten thousand school servers and then worked through their backlog
+// alone at the end; longest backlog first keeps them at their cap from
+// the start, and the remaining workers spread over the schools' servers.
 type scheduler struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	perServer int
 	queues    map[string]*serverQueue
-	ready     []*serverQueue // servers with work and a free slot, FIFO
-	pending   int            // queued plus in flight
-	peak      int            // most questions one server had in flight
+	ready     readyHeap // servers with work and a free slot
+	seq       uint64    // order of arrival among equal backlogs
+	pending   int       // queued plus in flight
+	peak      int       // most questions one server had in flight
 }
 
 type serverQueue struct {
 	todo     []dnscheck.Query
 	inFlight int
-	inReady  bool
+	index    int    // position in ready, -1 when not there
+	seq      uint64 // when it last joined ready
 }
 
-// wake puts sq on the ready list when it has work and a free slot.
+func newScheduler(perServer int) *scheduler {
+	s := &scheduler{perServer: perServer, queues: map[string]*serverQueue{}}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// queue returns server's queue, made on first use.
+func (s *scheduler) queue(server string) *serverQueue {
+	sq := s.queues[server]
+	if sq == nil {
+		sq = &serverQueue{index: -1}
+		s.queues[server] = sq
+	}
+	return sq
+}
+
+// wake puts sq among the ready servers when it has work and a free slot,
+// or moves it to its place when its backlog grew.
 func (s *scheduler) wake(sq *serverQueue) {
-	if sq.inReady || len(sq.todo) == 0 || sq.inFlight >= s.perServer {
+	if len(sq.todo) == 0 || sq.inFlight >= s.perServer {
 		return
 	}
-	sq.inReady = true
-	s.ready = append(s.ready, sq)
+	if sq.index >= 0 {
+		heap.Fix(&s.ready, sq.index)
+		return
+	}
+	s.seq++
+	sq.seq = s.seq
+	heap.Push(&s.ready, sq)
 	s.cond.Signal()
 }
 
@@ -274,19 +302,42 @@ func (s *scheduler) next() (dnscheck.Query, bool) {
 		}
 		s.cond.Wait()
 	}
-	sq := s.ready[0]
-	s.ready[0] = nil
-	s.ready = s.ready[1:]
-	sq.inReady = false
+	sq := heap.Pop(&s.ready).(*serverQueue)
 	q := sq.todo[0]
 	sq.todo[0] = dnscheck.Query{}
 	sq.todo = sq.todo[1:]
 	sq.inFlight++
 	s.peak = max(s.peak, sq.inFlight)
-	// Back of the line: one busy resolver must not hold every worker
-	// while school servers wait.
 	s.wake(sq)
 	return q, true
+}
+
+// readyHeap orders servers by backlog, longest first, then by arrival.
+type readyHeap []*serverQueue
+
+func (h readyHeap) Len() int { return len(h) }
+func (h readyHeap) Less(i, j int) bool {
+	if a, b := len(h[i].todo), len(h[j].todo); a != b {
+		return a > b
+	}
+	return h[i].seq < h[j].seq
+}
+func (h readyHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *readyHeap) Push(x any) {
+	sq := x.(*serverQueue)
+	sq.index = len(*h)
+	*h = append(*h, sq)
+}
+func (h *readyHeap) Pop() any {
+	old := *h
+	sq := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	sq.index = -1
+	return sq
 }
 
 // measureAll runs leg at every target under the shared concurrency bound.

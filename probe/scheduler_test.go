@@ -1,0 +1,74 @@
+package probe
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/kh-edu/kmsprobe/dnscheck"
+	"github.com/miekg/dns"
+)
+
+// The busiest server stays at its cap from the start, and a slot it gets
+// back is used at once, not after every other server had its turn: the
+// city resolvers, asked for every school, set the audit's length.
+func TestSchedulerLongestBacklogFirst(t *testing.T) {
+	const perServer = 4
+	s := newScheduler(perServer)
+	add := func(server string, n int) {
+		sq := s.queue(server)
+		for i := range n {
+			sq.todo = append(sq.todo, dnscheck.NewQuery(server, fmt.Sprintf("q%d.example", i), dns.TypeSRV))
+			s.pending++
+		}
+		s.wake(sq)
+	}
+	for i := range 500 {
+		add(fmt.Sprintf("127.1.%d.%d:53", i/250, i%250), 1)
+	}
+	add("127.0.0.121:53", 1000)
+	add("127.0.0.122:53", 600)
+
+	var order []string
+	take := func(n int) {
+		for range n {
+			q, ok := s.next()
+			if !ok {
+				t.Fatal("nothing to send while questions are pending")
+			}
+			order = append(order, q.Server)
+		}
+	}
+	take(8)
+	for i, srv := range order {
+		want := "127.0.0.121:53"
+		if i >= perServer {
+			want = "127.0.0.122:53"
+		}
+		if srv != want {
+			t.Fatalf("dispatch %d went to %s, want %s (order %v)", i, srv, want, order)
+		}
+	}
+	take(3)
+	for _, srv := range order[8:] {
+		if srv == "127.0.0.121:53" || srv == "127.0.0.122:53" {
+			t.Fatalf("a resolver at its cap got a ninth question: %v", order)
+		}
+	}
+	// A resolver's answer frees a slot: the next question is its own.
+	sq := s.queue("127.0.0.121:53")
+	sq.inFlight--
+	s.pending--
+	s.wake(sq)
+	take(1)
+	if got := order[len(order)-1]; got != "127.0.0.121:53" {
+		t.Errorf("after the resolver's answer the next question went to %s, want the resolver", got)
+	}
+	if s.peak != perServer {
+		t.Errorf("peak per server %d, want %d", s.peak, perServer)
+	}
+	// Equal backlogs go in turn, in order of arrival.
+	first, second := order[8], order[9]
+	if first != "127.1.0.0:53" || second != "127.1.0.1:53" {
+		t.Errorf("servers with one question each went %s, %s; want them in arrival order", first, second)
+	}
+}
