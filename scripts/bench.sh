@@ -24,6 +24,13 @@
 #   SIZES="1000" DEAD="0" RUNS=5 scripts/bench.sh
 #   BENCH_CITY=sim scripts/bench.sh       # force the Go simulation
 #   DELEGATION=off scripts/bench.sh       # the audit without dns.delegation: the floor's questions only
+#   REFUSED="50000" scripts/bench.sh      # the memory row's size (default 50000; "" leaves it out)
+#
+# Last, a memory row: REFUSED schools that all rely on the 3 city
+# resolvers, none of which listens (every question refused at once, in
+# the namespace, whose ICMP rate limit is lifted so a refusal is not held
+# back by the kernel's 1,000 errors a second); the default legs. It needs
+# the namespace, so the Go simulation leaves it out.
 #
 # Prints, per city, the minimum and the median over RUNS of wall time, CPU
 # (user+sys) and peak RSS of each, the ratios of the minima, and the peak
@@ -35,6 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 SIZES=${SIZES:-"1000 10000"}
+REFUSED=${REFUSED-50000}
 DEAD=${DEAD:-"0 10"}
 RUNS=${RUNS:-3}
 TIME=/usr/bin/time
@@ -186,3 +194,33 @@ for n in $SIZES; do
 		echo "    $floor_line; kmsprobe: $exchanges exchanges; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 	done
 done
+
+# refused_city <n> <dir>: n schools on 3 resolvers nobody answers for.
+refused_city() {
+	mkdir -p "$2"
+	{
+		echo "version: 1"
+		echo "kms: {host: kms.bench.example, port: 1688, addresses: [127.0.0.88]}"
+		echo "resolvers: [127.3.0.121:53, 127.3.0.122:53, 127.3.0.123:53]"
+		echo "probe: {timeout: 1s, attempts: 2, concurrency: 256}"
+		echo "schools:"
+		awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "  - {id: s%06d, suffix: s%06d.bench.example}\n", i, i }'
+	} >"$2/schools.yaml"
+}
+
+if [ -n "$REFUSED" ] && [ "$city" = knot ]; then
+	"${run[@]}" sysctl -q -w net.ipv4.icmp_ratelimit=0
+	for n in $REFUSED; do
+		dir="$work/refused-$n"
+		refused_city "$n" "$dir"
+		rm -f "$work/refused.m"
+		for _ in $(seq "$RUNS"); do
+			measure "$work/refused.m" "$work/kmsprobe" audit -c "$dir/schools.yaml" --kms-mode tcp --format json -o "$dir/report.json"
+		done
+		printf '%-22s | %-23s | %-23s | %-23s | %10.2f / %10.2f | %10.2f / %10.2f | %10s / %10s |\n' \
+			"$n schools, refused" "" "" "" "$(pick "$work/refused.m" 1 min)" "$(pick "$work/refused.m" 1 med)" \
+			"$(pick "$work/refused.m" 2 min)" "$(pick "$work/refused.m" 2 med)" \
+			"$(mib "$(pick "$work/refused.m" 3 min)")" "$(mib "$(pick "$work/refused.m" 3 med)")"
+		echo "    every question refused at once; $(grep -o '"exchanges": *[0-9]*' "$dir/report.json" | grep -o '[0-9]*$' || echo "?") exchanges; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+	done
+fi
