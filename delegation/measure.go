@@ -144,20 +144,20 @@ func (p *Prober) exchange(ctx context.Context, server, name string, qtype uint16
 		p.slots[server] = slot
 	}
 	p.mu.Unlock()
-	if ctx.Err() == nil {
-		select {
-		case slot <- struct{}{}:
-		case <-ctx.Done():
-		}
+	cancelled := func() Reply { return Reply{Server: server, Fail: FailCancelled, Err: ctx.Err().Error()} }
+	if ctx.Err() != nil {
+		return cancelled()
 	}
-	if err := ctx.Err(); err != nil {
-		return Reply{Server: server, Fail: FailCancelled, Err: err.Error()}
+	select {
+	case slot <- struct{}{}:
+	case <-ctx.Done():
+		return cancelled()
 	}
+	defer func() { <-slot }()
 	p.mu.Lock()
 	p.sent++
 	p.peak = max(p.peak, len(slot))
 	p.mu.Unlock()
-	defer func() { <-slot }()
 	return p.c.Exchange(ctx, server, name, qtype, rd)
 }
 
@@ -169,6 +169,7 @@ func (p *Prober) exchange(ctx context.Context, server, name string, qtype uint16
 // answers are dropped when the measurement ends.
 type zoneAsker struct {
 	p    *Prober
+	zone string
 	mu   sync.Mutex
 	seen map[askKey]*asked
 }
@@ -184,9 +185,12 @@ type asked struct {
 	r    Reply
 }
 
-func (p *Prober) asker() *zoneAsker { return &zoneAsker{p: p, seen: map[askKey]*asked{}} }
+func (p *Prober) asker(zone string) *zoneAsker {
+	return &zoneAsker{p: p, zone: zone, seen: map[askKey]*asked{}}
+}
 
-func (z *zoneAsker) exchange(ctx context.Context, server, zone string, qtype uint16, rd bool) Reply {
+// exchange asks server about the zone.
+func (z *zoneAsker) exchange(ctx context.Context, server string, qtype uint16, rd bool) Reply {
 	k := askKey{server, qtype, rd}
 	z.mu.Lock()
 	a, ok := z.seen[k]
@@ -194,7 +198,7 @@ func (z *zoneAsker) exchange(ctx context.Context, server, zone string, qtype uin
 		a = &asked{done: make(chan struct{})}
 		z.seen[k] = a
 		z.mu.Unlock()
-		a.r = z.p.exchange(ctx, server, zone, qtype, rd)
+		a.r = z.p.exchange(ctx, server, z.zone, qtype, rd)
 		close(a.done)
 		return a.r
 	}
@@ -324,7 +328,7 @@ func (p *Prober) nsAddr(a netip.Addr) string {
 // names for the zone's SOA and NS records.
 func (p *Prober) Measure(ctx context.Context, t Target) Measurement {
 	m := Measurement{Target: t}
-	z := p.asker()
+	z := p.asker(t.Zone)
 	glue := map[string][]netip.Addr{}
 	if t.Parent == "" {
 		m.ParentProblem = "a top-level name has no parent zone to ask"
@@ -374,7 +378,7 @@ func (p *Prober) Measure(ctx context.Context, t Target) Measurement {
 func (p *Prober) askParent(ctx context.Context, z *zoneAsker, m *Measurement, servers []string, glue map[string][]netip.Addr) {
 	var problems []string
 	for _, s := range servers {
-		r := z.exchange(ctx, s, m.Zone, dns.TypeNS, false)
+		r := z.exchange(ctx, s, dns.TypeNS, false)
 		switch {
 		case r.Msg == nil:
 			problems = append(problems, s+": "+r.Fail)
@@ -434,6 +438,11 @@ func (p *Prober) askServers(ctx context.Context, z *zoneAsker, zone string, name
 		}
 	}
 	res := make([]Server, len(jobs))
+	if len(jobs) == 1 {
+		// The usual school: one server, asked in this goroutine.
+		res[0] = p.askServer(ctx, z, zone, jobs[0].ns, jobs[0].addr)
+		return append(out, res...)
+	}
 	sem := make(chan struct{}, p.c.Concurrency)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -449,7 +458,7 @@ func (p *Prober) askServers(ctx context.Context, z *zoneAsker, zone string, name
 
 func (p *Prober) askServer(ctx context.Context, z *zoneAsker, zone, ns, addr string) Server {
 	s := Server{NS: ns, Addr: addr}
-	r := z.exchange(ctx, addr, zone, dns.TypeSOA, false)
+	r := z.exchange(ctx, addr, dns.TypeSOA, false)
 	s.RTTms = float64(r.RTT.Microseconds()/10) / 100
 	if r.Msg == nil {
 		s.Lame = r.Fail
@@ -479,7 +488,7 @@ func (p *Prober) askServer(ctx context.Context, z *zoneAsker, zone, ns, addr str
 	if s.Lame != "" {
 		return s
 	}
-	if nr := z.exchange(ctx, addr, zone, dns.TypeNS, false); nr.Msg != nil && nr.Msg.Authoritative {
+	if nr := z.exchange(ctx, addr, dns.TypeNS, false); nr.Msg != nil && nr.Msg.Authoritative {
 		s.NSSet = nsNames(nr.Msg.Answer, zone)
 	}
 	return s
