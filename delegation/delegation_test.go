@@ -240,3 +240,40 @@ func TestJudgeIsPure(t *testing.T) {
 		t.Errorf("negative TTL from the newest server: %v", d)
 	}
 }
+
+// TestSlotWaitEndsWithTheAudit: questions queued behind a silent
+// resolver's per-server cap return as soon as the audit stops, not after
+// the questions ahead of them time out, and are unknown, never blamed.
+func TestSlotWaitEndsWithTheAudit(t *testing.T) {
+	n := delegationtest.Start(t, &delegationtest.Host{IP: "127.0.0.3", Mode: delegationtest.Silent})
+	cl := delegation.Client{Timeout: 5 * time.Second, Attempts: 1, NSPort: n.Port, PerServer: 1}
+	p := delegation.NewProber(cl, []string{n.Addr("127.0.0.3")})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	// Four parents: four questions to the one resolver, three waiting.
+	res := make([][]finding.Finding, 4)
+	stopped := make([]bool, 4)
+	done := make(chan int)
+	for i := range res {
+		go func() {
+			m := p.Measure(ctx, delegation.Plan(fmt.Sprintf("school.p%d.example", i))[0])
+			res[i], stopped[i] = delegation.Judge(m), m.Stopped
+			done <- i
+		}()
+	}
+	for range res {
+		<-done
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stopping took %v; the queued questions waited out the timeout", d)
+	}
+	for i, fs := range res {
+		if !stopped[i] || len(fs) != 1 || fs[0].Status != finding.Unknown {
+			t.Errorf("zone %d: stopped=%v %+v, want stopped and one unknown", i, stopped[i], fs)
+		}
+	}
+	if sent, peak := p.Load(); peak != 1 || sent < 1 {
+		t.Errorf("sent %d, peak %d in flight; want the cap of 1 held", sent, peak)
+	}
+}

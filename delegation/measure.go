@@ -97,13 +97,19 @@ type Measurement struct {
 // Prober measures zones through one set of city resolvers. Name server
 // addresses and the parent zones' servers are looked up once and shared
 // by every zone measured with the same Prober, so a city of 400 schools
-// asks for kh.edu.tw's servers once, not 400 times.
+// asks for kh.edu.tw's servers once, not 400 times. Its questions to any
+// one server, whichever zone they are for, are capped at the client's
+// PerServer in flight. A Prober caches for its life: make one per audit.
 type Prober struct {
 	c         Client
 	resolvers []string
 
 	mu    sync.Mutex
 	cache map[string]*entry
+	// slots hold a token per exchange in flight to a server (host:port).
+	slots map[string]chan struct{}
+	peak  int
+	sent  int
 }
 
 type entry struct {
@@ -116,7 +122,93 @@ type entry struct {
 
 // NewProber returns a Prober asking resolvers (host:port) with c's budget.
 func NewProber(c Client, resolvers []string) *Prober {
-	return &Prober{c: c.withDefaults(), resolvers: resolvers, cache: map[string]*entry{}}
+	return &Prober{c: c.withDefaults(), resolvers: resolvers, cache: map[string]*entry{}, slots: map[string]chan struct{}{}}
+}
+
+// Load is how many exchanges the Prober sent and the most it had in
+// flight to one server at once.
+func (p *Prober) Load() (sent, peakPerServer int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent, p.peak
+}
+
+// exchange asks one question once a slot to its server is free. The wait
+// for a slot is bounded by the exchanges ahead of it, each bounded by its
+// own deadline, and by ctx.
+func (p *Prober) exchange(ctx context.Context, server, name string, qtype uint16, rd bool) Reply {
+	p.mu.Lock()
+	slot := p.slots[server]
+	if slot == nil {
+		slot = make(chan struct{}, p.c.PerServer)
+		p.slots[server] = slot
+	}
+	p.mu.Unlock()
+	cancelled := func() Reply { return Reply{Server: server, Fail: FailCancelled, Err: ctx.Err().Error()} }
+	if ctx.Err() != nil {
+		return cancelled()
+	}
+	select {
+	case slot <- struct{}{}:
+	case <-ctx.Done():
+		return cancelled()
+	}
+	defer func() { <-slot }()
+	p.mu.Lock()
+	p.sent++
+	p.peak = max(p.peak, len(slot))
+	p.mu.Unlock()
+	return p.c.Exchange(ctx, server, name, qtype, rd)
+}
+
+// zoneAsker asks the questions of one zone's measurement, each distinct
+// question once: a zone the city's servers host is asked for its NS set
+// at the same server as its parent and as its own name server, and two
+// names of one server share an address. Every question of a measurement
+// names the zone, so nothing is shared with another zone's and the
+// answers are dropped when the measurement ends.
+type zoneAsker struct {
+	p    *Prober
+	zone string
+	mu   sync.Mutex
+	seen map[askKey]*asked
+}
+
+type askKey struct {
+	server string
+	qtype  uint16
+	rd     bool
+}
+
+type asked struct {
+	done chan struct{}
+	r    Reply
+}
+
+func (p *Prober) asker(zone string) *zoneAsker {
+	return &zoneAsker{p: p, zone: zone, seen: map[askKey]*asked{}}
+}
+
+// exchange asks server about the zone.
+func (z *zoneAsker) exchange(ctx context.Context, server string, qtype uint16, rd bool) Reply {
+	k := askKey{server, qtype, rd}
+	z.mu.Lock()
+	a, ok := z.seen[k]
+	if !ok {
+		a = &asked{done: make(chan struct{})}
+		z.seen[k] = a
+		z.mu.Unlock()
+		a.r = z.p.exchange(ctx, server, z.zone, qtype, rd)
+		close(a.done)
+		return a.r
+	}
+	z.mu.Unlock()
+	select {
+	case <-a.done:
+		return a.r
+	case <-ctx.Done():
+		return Reply{Server: server, Fail: FailCancelled, Err: ctx.Err().Error()}
+	}
 }
 
 // Measure is NewProber(c, resolvers).Measure(ctx, t) for a single zone.
@@ -157,7 +249,7 @@ func (p *Prober) once(ctx context.Context, key string, fn func(*entry)) *entry {
 func (p *Prober) ask(ctx context.Context, name string, qtype uint16) Reply {
 	var last Reply
 	for _, r := range p.resolvers {
-		last = p.c.Exchange(ctx, r, name, qtype, true)
+		last = p.exchange(ctx, r, name, qtype, true)
 		if last.Msg != nil && last.Msg.Rcode != dns.RcodeServerFailure && last.Msg.Rcode != dns.RcodeRefused {
 			return last
 		}
@@ -236,13 +328,14 @@ func (p *Prober) nsAddr(a netip.Addr) string {
 // names for the zone's SOA and NS records.
 func (p *Prober) Measure(ctx context.Context, t Target) Measurement {
 	m := Measurement{Target: t}
+	z := p.asker(t.Zone)
 	glue := map[string][]netip.Addr{}
 	if t.Parent == "" {
 		m.ParentProblem = "a top-level name has no parent zone to ask"
 	} else if servers, why := p.parentServers(ctx, t.Parent); why != "" {
 		m.ParentProblem = why
 	} else {
-		p.askParent(ctx, &m, servers, glue)
+		p.askParent(ctx, z, &m, servers, glue)
 	}
 	if m.NotDelegated {
 		m.Stopped = ctx.Err() != nil
@@ -263,7 +356,7 @@ func (p *Prober) Measure(ctx context.Context, t Target) Measurement {
 				todo = append(todo, n)
 			}
 		}
-		m.Servers = append(m.Servers, p.askServers(ctx, t.Zone, todo, glue)...)
+		m.Servers = append(m.Servers, p.askServers(ctx, z, t.Zone, todo, glue)...)
 		var more []string
 		for _, s := range m.Servers {
 			more = union(more, s.NSSet)
@@ -282,10 +375,10 @@ func (p *Prober) Measure(ctx context.Context, t Target) Measurement {
 
 // askParent asks the parent's servers, in order, until one answers
 // usefully, for the zone's NS records without recursion.
-func (p *Prober) askParent(ctx context.Context, m *Measurement, servers []string, glue map[string][]netip.Addr) {
+func (p *Prober) askParent(ctx context.Context, z *zoneAsker, m *Measurement, servers []string, glue map[string][]netip.Addr) {
 	var problems []string
 	for _, s := range servers {
-		r := p.c.Exchange(ctx, s, m.Zone, dns.TypeNS, false)
+		r := z.exchange(ctx, s, dns.TypeNS, false)
 		switch {
 		case r.Msg == nil:
 			problems = append(problems, s+": "+r.Fail)
@@ -327,7 +420,7 @@ func (p *Prober) askParent(ctx context.Context, m *Measurement, servers []string
 
 // askServers asks every address of every name for SOA and NS, bounded by
 // the client's concurrency.
-func (p *Prober) askServers(ctx context.Context, zone string, names []string, glue map[string][]netip.Addr) []Server {
+func (p *Prober) askServers(ctx context.Context, z *zoneAsker, zone string, names []string, glue map[string][]netip.Addr) []Server {
 	type job struct{ ns, addr string }
 	var jobs []job
 	var out []Server
@@ -345,22 +438,27 @@ func (p *Prober) askServers(ctx context.Context, zone string, names []string, gl
 		}
 	}
 	res := make([]Server, len(jobs))
+	if len(jobs) == 1 {
+		// The usual school: one server, asked in this goroutine.
+		res[0] = p.askServer(ctx, z, zone, jobs[0].ns, jobs[0].addr)
+		return append(out, res...)
+	}
 	sem := make(chan struct{}, p.c.Concurrency)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			res[i] = p.askServer(ctx, zone, j.ns, j.addr)
+			res[i] = p.askServer(ctx, z, zone, j.ns, j.addr)
 		})
 	}
 	wg.Wait()
 	return append(out, res...)
 }
 
-func (p *Prober) askServer(ctx context.Context, zone, ns, addr string) Server {
+func (p *Prober) askServer(ctx context.Context, z *zoneAsker, zone, ns, addr string) Server {
 	s := Server{NS: ns, Addr: addr}
-	r := p.c.Exchange(ctx, addr, zone, dns.TypeSOA, false)
+	r := z.exchange(ctx, addr, dns.TypeSOA, false)
 	s.RTTms = float64(r.RTT.Microseconds()/10) / 100
 	if r.Msg == nil {
 		s.Lame = r.Fail
@@ -390,7 +488,7 @@ func (p *Prober) askServer(ctx context.Context, zone, ns, addr string) Server {
 	if s.Lame != "" {
 		return s
 	}
-	if nr := p.c.Exchange(ctx, addr, zone, dns.TypeNS, false); nr.Msg != nil && nr.Msg.Authoritative {
+	if nr := z.exchange(ctx, addr, dns.TypeNS, false); nr.Msg != nil && nr.Msg.Authoritative {
 		s.NSSet = nsNames(nr.Msg.Answer, zone)
 	}
 	return s

@@ -6,6 +6,7 @@ import (
 	"github.com/kh-edu/kmsprobe/clockcheck"
 	"github.com/kh-edu/kmsprobe/config"
 	"github.com/kh-edu/kmsprobe/delegation"
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/i18n"
 	"github.com/kh-edu/kmsprobe/kmscheck"
@@ -93,22 +94,43 @@ func (m clockMeasurement) SharedFault(f finding.Finding) (finding.Finding, bool)
 }
 
 // Zone is the dns.delegation leg: one school zone, through the city
-// resolvers and the zone's own name servers. One Prober is shared by every
-// zone of an audit, so the parent's servers are looked up once.
+// resolvers and the zone's own name servers. An audit measures with the
+// leg ForAudit returns: one Prober per audit, shared by every zone (the
+// parent's servers are looked up once), asking on one pool of shared
+// sockets and capped at probe.per_server questions in flight per server.
 type Zone struct {
+	// Prober measures when the leg is used outside an audit (one zone,
+	// a test); it asks on the process's shared sockets.
 	Prober    *delegation.Prober
-	resolvers int
+	client    delegation.Client
+	resolvers []string
 }
+
+var _ probe.AuditLeg = Zone{}
 
 // ZoneOf builds the delegation leg of cfg with the per-question budget.
 func ZoneOf(cfg *config.Config) Zone {
 	b := BudgetsOf(cfg)
-	return Zone{Prober: delegation.NewProber(delegation.Client{Timeout: b.PerAttempt, Attempts: b.Attempts, NSPort: cfg.Probe.NSPort}, cfg.Resolvers), resolvers: len(cfg.Resolvers)}
+	c := delegation.Client{Timeout: b.PerAttempt, Attempts: b.Attempts, NSPort: cfg.Probe.NSPort, PerServer: cfg.Probe.PerServer}
+	return Zone{Prober: delegation.NewProber(c, cfg.Resolvers), client: c, resolvers: cfg.Resolvers}
+}
+
+// ForAudit is the leg for one audit: a fresh Prober, so no name server or
+// address outlives the audit that learned it, on a pool of sockets of its
+// own that end closes (fresh source ports for every audit).
+func (z Zone) ForAudit() (probe.Leg, func()) {
+	if len(z.resolvers) == 0 {
+		return z, func() {}
+	}
+	c := z.client
+	c.Sockets = dnscheck.NewSockets()
+	z.Prober = delegation.NewProber(c, z.resolvers)
+	return z, c.Sockets.Close
 }
 
 // Measure checks the delegation of one zone (a school's suffix).
 func (z Zone) Measure(ctx context.Context, zone string) probe.Measurement {
-	if z.resolvers == 0 {
+	if len(z.resolvers) == 0 {
 		return probe.Judged{{Check: finding.DNSDelegation, Status: finding.Skip, Short: "no resolvers",
 			ID: "dns.delegation.no_resolvers", Message: i18n.T(i18n.English, "dns.delegation.no_resolvers", nil)}}
 	}

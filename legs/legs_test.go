@@ -2,10 +2,14 @@ package legs
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/config"
+	"github.com/kh-edu/kmsprobe/delegation"
+	"github.com/kh-edu/kmsprobe/delegation/delegationtest"
 	"github.com/kh-edu/kmsprobe/finding"
 	"github.com/kh-edu/kmsprobe/i18n"
 )
@@ -53,6 +57,45 @@ func TestSkipsTranslate(t *testing.T) {
 	for _, f := range fs {
 		if err := i18n.CheckFinding(f); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestZoneForAudit: each audit gets a Prober of its own (nothing learned
+// in one audit answers for the next) on sockets that end closes, and its
+// zones are judged as before.
+func TestZoneForAudit(t *testing.T) {
+	c, err := delegationtest.StartCity(8, 1688)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cfg, err := config.Parse("z.yaml", []byte(fmt.Sprintf(
+		"version: 1\nresolvers: [%q]\nprobe: {timeout: 2s, attempts: 2, ns_port: %d}\nschools: [{id: a, suffix: s001.kh.edu.tw}]\n", c.Resolver, c.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := ZoneOf(cfg)
+	var probers []*delegation.Prober
+	for range 2 {
+		leg, end := z.ForAudit()
+		zl, ok := leg.(Zone)
+		if !ok || zl.Prober == nil || zl.Prober == z.Prober || slices.Contains(probers, zl.Prober) {
+			t.Fatalf("ForAudit gave %#v: want a Zone with a Prober of its own", leg)
+		}
+		probers = append(probers, zl.Prober)
+		for _, zone := range []string{"s001.kh.edu.tw", "s004.kh.edu.tw"} { // own server, hosted by the city
+			fs := leg.Measure(context.Background(), zone).Judge()
+			if len(fs) != 1 || fs[0].Status != finding.Pass {
+				t.Errorf("%s: %+v, want one pass", zone, fs)
+			}
+		}
+		if sent, peak := zl.Prober.Load(); sent == 0 || peak < 1 {
+			t.Errorf("the audit's prober sent %d questions, peak %d", sent, peak)
+		}
+		end()
+		if sent, _ := z.Prober.Load(); sent != 0 {
+			t.Errorf("the leg's own prober sent %d questions during an audit", sent)
 		}
 	}
 }

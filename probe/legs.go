@@ -35,6 +35,24 @@ type Leg interface {
 	Measure(ctx context.Context, target string) Measurement
 }
 
+// AuditLeg is a leg that keeps state for one audit: what its targets
+// share (a parent zone's servers, looked up once) and the sockets it asks
+// on. Run calls ForAudit once per audit, measures with the leg it returns
+// and calls end when every measurement is taken, so nothing is carried
+// from one audit into the next (an exporter audits every few minutes).
+type AuditLeg interface {
+	Leg
+	ForAudit() (leg Leg, end func())
+}
+
+// forAudit is leg scoped to one audit, and what ends the scope.
+func forAudit(leg Leg) (Leg, func()) {
+	if a, ok := leg.(AuditLeg); ok {
+		return a.ForAudit()
+	}
+	return leg, func() {}
+}
+
 // LegFunc adapts a function that returns findings directly (a test fake,
 // or a leg whose judging cannot be separated from its exchange) to a Leg.
 type LegFunc func(ctx context.Context, target string) []finding.Finding

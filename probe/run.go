@@ -130,7 +130,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 			wg.Go(func() { clock = measureOne(ctx, opts.Legs.Clock) })
 		}
 		if opts.Legs.Zone != nil {
-			wg.Go(func() { zones = x.measureAll(ctx, opts.Legs.Zone, plan.Zones()) })
+			zone, end := forAudit(opts.Legs.Zone)
+			wg.Go(func() {
+				defer end()
+				zones = x.measureAll(ctx, zone, plan.Zones())
+			})
 		}
 		if plan.HaveKMS {
 			kms = x.measureAll(ctx, opts.Legs.KMS, kmsTargets)

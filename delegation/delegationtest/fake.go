@@ -3,9 +3,11 @@ package delegationtest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,10 +40,44 @@ type Host struct {
 	zones   map[string][]dns.RR
 	cache   map[string][]dns.RR
 	queries atomic.Int64
+	delay   atomic.Int64
+
+	mu       sync.Mutex
+	inFlight int
+	peak     int
+	asked    map[string]int
 }
 
 // Queries counts the questions the host received.
 func (h *Host) Queries() int64 { return h.queries.Load() }
+
+// SetDelay holds every answer d, so questions pile up and a test sees
+// how many a client keeps in flight to the host at once.
+func (h *Host) SetDelay(d time.Duration) { h.delay.Store(int64(d)) }
+
+// Peak is the most questions the host was answering at once.
+func (h *Host) Peak() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.peak
+}
+
+// Asked counts the questions the host answered, by "name type rd=0|1".
+func (h *Host) Asked() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.asked)
+}
+
+// Host is the host listening on ip, nil when there is none.
+func (n *Net) Host(ip string) *Host {
+	for _, h := range n.hosts {
+		if h.IP == ip {
+			return h
+		}
+	}
+	return nil
+}
 
 // Net is a set of hosts listening on one port.
 type Net struct {
@@ -212,17 +248,42 @@ func parseZones(z map[string][]string) (map[string][]dns.RR, error) {
 // ServeDNS answers one question.
 func (h *Host) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 	h.queries.Add(1)
+	h.mu.Lock()
+	h.inFlight++
+	h.peak = max(h.peak, h.inFlight)
+	if len(q.Question) == 1 {
+		if h.asked == nil {
+			h.asked = map[string]int{}
+		}
+		rd := 0
+		if q.RecursionDesired {
+			rd = 1
+		}
+		h.asked[fmt.Sprintf("%s %s rd=%d", strings.ToLower(q.Question[0].Name), dns.TypeToString[q.Question[0].Qtype], rd)]++
+	}
+	h.mu.Unlock()
+	if d := time.Duration(h.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	m := h.answer(q)
+	// Out of flight before the answer leaves: the client may send its
+	// next question the moment it has this one.
+	h.mu.Lock()
+	h.inFlight--
+	h.mu.Unlock()
+	_ = w.WriteMsg(m)
+}
+
+func (h *Host) answer(q *dns.Msg) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(q)
 	if len(q.Question) != 1 {
 		m.Rcode = dns.RcodeFormatError
-		_ = w.WriteMsg(m)
-		return
+		return m
 	}
 	if h.Mode == Refuse {
 		m.Rcode = dns.RcodeRefused
-		_ = w.WriteMsg(m)
-		return
+		return m
 	}
 	qq := q.Question[0]
 	name := strings.ToLower(qq.Name)
@@ -232,14 +293,13 @@ func (h *Host) ServeDNS(w dns.ResponseWriter, q *dns.Msg) {
 		if _, ok := h.cache[name]; !ok {
 			m.Rcode = dns.RcodeNameError
 		}
-		_ = w.WriteMsg(m)
-		return
+		return m
 	}
 	h.authoritative(m, name, qq.Qtype)
 	if h.Mode == NoAA {
 		m.Authoritative = false
 	}
-	_ = w.WriteMsg(m)
+	return m
 }
 
 func (h *Host) authoritative(m *dns.Msg, name string, qtype uint16) {
