@@ -245,13 +245,20 @@ func marshalMap(m map[string]any, prefix, indent string, pretty bool) ([]byte, e
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if pretty {
-		enc.SetIndent(prefix, indent)
-	}
 	if err := enc.Encode(m); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if !pretty {
+		return b, nil
+	}
+	// json.Indent, as MarshalIndent: an Encoder's SetIndent("", "")
+	// would write compact JSON instead.
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, prefix, indent); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // toEvidence builds the map NewEvidence promises (the value a JSON round
