@@ -231,6 +231,11 @@ func (e Evidence) AppendIndent(b []byte, prefix, indent string) []byte {
 		w.value(reflect.ValueOf(e.typed))
 		return w.b
 	}
+	if rv := reflect.ValueOf(e.m); e.m != nil && plainAs(rv, true, 0) {
+		w := writer{b: b, prefix: prefix, indent: indent, pretty: true, raw: true}
+		w.value(rv)
+		return w.b
+	}
 	out, err := marshalMap(e.m, prefix, indent, true)
 	if err != nil {
 		return append(b, "null"...)
@@ -241,6 +246,11 @@ func (e Evidence) AppendIndent(b []byte, prefix, indent string) []byte {
 func marshalMap(m map[string]any, prefix, indent string, pretty bool) ([]byte, error) {
 	if m == nil {
 		return []byte("null"), nil
+	}
+	if rv := reflect.ValueOf(m); plainAs(rv, true, 0) {
+		w := writer{prefix: prefix, indent: indent, pretty: pretty, raw: true}
+		w.value(rv)
+		return w.b, nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -550,8 +560,17 @@ func roundTrip(v any) map[string]any {
 // plain reports whether v's JSON round trip is what jsonValue, canon and
 // writer reproduce: the only evidence kept typed. Map keys must be valid
 // UTF-8 (encoding/json sorts keys before it repairs them).
-func plain(v reflect.Value) bool {
-	if customJSON(v.Type()) {
+func plain(v reflect.Value) bool { return plainAs(v, false, 0) }
+
+// maxDepth is deeper than any evidence nests: a cycle, or anything that
+// deep, goes to encoding/json, which says what is wrong with it.
+const maxDepth = 32
+
+// plainAs with raw is whether writer in raw mode writes v as
+// encoding/json does (a literal or decoded map): no structs, whose
+// fields encoding/json writes in declaration order.
+func plainAs(v reflect.Value, raw bool, depth int) bool {
+	if depth > maxDepth || customJSON(v.Type()) {
 		return false
 	}
 	switch v.Kind() {
@@ -563,9 +582,9 @@ func plain(v reflect.Value) bool {
 		f := v.Float()
 		return !math.IsNaN(f) && !math.IsInf(f, 0)
 	case reflect.Pointer:
-		return v.IsNil() || plain(v.Elem())
+		return v.IsNil() || plainAs(v.Elem(), raw, depth+1)
 	case reflect.Interface:
-		return v.IsNil() || v.NumMethod() == 0 && plain(v.Elem())
+		return v.IsNil() || v.NumMethod() == 0 && plainAs(v.Elem(), raw, depth+1)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return false // base64
@@ -573,7 +592,7 @@ func plain(v reflect.Value) bool {
 		fallthrough
 	case reflect.Array:
 		for i := range v.Len() {
-			if !plain(v.Index(i)) {
+			if !plainAs(v.Index(i), raw, depth+1) {
 				return false
 			}
 		}
@@ -583,18 +602,18 @@ func plain(v reflect.Value) bool {
 			return false
 		}
 		for it := v.MapRange(); it.Next(); {
-			if !utf8.ValidString(it.Key().String()) || !plain(it.Value()) {
+			if !raw && !utf8.ValidString(it.Key().String()) || !plainAs(it.Value(), raw, depth+1) {
 				return false
 			}
 		}
 		return true
 	case reflect.Struct:
 		fs, ok := fieldsOf(v.Type())
-		if !ok {
+		if raw || !ok {
 			return false
 		}
 		for _, f := range fs {
-			if !plain(v.Field(f.index)) {
+			if !plainAs(v.Field(f.index), raw, depth+1) {
 				return false
 			}
 		}
@@ -705,10 +724,12 @@ func canon(dst, src reflect.Value) bool {
 // writer writes a plain value's round-trip JSON the way encoding/json
 // writes the round-trip map with HTML escaping off: object keys sorted,
 // numbers as float64, strings repaired. pretty is MarshalIndent's layout.
+// raw writes the value itself as encoding/json does instead (integers
+// exact, a byte that is not UTF-8 as \ufffd): a literal map's values.
 type writer struct {
 	b              []byte
 	prefix, indent string
-	pretty         bool
+	pretty, raw    bool
 	depth          int
 }
 
@@ -731,7 +752,7 @@ func (w *writer) key(first bool, k string) {
 		w.b = append(w.b, ',')
 	}
 	w.newline()
-	w.b = appendString(w.b, k)
+	w.b = appendString(w.b, k, w.raw)
 	w.b = append(w.b, ':')
 	if w.pretty {
 		w.b = append(w.b, ' ')
@@ -753,11 +774,19 @@ func (w *writer) value(v reflect.Value) {
 	case reflect.Bool:
 		w.b = strconv.AppendBool(w.b, v.Bool())
 	case reflect.String:
-		w.b = appendString(w.b, v.String())
+		w.b = appendString(w.b, v.String(), w.raw)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		w.b = appendFloat(w.b, float64(v.Int()))
+		if w.raw {
+			w.b = strconv.AppendInt(w.b, v.Int(), 10)
+		} else {
+			w.b = appendFloat(w.b, float64(v.Int()))
+		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		w.b = appendFloat(w.b, float64(v.Uint()))
+		if w.raw {
+			w.b = strconv.AppendUint(w.b, v.Uint(), 10)
+		} else {
+			w.b = appendFloat(w.b, float64(v.Uint()))
+		}
 	case reflect.Float64:
 		w.b = appendFloat(w.b, v.Float())
 	case reflect.Pointer, reflect.Interface:
@@ -843,7 +872,8 @@ const hex = "0123456789abcdef"
 // appendString is encoding/json's string form with HTML escaping off, of
 // the string as it reads back: a byte that is not UTF-8 is U+FFFD itself
 // (the round trip already replaced it), U+2028 and U+2029 are escaped.
-func appendString(b []byte, s string) []byte {
+// raw writes such a byte as encoding/json writes it, \ufffd.
+func appendString(b []byte, s string, raw bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -875,6 +905,9 @@ func appendString(b []byte, s string) []byte {
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case r == utf8.RuneError && n == 1 && raw:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
 		case r == utf8.RuneError && n == 1:
 			b = append(b, s[start:i]...)
 			b = utf8.AppendRune(b, utf8.RuneError)

@@ -398,9 +398,25 @@ func FuzzEvidenceJSON(f *testing.F) {
 		want, dec := reference(t, v)
 		e := finding.NewEvidence(v)
 		sameEvidence(t, v, e, want, dec)
-		// Any prefix and indent: the lead's report encoder passes its own.
+		// Any prefix and indent: the report encoder passes its own.
 		if got, want := string(e.AppendIndent(nil, prefix, indent)), marshalNoHTML(t, want, true, prefix, indent); got != want {
 			t.Fatalf("AppendIndent(%q, %q) =\n%s\nwant\n%s", prefix, indent, got, want)
+		}
+		// A literal map writes what encoding/json writes of it, under
+		// every encoder, its values as they are (integers exact, a byte
+		// that is not UTF-8 as \ufffd).
+		m := map[string]any{s1: s2, s2 + "x": i, "u": u, "x": x, "b": b, "l": []string{s1, s2}, "n": nil,
+			"m": map[string]any{s2: y, s1: []any{b, u32, &u32}}, "o": []map[string]any{{s1: i}, nil}, "e": []int{}}
+		lit := finding.EvidenceMap(m)
+		mb, _ := json.Marshal(m)
+		if got, _ := json.Marshal(lit); string(got) != string(mb) {
+			t.Fatalf("literal marshals to %s, want %s", got, mb)
+		}
+		if got, want := marshalNoHTML(t, lit, false, "", ""), marshalNoHTML(t, m, false, "", ""); got != want {
+			t.Fatalf("literal without HTML escaping %s, want %s", got, want)
+		}
+		if got, want := string(lit.AppendIndent(nil, prefix, indent)), marshalNoHTML(t, m, true, prefix, indent); got != want {
+			t.Fatalf("literal AppendIndent(%q, %q) =\n%s\nwant\n%s", prefix, indent, got, want)
 		}
 	})
 }
@@ -439,5 +455,19 @@ func BenchmarkEvidenceDecode(b *testing.B) {
 		if err := e.Decode(&ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestEvidenceCycle: a literal map that holds itself is an error from
+// MarshalJSON, and null from AppendIndent, never a hang.
+func TestEvidenceCycle(t *testing.T) {
+	m := map[string]any{"a": 1}
+	m["self"] = m
+	e := finding.EvidenceMap(m)
+	if _, err := json.Marshal(e); err == nil {
+		t.Error("a map that holds itself marshals without an error")
+	}
+	if got := string(e.AppendIndent(nil, "", "  ")); got != "null" {
+		t.Errorf("AppendIndent = %s, want null", got)
 	}
 }
