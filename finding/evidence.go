@@ -203,7 +203,7 @@ func (e Evidence) Equal(o Evidence) bool {
 // must not find it escaped when its encoder does not.
 func (e Evidence) MarshalJSON() ([]byte, error) {
 	if e.typed != nil {
-		w := writer{}
+		w := writer{b: make([]byte, 0, 256)}
 		w.value(reflect.ValueOf(e.typed))
 		return w.b, nil
 	}
@@ -248,7 +248,7 @@ func marshalMap(m map[string]any, prefix, indent string, pretty bool) ([]byte, e
 		return []byte("null"), nil
 	}
 	if rv := reflect.ValueOf(m); plainAs(rv, true, 0) {
-		w := writer{prefix: prefix, indent: indent, pretty: pretty, raw: true}
+		w := writer{b: make([]byte, 0, 256), prefix: prefix, indent: indent, pretty: pretty, raw: true}
 		w.value(rv)
 		return w.b, nil
 	}
@@ -795,6 +795,8 @@ func (w *writer) value(v reflect.Value) {
 			return
 		}
 		w.value(v.Elem())
+	case reflect.Invalid: // a nil in a map[string]any
+		w.b = append(w.b, "null"...)
 	case reflect.Slice:
 		if v.IsNil() {
 			w.b = append(w.b, "null"...)
@@ -821,6 +823,20 @@ func (w *writer) value(v reflect.Value) {
 	case reflect.Map:
 		if v.IsNil() {
 			w.b = append(w.b, "null"...)
+			return
+		}
+		if m, ok := v.Interface().(map[string]any); ok {
+			// A decoded report's maps: no reflect.Value per key.
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for i, k := range keys {
+				w.key(i == 0, k)
+				w.value(reflect.ValueOf(m[k]))
+			}
+			w.endObject(len(keys) == 0)
 			return
 		}
 		keys := v.MapKeys()
