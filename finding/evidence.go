@@ -203,7 +203,7 @@ func (e Evidence) Equal(o Evidence) bool {
 // must not find it escaped when its encoder does not.
 func (e Evidence) MarshalJSON() ([]byte, error) {
 	if e.typed != nil {
-		w := writer{b: make([]byte, 0, 256)}
+		w := writer{b: make([]byte, 0, 128)}
 		w.value(reflect.ValueOf(e.typed))
 		return w.b, nil
 	}
@@ -248,7 +248,7 @@ func marshalMap(m map[string]any, prefix, indent string, pretty bool) ([]byte, e
 		return []byte("null"), nil
 	}
 	if rv := reflect.ValueOf(m); plainAs(rv, true, 0) {
-		w := writer{b: make([]byte, 0, 256), prefix: prefix, indent: indent, pretty: pretty, raw: true}
+		w := writer{b: make([]byte, 0, 128), prefix: prefix, indent: indent, pretty: pretty, raw: true}
 		w.value(rv)
 		return w.b, nil
 	}
