@@ -339,7 +339,7 @@ func schoolFinding(p *Probe, l map[string]string, st finding.Status, role string
 		ID:       "city.finding." + st.String(),
 		Args:     map[string]string{"Probe": p.Instance, "Status": st.String()},
 		Message:  fmt.Sprintf("%s at the last audit by %s", st, p.Instance),
-		Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
+		Evidence: finding.EvidenceMap(map[string]any{"probe": p.Instance, "source": "prometheus"}),
 	}
 	if f.Check == finding.DNSSRV {
 		if r, ok := dnscheck.ParseRole(role); ok {
@@ -401,7 +401,7 @@ func infraFinding(l map[string]string, st finding.Status, p *Probe) finding.Find
 		ID:       "city.infra." + st.String(),
 		Args:     map[string]string{"Probe": p.Instance, "Status": st.String(), "Instance": p.Instance, "Job": p.Job},
 		Message:  fmt.Sprintf("%s at the last audit by %s; every school using this server is affected", st, p.Instance),
-		Evidence: finding.Evidence{"probe": p.Instance, "source": "prometheus"},
+		Evidence: finding.EvidenceMap(map[string]any{"probe": p.Instance, "source": "prometheus"}),
 		Remedy:   infraHint(p),
 		RemedyID: strings.Replace(remedyHintID(p), "city.remedy.", "city.infra.fix_", 1),
 	}
@@ -444,7 +444,7 @@ func staleFinding(p *Probe) finding.Finding {
 		RemedyID: "city.stale.fix",
 		Args:     map[string]string{"Probe": p.Instance, "Why": p.Why, "Host": hostOf(p.Instance), "Job": p.Job},
 		Message:  fmt.Sprintf("the probe %s is stale: %s; the other findings are the last it reported", p.Instance, p.Why),
-		Evidence: finding.Evidence{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)},
+		Evidence: finding.EvidenceMap(map[string]any{"probe": p.Instance, "job": p.Job, "last_success": timeOrEmpty(p.LastSuccess)}),
 		Remedy:   fmt.Sprintf("On %s check that kmsprobe serve runs (systemctl status kmsprobe; its log is on stderr) and that Prometheus reaches it (Status > Targets, job %q).", hostOf(p.Instance), p.Job),
 	}
 }

@@ -148,9 +148,9 @@ func TestBuild(t *testing.T) {
 				r := row{School: s.ID, Status: s.Status}
 				for _, f := range s.Findings {
 					r.Checks = append(r.Checks, f.Check)
-					r.Probe = f.Evidence["probe"].(string)
-					if f.Check == finding.DNSSRV && f.Evidence["role"] != "resolver" {
-						t.Errorf("%s: dns.srv role = %v, want resolver (the table's columns depend on it)", s.ID, f.Evidence["role"])
+					r.Probe = f.Evidence.Value("probe").(string)
+					if f.Check == finding.DNSSRV && f.Evidence.Value("role") != "resolver" {
+						t.Errorf("%s: dns.srv role = %v, want resolver (the table's columns depend on it)", s.ID, f.Evidence.Value("role"))
 					}
 				}
 				if s.Suffix != s.ID+".city.example" {

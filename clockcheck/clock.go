@@ -136,7 +136,7 @@ type Evidence struct {
 // decoded from a saved report alike.
 func EvidenceOf(f finding.Finding) (Evidence, bool) {
 	var e Evidence
-	if f.Check != finding.ClockOffset || f.Evidence == nil || f.Evidence.Decode(&e) != nil {
+	if f.Check != finding.ClockOffset || f.Evidence.IsZero() || f.Evidence.Decode(&e) != nil {
 		return Evidence{}, false
 	}
 	return e, true

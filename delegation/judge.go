@@ -31,7 +31,7 @@ type Evidence struct {
 // or decoded from a saved report.
 func EvidenceOf(f finding.Finding) (Evidence, bool) {
 	var ev Evidence
-	if f.Check != finding.DNSDelegation || f.Evidence == nil || f.Evidence.Decode(&ev) != nil {
+	if f.Check != finding.DNSDelegation || f.Evidence.IsZero() || f.Evidence.Decode(&ev) != nil {
 		return Evidence{}, false
 	}
 	return ev, true

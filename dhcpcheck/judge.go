@@ -161,7 +161,7 @@ func windowText(d time.Duration) string {
 
 func judgeOffer(v View, exp Expect) finding.Finding {
 	offers := v.Offers
-	ev := finding.Evidence{"iface": exp.Iface, "window_s": exp.Window.Seconds(), "offers": offersEvidence(offers)}
+	ev := map[string]any{"iface": exp.Iface, "window_s": exp.Window.Seconds(), "offers": offersEvidence(offers)}
 	// The PC view beside the offers: what `kmsprobe dhcp` lists.
 	ev["search_domains"] = searchDomainsEvidence(v.Domains())
 	ev["dns_servers"] = dnsServersEvidence(v.Servers())
@@ -179,7 +179,7 @@ func judgeOffer(v View, exp Expect) finding.Finding {
 		return withID(finding.Finding{
 			Check: finding.DHCPOffer, Server: exp.Iface, Status: finding.Fail,
 			Message:  fmt.Sprintf("no DHCP offer on %s within %s: is the interface on the school LAN and the DHCP server running?", exp.Iface, windowText(exp.Window)),
-			Evidence: ev,
+			Evidence: finding.EvidenceMap(ev),
 			Remedy: fmt.Sprintf("Check that %s is plugged into an ordinary school LAN port (access port of the PCs' VLAN, not a trunk), "+
 				"that the DHCP server is running, and, if the server is on another subnet, that the router forwards DHCP to it "+
 				"(Cisco: ip helper-address SERVER on the VLAN interface).", exp.Iface),
@@ -205,14 +205,14 @@ func judgeOffer(v View, exp Expect) finding.Finding {
 	}
 	return withID(finding.Finding{
 		Check: finding.DHCPOffer, Server: first.ServerID.String(), Status: finding.Pass,
-		Message: msg, Evidence: ev,
+		Message: msg, Evidence: finding.EvidenceMap(ev),
 	}, id, args...)
 }
 
 func judgeSuffix(g serverGroup, exp Expect) finding.Finding {
 	o := g.offers[0]
 	f := finding.Finding{Check: finding.DHCPSuffix, Server: g.id.String()}
-	ev := finding.Evidence{"expected": exp.Suffix, "offered_ip": ipText(o.YourIP)}
+	ev := map[string]any{"expected": exp.Suffix, "offered_ip": ipText(o.YourIP)}
 	if o.State(OptDomainName) != Absent {
 		ev["domain_name"] = o.Suffix
 	}
@@ -222,7 +222,7 @@ func judgeSuffix(g serverGroup, exp Expect) finding.Finding {
 	if why, bad := o.Malformed[OptDomainName]; bad {
 		ev["malformed"] = why
 	}
-	f.Evidence = ev
+	f.Evidence = finding.EvidenceMap(ev)
 	// Option 119 cannot stand in for option 15: Windows 10 1803+ uses it
 	// as a search list, but KMS discovery builds _vlmcs._tcp from the
 	// primary suffix only.
@@ -518,7 +518,7 @@ func (j *dnsJudge) judgeSRV(sf finding.Finding, ip net.IP, name string, src Sour
 // remedy for each place that hands out a server needing a fix.
 func (j *dnsJudge) finish(f finding.Finding, groups []serverGroup, anyV6 bool) finding.Finding {
 	f.Status = j.status
-	f.Evidence = finding.Evidence{"dns_servers": nonNilMaps(j.rows), "listed": nonNil(j.listed)}
+	f.Evidence = finding.EvidenceMap(map[string]any{"dns_servers": nonNilMaps(j.rows), "listed": nonNil(j.listed)})
 	working := strings.Join(j.working, ", ")
 	switch {
 	case j.status == finding.Pass && anyV6:
@@ -670,7 +670,7 @@ func ErrorFindings(iface string, err error) []finding.Finding {
 	var fs []finding.Finding
 	for _, c := range []string{finding.DHCPOffer, finding.DHCPSuffix, finding.DHCPDNS, finding.DHCPRogue, finding.DHCPSearch} {
 		fs = append(fs, withID(finding.Finding{Check: c, Server: iface, Status: finding.Unknown, Message: msg, Remedy: remedy, RemedyID: rid,
-			Evidence: finding.Evidence{"error": err.Error()}}, id, "Iface", iface, "Error", err.Error(), "Command", SetcapCommand()))
+			Evidence: finding.EvidenceMap(map[string]any{"error": err.Error()})}, id, "Iface", iface, "Error", err.Error(), "Command", SetcapCommand()))
 	}
 	return fs
 }

@@ -249,7 +249,7 @@ func (r rogue6) problem() string {
 }
 
 func rogueEvidence(r4 rogue4, r6 rogue6, exp Expect) finding.Evidence {
-	ev := finding.Evidence{"servers": nonNilMaps(r4.servers), "allowed_servers": append(ipStrings(exp.AllowedServers), exp.Allowed6...)}
+	ev := map[string]any{"servers": nonNilMaps(r4.servers), "allowed_servers": append(ipStrings(exp.AllowedServers), exp.Allowed6...)}
 	if len(exp.Allowed6) == 0 {
 		ev["allowed_servers"] = ipStrings(exp.AllowedServers)
 	}
@@ -259,7 +259,7 @@ func rogueEvidence(r4 rogue4, r6 rogue6, exp Expect) finding.Evidence {
 	if len(r6.routers) > 0 {
 		ev["routers"] = senderEvidence(r6.routers, r6.listed)
 	}
-	return ev
+	return finding.EvidenceMap(ev)
 }
 
 // rogueClean is the pass: no suspect in either family.

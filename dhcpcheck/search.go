@@ -73,13 +73,13 @@ func JudgeSearch(v View, exp Expect, srv SRVResults) finding.Finding {
 		f.Message = "no DHCP offer, DHCPv6 reply or router advertisement, so no search list to follow"
 		return withID(f, "dhcp.search.nothing")
 	}
-	j.collect(v, f.Evidence)
+	j.collect(v, &f.Evidence)
 	if bad, ok := j.nothingToAsk(f); ok {
 		return bad
 	}
-	f.Evidence["questions"] = j.ask(srv)
+	f.Evidence.Set("questions", j.ask(srv))
 	if others := j.others(); len(others) > 0 {
-		f.Evidence["other_hosts"] = others
+		f.Evidence.Set("other_hosts", others)
 	}
 	return j.combine(f)
 }
@@ -101,7 +101,7 @@ type searchJudge struct {
 
 // searchEvidence is the evidence every dhcp.search finding carries.
 func searchEvidence(v View, school string) finding.Evidence {
-	ev := finding.Evidence{
+	ev := map[string]any{
 		"domains":  searchDomainsEvidence(v.Domains()),
 		"servers":  dnsServersEvidence(v.Servers()),
 		"expected": school,
@@ -109,18 +109,18 @@ func searchEvidence(v View, school string) finding.Evidence {
 	if v.IPv6Error != "" {
 		ev["ipv6_error"] = v.IPv6Error
 	}
-	return ev
+	return finding.EvidenceMap(ev)
 }
 
 // collect takes the domains and servers a PC uses, as many as are
 // followed (the rest go to the evidence), and the offers whose option 119
 // lacks the school's suffix.
-func (j *searchJudge) collect(v View, ev finding.Evidence) {
+func (j *searchJudge) collect(v View, ev *finding.Evidence) {
 	var notFollowed []string
 	j.servers, notFollowed = capList(v.ServerAddrs(), maxDNSTargets, notFollowed)
 	j.domains, notFollowed = capList(v.SearchedNames(), maxSearchDomains, notFollowed)
 	if len(notFollowed) > 0 {
-		ev["not_followed"] = notFollowed
+		ev.Set("not_followed", notFollowed)
 	}
 	j.lacking = lacking119(v.Offers, j.school)
 }

@@ -21,11 +21,11 @@ const (
 // srvAt is the dns.srv finding the DNS leg would give for domain at
 // server, with the records as its evidence shows them.
 func srvAt(server, domain string, st finding.Status, records ...string) finding.Finding {
-	ev := finding.Evidence{"query": "_vlmcs._tcp." + domain + "."}
+	ev := map[string]any{"query": "_vlmcs._tcp." + domain + "."}
 	if len(records) > 0 {
 		ev["records"] = records
 	}
-	return finding.Finding{Check: finding.DNSSRV, Server: server, Status: st, Message: "dns.srv " + st.String(), Evidence: ev}
+	return finding.Finding{Check: finding.DNSSRV, Server: server, Status: st, Message: "dns.srv " + st.String(), Evidence: finding.EvidenceMap(ev)}
 }
 
 func good(server, domain string) finding.Finding {
@@ -50,7 +50,7 @@ func offer119(suffix string, search ...string) Offer {
 func results(fs ...finding.Finding) SRVResults {
 	out := SRVResults{}
 	for _, f := range fs {
-		q, _ := f.Evidence["query"].(string)
+		q, _ := f.Evidence.Value("query").(string)
 		out[Target{Server: f.Server, Suffix: strings.TrimSuffix(strings.TrimPrefix(q, "_vlmcs._tcp."), ".")}] = f
 	}
 	return out
@@ -235,7 +235,7 @@ func TestSearchTargetsBounded(t *testing.T) {
 		t.Fatalf("%d questions from one forged offer, bound is %d", n, maxDNSTargets*maxSearchDomains)
 	}
 	f := JudgeSearch(v, Expect{Suffix: school, KMSHost: kmsHost}, SRVResults{})
-	if _, ok := f.Evidence["not_followed"]; !ok {
+	if _, ok := f.Evidence.Get("not_followed"); !ok {
 		t.Error("the domains and servers not followed are not named in the evidence")
 	}
 }

@@ -291,7 +291,7 @@ func ResultsByServer(targets []Target, byServer map[string]finding.Finding) SRVR
 		if !ok {
 			continue
 		}
-		if q, _ := f.Evidence["query"].(string); q != "" && !dnsname.Equal(q, dnsname.SRVName(t.Suffix)) {
+		if q := f.Evidence.String("query"); q != "" && !dnsname.Equal(q, dnsname.SRVName(t.Suffix)) {
 			continue
 		}
 		out[t] = f

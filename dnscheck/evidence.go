@@ -99,8 +99,7 @@ func ConsistencyEvidenceOf(f finding.Finding) (ConsistencyEvidence, bool) {
 // evidence each time would be waste) and works on findings read back from
 // JSON or from metrics alike. ok is false when the finding names no role.
 func RoleOf(f finding.Finding) (Role, bool) {
-	s, _ := f.Evidence["role"].(string)
-	return ParseRole(s)
+	return ParseRole(f.Evidence.String("role"))
 }
 
 // ParseRole is the inverse of Role.String.
@@ -119,8 +118,5 @@ func ParseRole(s string) (Role, bool) {
 // SetRole records r on a finding whose evidence came from elsewhere (the
 // city view rebuilds findings from metrics).
 func SetRole(f *finding.Finding, r Role) {
-	if f.Evidence == nil {
-		f.Evidence = finding.Evidence{}
-	}
-	f.Evidence["role"] = r.String()
+	f.Evidence.Set("role", r.String())
 }

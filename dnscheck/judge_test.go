@@ -84,7 +84,7 @@ func TestJudgeSRV(t *testing.T) {
 			if f.Check != finding.DNSSRV || f.Server != s.Addr {
 				t.Errorf("check/server = %s/%s", f.Check, f.Server)
 			}
-			if got := f.Evidence["transport"]; got != tc.transport {
+			if got := f.Evidence.Value("transport"); got != tc.transport {
 				t.Errorf("transport = %v, want %s", got, tc.transport)
 			}
 			if tc.status != finding.Pass && f.Remedy == "" {
@@ -127,7 +127,7 @@ func TestTruncatedAndTCPFails(t *testing.T) {
 	if f.Status != finding.Fail || !strings.HasPrefix(f.Short, "TC, TCP") || !strings.Contains(f.Message, "truncated") {
 		t.Fatalf("got %s %q: %s", f.Status, f.Short, f.Message)
 	}
-	if f.Evidence["truncated_udp"] != true || f.Evidence["transport"] != "tcp" {
+	if f.Evidence.Value("truncated_udp") != true || f.Evidence.Value("transport") != "tcp" {
 		t.Errorf("evidence = %v", f.Evidence)
 	}
 	if _, port, _ := net.SplitHostPort(addr); !strings.Contains(f.Remedy, "TCP port "+port+" ") {
@@ -240,7 +240,7 @@ func TestRefusalWithoutQuestion(t *testing.T) {
 	})
 	a := client.Exchange(context.Background(), dnscheck.NewQuery(addr, dnscheck.SRVName(suffix), dns.TypeSRV))
 	f := dnscheck.JudgeSRV(a, suffix, exp, dnscheck.SchoolDNS, 300*time.Millisecond)
-	if f.Status != finding.Fail || f.Short != "REFUSED" || f.Evidence["rcode"] != "REFUSED" {
+	if f.Status != finding.Fail || f.Short != "REFUSED" || f.Evidence.Value("rcode") != "REFUSED" {
 		t.Fatalf("got %s %q %v: %s", f.Status, f.Short, f.Evidence, f.Message)
 	}
 }

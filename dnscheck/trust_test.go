@@ -451,14 +451,7 @@ func TestServerFault(t *testing.T) {
 // TestEvidenceKeysAndRoundTrip: the JSON keys are today's (a contract),
 // and the typed accessors read a finding back from JSON.
 func TestEvidenceKeysAndRoundTrip(t *testing.T) {
-	keys := func(f finding.Finding) []string {
-		var k []string
-		for key := range f.Evidence {
-			k = append(k, key)
-		}
-		slices.Sort(k)
-		return k
-	}
+	keys := func(f finding.Finding) []string { return f.Evidence.Keys() }
 	pass := dnscheck.JudgeSRV(built(srvQ, dns.RcodeSuccess, srvLine(kmsHost, 1688)), suffix, exp, dnscheck.CityResolver, time.Second)
 	if got, want := keys(pass), []string{"attempts", "qtype", "query", "rcode", "records", "role", "rtt_ms", "transport", "ttl"}; !slices.Equal(got, want) {
 		t.Errorf("dns.srv pass keys %v, want %v", got, want)

@@ -32,22 +32,22 @@ func sampleReport() *probe.Report {
 		DurationSeconds: 1.5,
 		Schools: []probe.School{
 			{ID: "good-jh", Name: "示範國中", Suffix: "good-jh.kh.edu.tw", Findings: []finding.Finding{
-				{Check: finding.DNSSRV, Server: "127.0.1.10:53", Status: finding.Pass, Evidence: finding.Evidence{"role": "school", "rtt_ms": 1.5}},
-				{Check: finding.DNSSRV, Server: "127.0.0.21:53", Status: finding.Pass, Evidence: finding.Evidence{"role": "resolver", "rtt_ms": 2.0}},
+				{Check: finding.DNSSRV, Server: "127.0.1.10:53", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"role": "school", "rtt_ms": 1.5})},
+				{Check: finding.DNSSRV, Server: "127.0.0.21:53", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"role": "resolver", "rtt_ms": 2.0})},
 				{Check: finding.DNSTarget, Server: "127.0.1.10:53", Status: finding.Pass},
-				{Check: finding.KMSTCP, Server: "127.0.0.88:1688", Status: finding.Pass, Evidence: finding.Evidence{"rtt_ms": 0.8}},
-				{Check: finding.KMSRPC, Server: "127.0.0.88:1688", Status: finding.Pass, Evidence: finding.Evidence{"rtt_ms": 12.5, "count": uint32(50)}},
-				{Check: finding.ClockOffset, Server: "127.0.0.123:123", Status: finding.Pass, Evidence: finding.Evidence{"offset_ms": -250}},
+				{Check: finding.KMSTCP, Server: "127.0.0.88:1688", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 0.8})},
+				{Check: finding.KMSRPC, Server: "127.0.0.88:1688", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 12.5, "count": uint32(50)})},
+				{Check: finding.ClockOffset, Server: "127.0.0.123:123", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"offset_ms": -250})},
 			}},
 			{ID: "nosrv-es", Name: "遺漏國小", Suffix: "nosrv-es.kh.edu.tw", Findings: []finding.Finding{
-				{Check: finding.DNSSRV, Server: "127.0.1.12:53", Status: finding.Fail, Evidence: finding.Evidence{"role": "school", "rtt_ms": 0, "error": "timeout"}},
-				{Check: finding.DNSSRV, Server: "127.0.0.21:53", Status: finding.Warn, Evidence: finding.Evidence{"role": "resolver", "rtt_ms": 4.0}},
+				{Check: finding.DNSSRV, Server: "127.0.1.12:53", Status: finding.Fail, Evidence: finding.EvidenceMap(map[string]any{"role": "school", "rtt_ms": 0, "error": "timeout"})},
+				{Check: finding.DNSSRV, Server: "127.0.0.21:53", Status: finding.Warn, Evidence: finding.EvidenceMap(map[string]any{"role": "resolver", "rtt_ms": 4.0})},
 				// Two targets at one server: one series, the worst.
 				{Check: finding.DNSTarget, Server: "127.0.0.21:53", Status: finding.Pass},
 				{Check: finding.DNSTarget, Server: "127.0.0.21:53", Status: finding.Fail},
 				{Check: finding.KMSTCP, Status: finding.Skip},
 				{Check: finding.KMSRPC, Status: finding.Skip},
-				{Check: finding.ClockOffset, Server: "127.0.0.123:123", Status: finding.Pass, Evidence: finding.Evidence{"offset_ms": -250}},
+				{Check: finding.ClockOffset, Server: "127.0.0.123:123", Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"offset_ms": -250})},
 			}},
 		},
 	}
@@ -140,34 +140,34 @@ func TestFromReportEvidence(t *testing.T) {
 		{
 			name: "json numbers and ints",
 			findings: []finding.Finding{
-				{Check: finding.KMSRPC, Server: "a:1688", Evidence: finding.Evidence{"count": json.Number("30"), "rtt_ms": 20}},
-				{Check: finding.ClockOffset, Server: "ntp:123", Evidence: finding.Evidence{"offset_s": float64(-3.5)}},
+				{Check: finding.KMSRPC, Server: "a:1688", Evidence: finding.EvidenceMap(map[string]any{"count": json.Number("30"), "rtt_ms": 20})},
+				{Check: finding.ClockOffset, Server: "ntp:123", Evidence: finding.EvidenceMap(map[string]any{"offset_s": float64(-3.5)})},
 			},
 			want: Measures{KMSClients: map[string]float64{"a:1688": 30}, KMSRTT: map[string]float64{"a:1688": 0.02}, Clock: map[string]float64{"ntp:123": -3.5}},
 		},
 		{
 			name: "offset_s wins over offset_ms",
 			findings: []finding.Finding{
-				{Check: finding.ClockOffset, Server: "ntp:123", Evidence: finding.Evidence{"offset_s": 2, "offset_ms": 9000}},
+				{Check: finding.ClockOffset, Server: "ntp:123", Evidence: finding.EvidenceMap(map[string]any{"offset_s": 2, "offset_ms": 9000})},
 			},
 			want: Measures{Clock: map[string]float64{"ntp:123": 2}},
 		},
 		{
 			name: "tcp rtt stands in without a handshake; nothing measured on error",
 			findings: []finding.Finding{
-				{Check: finding.KMSTCP, Server: "a:1688", Evidence: finding.Evidence{"rtt_ms": 5.0}},
-				{Check: finding.KMSTCP, Server: "b:1688", Evidence: finding.Evidence{"rtt_ms": 2000.0, "error": "i/o timeout"}},
-				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.Evidence{"rtt_ms": 800.0, "error": "timeout"}},
+				{Check: finding.KMSTCP, Server: "a:1688", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 5.0})},
+				{Check: finding.KMSTCP, Server: "b:1688", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 2000.0, "error": "i/o timeout"})},
+				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 800.0, "error": "timeout"})},
 			},
 			want: Measures{KMSRTT: map[string]float64{"a:1688": 0.005}},
 		},
 		{
 			name: "slowest dns exchange per server; garbage ignored",
 			findings: []finding.Finding{
-				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.Evidence{"rtt_ms": 3.0, "role": "resolver"}},
-				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.Evidence{"rtt_ms": 7.0, "role": "resolver"}},
-				{Check: finding.DNSSRV, Server: "e:53", Evidence: finding.Evidence{"rtt_ms": "fast"}},
-				{Check: finding.KMSRPC, Server: "a:1688", Evidence: finding.Evidence{"count": "many"}},
+				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 3.0, "role": "resolver"})},
+				{Check: finding.DNSSRV, Server: "d:53", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": 7.0, "role": "resolver"})},
+				{Check: finding.DNSSRV, Server: "e:53", Evidence: finding.EvidenceMap(map[string]any{"rtt_ms": "fast"})},
+				{Check: finding.KMSRPC, Server: "a:1688", Evidence: finding.EvidenceMap(map[string]any{"count": "many"})},
 			},
 			want: Measures{DNSRTT: map[string]float64{"d:53": 0.007}, Roles: map[ServerRole]bool{{"d:53", "resolver"}: true}},
 		},

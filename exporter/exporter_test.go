@@ -264,7 +264,7 @@ func TestNeverTwoAtOnce(t *testing.T) {
 		case <-release:
 		case <-ctx.Done():
 		}
-		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.5}}}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.EvidenceMap(map[string]any{"offset_s": 0.5})}}
 	}
 	x, err := New(city.Config, Options{Schools: []string{"good-jh"}, Legs: probe.Legs{Clock: probe.LegFunc(func(ctx context.Context, _ string) []finding.Finding { return clock(ctx) })}, Interval: time.Minute})
 	if err != nil {
@@ -336,7 +336,7 @@ func blockingClock(entered chan<- struct{}, release <-chan struct{}, calls *atom
 		case <-release:
 		case <-ctx.Done():
 		}
-		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.1}}}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.EvidenceMap(map[string]any{"offset_s": 0.1})}}
 	})
 }
 
@@ -483,7 +483,7 @@ func TestIncompleteAuditKeepsLastSuccess(t *testing.T) {
 			<-ctx.Done()
 			return nil
 		}
-		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.Evidence{"offset_s": 0.1}}}
+		return []finding.Finding{{Check: finding.ClockOffset, Server: "127.0.0.123:123", Evidence: finding.EvidenceMap(map[string]any{"offset_s": 0.1})}}
 	}
 	t1 := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	t2 := t1.Add(24 * time.Hour)

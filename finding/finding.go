@@ -1,9 +1,6 @@
 package finding
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // Status is the verdict of one check. The zero value is Pass only so that a
 // forgotten assignment shows up in tests as a wrong verdict, never as a panic.
@@ -89,12 +86,6 @@ const (
 	DNSDelegation  = "dns.delegation"
 )
 
-// Evidence is what was sent and seen, keyed by short snake_case names
-// (rcode, rtt_ms, transport, records, ttl, attempts, epid...). A map keeps the
-// JSON open to new facts without a schema change, and encoding/json sorts
-// its keys, so reports stay byte-stable for golden files.
-type Evidence map[string]any
-
 // Finding is one verdict. Server is the address asked ("10.1.2.3:53",
 // "[2001:db8::1]:1688") or empty for checks without one.
 type Finding struct {
@@ -105,7 +96,7 @@ type Finding struct {
 	// Short is the few words a table cell shows ("NXDOMAIN", "timeout",
 	// "count 12<25"); the judge sets it because it knows what mattered.
 	Short    string   `json:"short,omitempty"`
-	Evidence Evidence `json:"evidence,omitempty"`
+	Evidence Evidence `json:"evidence,omitzero"`
 	Remedy   string   `json:"remedy,omitempty"`
 	// ID is the stable message id ("dns.srv.nxdomain"): renderers look it
 	// up in a translation catalog and fill in Args; Message stays the
@@ -122,33 +113,6 @@ type Finding struct {
 
 // Ref is how other findings point at this one: "<check>@<server>".
 func (f Finding) Ref() string { return f.Check + "@" + f.Server }
-
-// NewEvidence turns a leg's typed evidence struct into the open map a
-// Finding carries. The map holds what a JSON round trip would give
-// (numbers are float64, lists []any), so a finding built in-process and
-// one read back from a saved report hold the same values and readers need
-// one code path. Struct fields must carry json tags; omitempty decides
-// which keys appear. Plain structs are converted directly (see
-// toEvidence); anything else takes the round trip itself.
-func NewEvidence(v any) Evidence {
-	if e, ok := toEvidence(v); ok {
-		return e
-	}
-	return roundTrip(v)
-}
-
-// Decode reads the evidence into a leg's typed struct. It works the same
-// on a finding fresh from a judge and on one decoded from a saved report.
-func (e Evidence) Decode(v any) error {
-	if e == nil {
-		return nil
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
 
 // Worst returns the most severe status among fs, Pass for none.
 func Worst(fs []Finding) Status {

@@ -59,16 +59,17 @@ func TestProbeAgainstReplay(t *testing.T) {
 				t.Errorf("finding = %s @ %s, want kms.rpc @ %s", f.Check, f.Server, addr)
 			}
 			if f.Status != tt.status {
-				t.Errorf("status = %v, want %v: %s (%v)", f.Status, tt.status, f.Message, f.Evidence["error"])
+				t.Errorf("status = %v, want %v: %s (%v)", f.Status, tt.status, f.Message, f.Evidence.Value("error"))
 			}
 			for _, c := range tt.contains {
 				if !strings.Contains(f.Message, c) {
 					t.Errorf("message %q lacks %q", f.Message, c)
 				}
 			}
-			for k, v := range finding.NewEvidence(tt.evidence) {
-				if f.Evidence[k] != v {
-					t.Errorf("evidence[%s] = %#v, want %#v", k, f.Evidence[k], v)
+			want := finding.NewEvidence(tt.evidence)
+			for _, k := range want.Keys() {
+				if v := want.Value(k); f.Evidence.Value(k) != v {
+					t.Errorf("evidence[%s] = %#v, want %#v", k, f.Evidence.Value(k), v)
 				}
 			}
 			if tt.status == finding.Fail && f.Remedy == "" {
@@ -108,7 +109,7 @@ func TestProbeModes(t *testing.T) {
 	if fs[1].Status != finding.Pass || !strings.Contains(fs[1].Message, "mode bind") {
 		t.Errorf("bind mode: %v %q", fs[1].Status, fs[1].Message)
 	}
-	if _, ok := fs[1].Evidence["count"]; ok {
+	if _, ok := fs[1].Evidence.Get("count"); ok {
 		t.Error("bind mode reports a count it never asked for")
 	}
 	req.Mode = kmscheck.ModeTCP
@@ -375,7 +376,7 @@ func TestProbeRefusedPort(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	fs := kmscheck.Check(context.Background(), addr, kmscheck.Request{ClientID: kmscheck.UUID{1}}, kmscheck.Budget{Handshake: time.Second}, kmscheck.Expect{})
-	if fs[0].Status != finding.Fail || fs[0].Evidence["outcome"] != "refused" || !strings.Contains(fs[0].Remedy, "sc query sppsvc") {
+	if fs[0].Status != finding.Fail || fs[0].Evidence.Value("outcome") != "refused" || !strings.Contains(fs[0].Remedy, "sc query sppsvc") {
 		t.Errorf("kms.tcp = %+v", fs[0])
 	}
 	if fs[1].Status != finding.Skip {

@@ -63,7 +63,7 @@ type RPCEvidence struct {
 // decoded from a saved report alike.
 func TCPEvidenceOf(f finding.Finding) (TCPEvidence, bool) {
 	var e TCPEvidence
-	if f.Check != finding.KMSTCP || f.Evidence == nil || f.Evidence.Decode(&e) != nil {
+	if f.Check != finding.KMSTCP || f.Evidence.IsZero() || f.Evidence.Decode(&e) != nil {
 		return TCPEvidence{}, false
 	}
 	return e, true
@@ -72,7 +72,7 @@ func TCPEvidenceOf(f finding.Finding) (TCPEvidence, bool) {
 // RPCEvidenceOf reads a kms.rpc finding's evidence.
 func RPCEvidenceOf(f finding.Finding) (RPCEvidence, bool) {
 	var e RPCEvidence
-	if f.Check != finding.KMSRPC || f.Evidence == nil || f.Evidence.Decode(&e) != nil {
+	if f.Check != finding.KMSRPC || f.Evidence.IsZero() || f.Evidence.Decode(&e) != nil {
 		return RPCEvidence{}, false
 	}
 	return e, true

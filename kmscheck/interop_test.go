@@ -85,7 +85,7 @@ func TestInterop(t *testing.T) {
 			f := kmscheck.Check(context.Background(), addr, req, interopBudget, kmscheck.Expect{})[1]
 			j, _ := json.Marshal(f)
 			t.Logf("%s", j)
-			if f.Status != finding.Fail || f.Evidence["hresult"] != "0xC004F06C" {
+			if f.Status != finding.Fail || f.Evidence.Value("hresult") != "0xC004F06C" {
 				t.Errorf("got %v %s, want the 0xC004F06C refusal", f.Status, f.Message)
 			}
 		})

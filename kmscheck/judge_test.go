@@ -38,7 +38,7 @@ func TestJudgeTCP(t *testing.T) {
 			if f.Check != finding.KMSTCP || f.Status != tt.status || !strings.Contains(f.Message, tt.msg) || !strings.Contains(f.Remedy, tt.remedy) {
 				t.Errorf("got %v %q remedy %q; want %v, %q, %q", f.Status, f.Message, f.Remedy, tt.status, tt.msg, tt.remedy)
 			}
-			if f.Evidence["transport"] != "tcp" || f.Evidence["outcome"] != tt.r.Outcome.String() {
+			if f.Evidence.Value("transport") != "tcp" || f.Evidence.Value("outcome") != tt.r.Outcome.String() {
 				t.Errorf("evidence %v", f.Evidence)
 			}
 		})
@@ -83,15 +83,15 @@ func TestJudgeRPC(t *testing.T) {
 		minCount int
 		status   finding.Status
 		msg      []string
-		evidence finding.Evidence
+		evidence map[string]any
 	}{
 		{"pass", with(func(x *Exchange) { x.Response = ok(50) }), 25, finding.Pass,
 			[]string{"V6 answer verified", "count 50 >= 25", "Windows Server 2022", "zh-TW"},
-			finding.Evidence{"count": uint32(50), "min_count": 25, "host_build": 20348, "host_lcid": 1028, "host_language": "zh-TW", "host_os": "Windows Server 2022", "hwid": "0102030405060708"}},
+			map[string]any{"count": uint32(50), "min_count": 25, "host_build": 20348, "host_lcid": 1028, "host_language": "zh-TW", "host_os": "Windows Server 2022", "hwid": "0102030405060708"}},
 		{"count exactly threshold", with(func(x *Exchange) { x.Response = ok(25) }), 25, finding.Pass, []string{"count 25 >= 25"}, nil},
 		{"count low", with(func(x *Exchange) { x.Response = ok(24) }), 25, finding.Fail,
-			[]string{"client count is 24", "Windows client products need 25", "0xC004F038", "until enough machines have asked"}, finding.Evidence{"hresult": "0xC004F038"}},
-		{"office counts against its own N", with(func(x *Exchange) { x.Product = office; x.Response = ok(10) }), 0, finding.Pass, []string{"count 10 >= 5"}, finding.Evidence{"min_count": 5, "product_threshold": 5}},
+			[]string{"client count is 24", "Windows client products need 25", "0xC004F038", "until enough machines have asked"}, map[string]any{"hresult": "0xC004F038"}},
+		{"office counts against its own N", with(func(x *Exchange) { x.Product = office; x.Response = ok(10) }), 0, finding.Pass, []string{"count 10 >= 5"}, map[string]any{"min_count": 5, "product_threshold": 5}},
 		{"office with a stricter min_count", with(func(x *Exchange) { x.Product = office; x.Response = ok(10) }), 25, finding.Fail, []string{"min_count is 25; Office products need 5"}, nil},
 		{"emulator hint stays pass", with(func(x *Exchange) {
 			r := ok(50)
@@ -99,11 +99,11 @@ func TestJudgeRPC(t *testing.T) {
 			x.Response = r
 		}), 25, finding.Pass, []string{"note: HwId"}, nil},
 		{"refused unknown product", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{HRUnknownProduct} }), 25, finding.Fail,
-			[]string{"refused", "0xC004F042", "cannot activate this product"}, finding.Evidence{"hresult": "0xC004F042"}},
+			[]string{"refused", "0xC004F042", "cannot activate this product"}, map[string]any{"hresult": "0xC004F042"}},
 		{"refused time", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{HRTimeSkew} }), 25, finding.Fail, []string{"0xC004F06C", "clock"}, nil},
 		{"refused unknown code", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &RefusalError{0xC0040000} }), 25, finding.Fail, []string{"0xC0040000", "slui"}, nil},
-		{"fault", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &FaultError{0x1c010003} }), 25, finding.Fail, []string{"RPC fault 0x1c010003", "nca_unk_if"}, finding.Evidence{"rpc_fault": "0x1c010003"}},
-		{"verification", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &VerifyError{"hmac", "V6 HMAC does not match"} }), 25, finding.Fail, []string{"failed verification (hmac)"}, finding.Evidence{"failed_check": "hmac"}},
+		{"fault", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &FaultError{0x1c010003} }), 25, finding.Fail, []string{"RPC fault 0x1c010003", "nca_unk_if"}, map[string]any{"rpc_fault": "0x1c010003"}},
+		{"verification", with(func(x *Exchange) { x.Stage = StageActivate; x.Err = &VerifyError{"hmac", "V6 HMAC does not match"} }), 25, finding.Fail, []string{"failed verification (hmac)"}, map[string]any{"failed_check": "hmac"}},
 		{"garbage", with(func(x *Exchange) {
 			x.Stage = StageBind
 			x.Err = &ProtocolError{Detail: "the service answered 00 00 00 00…"}
@@ -127,8 +127,8 @@ func TestJudgeRPC(t *testing.T) {
 				}
 			}
 			want := finding.NewEvidence(tt.evidence)
-			for k, v := range want {
-				if diff := cmp.Diff(v, f.Evidence[k]); diff != "" {
+			for _, k := range want.Keys() {
+				if diff := cmp.Diff(want.Value(k), f.Evidence.Value(k)); diff != "" {
 					t.Errorf("evidence[%s] (-want +got):\n%s", k, diff)
 				}
 			}

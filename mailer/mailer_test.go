@@ -35,7 +35,7 @@ func report() *probe.Report {
 		Probe:       probe.Info{Hostname: "probe-1", Version: "test"},
 		Schools: []probe.School{
 			{ID: "good-jh", Name: "優良國中", Suffix: "good-jh.kh.edu.tw", Findings: []finding.Finding{{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "ok"}}},
-			{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", Findings: []finding.Finding{{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Fail, Short: "NXDOMAIN", Evidence: finding.Evidence{"role": "school"},
+			{ID: "demo-jh", Name: "示範國中", Suffix: "demo-jh.kh.edu.tw", Findings: []finding.Finding{{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Fail, Short: "NXDOMAIN", Evidence: finding.EvidenceMap(map[string]any{"role": "school"}),
 				Message: "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw", Remedy: "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."}}},
 		},
 	}

@@ -66,10 +66,7 @@ func Discover(ctx context.Context, suffix string, o DiscoverOptions) []finding.F
 	for i, r := range recs {
 		order[i] = dnsname.Canonical(r.Target) + ":" + strconv.Itoa(int(r.Port))
 	}
-	if out[len(out)-1].Evidence == nil {
-		out[len(out)-1].Evidence = finding.Evidence{}
-	}
-	out[len(out)-1].Evidence["client_order"] = order
+	out[len(out)-1].Evidence.Set("client_order", order)
 
 	m := Measurements{DNS: map[dnscheck.Query]dnscheck.Answer{}}
 	for _, w := range o.Witnesses {

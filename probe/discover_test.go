@@ -87,7 +87,7 @@ func TestDiscoverFollowsTheChainLikeAClient(t *testing.T) {
 	if diff := cmp.Diff(want, checks); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
 	}
-	if got := fs[1].Evidence["client_order"]; !cmp.Equal(got, []string{"kms1.example:1688", "kms.example:1688"}) {
+	if got := fs[1].Evidence.Value("client_order"); !cmp.Equal(got, []any{"kms1.example:1688", "kms.example:1688"}) {
 		t.Errorf("client_order = %v", got)
 	}
 }

@@ -35,8 +35,8 @@ func TestJudgeFindingsTranslate(t *testing.T) {
 			}
 		}
 		m.Zones = map[string]Measured{
-			"a.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.Evidence{"zone": "a.example", "negative_ttl_s": 300.0}}}},
-			"b.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.Evidence{"zone": "b.example", "negative_ttl_s": 900.0}}}},
+			"a.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"zone": "a.example", "negative_ttl_s": 300.0})}}},
+			"b.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"zone": "b.example", "negative_ttl_s": 900.0})}}},
 		}
 	}
 	noWitness := "version: 1\nkms: {host: kms.example}\nresolvers: []\nschools: [{id: a, suffix: a.example, dns: [198.51.100.1]}]\n"

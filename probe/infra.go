@@ -109,13 +109,14 @@ func workingDNS(s School, failing finding.Finding) bool {
 // for a refused product, another address that activates that product;
 // for an address that does not connect, another address that activates.
 func workingKMS(s School, failing finding.Finding) bool {
-	product, perProduct := failing.Evidence["product"].(string)
+	x, _ := failing.Evidence.Get("product")
+	product, perProduct := x.(string)
 	perProduct = perProduct && failing.Check == finding.KMSRPC && product != ""
 	return slices.ContainsFunc(s.Findings, func(f finding.Finding) bool {
 		if f.Check != finding.KMSRPC || f.Status != finding.Pass || f.Server == failing.Server {
 			return false
 		}
-		if p, _ := f.Evidence["product"].(string); perProduct && p != product {
+		if perProduct && f.Evidence.String("product") != product {
 			return false
 		}
 		return true

@@ -319,7 +319,7 @@ func TestJudgeNXDOMAINSaysHowLongCachesKeepIt(t *testing.T) {
 	}
 	m.Zones = map[string]Measured{
 		"a.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass}}},
-		"b.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.Evidence{"zone": "b.example", "negative_ttl_s": 900.0}}}},
+		"b.example": {Measurement: Judged{{Check: finding.DNSDelegation, Status: finding.Pass, Evidence: finding.EvidenceMap(map[string]any{"zone": "b.example", "negative_ttl_s": 900.0})}}},
 	}
 	schools, _ := Judge(p, m)
 	f, _ := find(schools[1].Findings, finding.DNSSRV, "192.0.2.21:53")
@@ -340,7 +340,7 @@ func TestJudgeKMSWorkingPathIsPerProduct(t *testing.T) {
 	w.addrs["kms.example."] = []string{"203.0.113.24", "203.0.113.25"}
 	m := w.measure(p)
 	rpc := func(addr, product string, st finding.Status) finding.Finding {
-		return finding.Finding{Check: finding.KMSRPC, Server: addr, Status: st, Evidence: finding.Evidence{"product": product}}
+		return finding.Finding{Check: finding.KMSRPC, Server: addr, Status: st, Evidence: finding.EvidenceMap(map[string]any{"product": product})}
 	}
 	a, b := "203.0.113.24:1688", "203.0.113.25:1688"
 	for _, c := range []struct {
@@ -362,7 +362,7 @@ func TestJudgeKMSWorkingPathIsPerProduct(t *testing.T) {
 			}
 			var got finding.Finding
 			for _, f := range schools[0].Findings {
-				if f.Check == finding.KMSRPC && f.Server == a && f.Evidence["product"] == "office2024-proplus" {
+				if f.Check == finding.KMSRPC && f.Server == a && f.Evidence.Value("product") == "office2024-proplus" {
 					got = f
 				}
 			}

@@ -19,7 +19,7 @@ func TestWriteJSONStreamsTheSameBytes(t *testing.T) {
 			ID: fmt.Sprintf("s%d", i), Name: "示範國中 <&> \"quoted\"\n", Suffix: fmt.Sprintf("s%d.example", i), Status: finding.Fail,
 			Findings: []finding.Finding{
 				{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "a -> b port 1688", Short: "ok",
-					Evidence: finding.Evidence{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1, "html": "<b>&</b>"},
+					Evidence: finding.EvidenceMap(map[string]any{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1, "html": "<b>&</b>"}),
 					ID:       "dns.srv.ok", Args: map[string]string{"Server": "127.0.0.1:53"}},
 				{Check: finding.KMSTCP, Server: "127.0.0.88:1688", Status: finding.Fail, Message: "refused", DependsOn: "kms.tcp@127.0.0.88:1688",
 					Remedy: "check `sc query sppsvc`"},
@@ -69,7 +69,7 @@ func BenchmarkWriteJSON(b *testing.B) {
 	for i := range 1000 {
 		r.Schools = append(r.Schools, School{ID: fmt.Sprint(i), Suffix: fmt.Sprintf("s%d.example", i), Findings: []finding.Finding{
 			{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "ok",
-				Evidence: finding.Evidence{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1}},
+				Evidence: finding.EvidenceMap(map[string]any{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1})},
 		}})
 	}
 	r.Finish()

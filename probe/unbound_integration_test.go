@@ -287,7 +287,7 @@ func rowsOf(s probe.School, names map[string]string) []row {
 			r.Server = f.Server
 		}
 		str := func(k string) string {
-			if v, ok := f.Evidence[k]; ok {
+			if v, ok := f.Evidence.Get(k); ok {
 				return fmt.Sprint(v)
 			}
 			return ""
@@ -472,8 +472,8 @@ func TestAuditAgainstUnbound(t *testing.T) {
 		if f.Check != "dns.srv" {
 			continue
 		}
-		if f.Evidence["truncated_udp"] != true {
-			t.Errorf("big @%s: truncated_udp = %v, want true (the UDP answer must have had TC set)", f.Server, f.Evidence["truncated_udp"])
+		if f.Evidence.Value("truncated_udp") != true {
+			t.Errorf("big @%s: truncated_udp = %v, want true (the UDP answer must have had TC set)", f.Server, f.Evidence.Value("truncated_udp"))
 		}
 		ev, _ := dnscheck.SRVEvidenceOf(f)
 		if len(ev.Records) != ubBigSet {

@@ -21,28 +21,28 @@ func KMSDetails(w io.Writer, fs []finding.Finding) error {
 	bw := &errWriter{w: w}
 	w = bw
 	for _, f := range fs {
-		ev := f.Evidence
-		if f.Check == finding.KMSRPC && ev["epid"] != nil {
+		ev := func(k string) any { x, _ := f.Evidence.Get(k); return x }
+		if f.Check == finding.KMSRPC && ev("epid") != nil {
 			fmt.Fprintf(w, "%s\n", f.Server)
-			fmt.Fprintf(w, "  KMS protocol            : %v (%v)\n", ev["protocol"], ev["rpc_syntax"])
-			fmt.Fprintf(w, "  ePID                    : %v\n", ev["epid"])
-			if ev["host_os"] != nil {
-				fmt.Fprintf(w, "  Host OS                 : %v (build %v)\n", ev["host_os"], ev["host_build"])
+			fmt.Fprintf(w, "  KMS protocol            : %v (%v)\n", ev("protocol"), ev("rpc_syntax"))
+			fmt.Fprintf(w, "  ePID                    : %v\n", ev("epid"))
+			if ev("host_os") != nil {
+				fmt.Fprintf(w, "  Host OS                 : %v (build %v)\n", ev("host_os"), ev("host_build"))
 			} else {
-				fmt.Fprintf(w, "  Host build              : %v\n", ev["host_build"])
+				fmt.Fprintf(w, "  Host build              : %v\n", ev("host_build"))
 			}
-			if ev["host_language"] != nil {
-				fmt.Fprintf(w, "  Host language           : %v (LCID %v)\n", ev["host_language"], ev["host_lcid"])
-			} else if ev["host_lcid"] != nil {
-				fmt.Fprintf(w, "  Host LCID               : %v\n", ev["host_lcid"])
+			if ev("host_language") != nil {
+				fmt.Fprintf(w, "  Host language           : %v (LCID %v)\n", ev("host_language"), ev("host_lcid"))
+			} else if ev("host_lcid") != nil {
+				fmt.Fprintf(w, "  Host LCID               : %v\n", ev("host_lcid"))
 			}
-			if ev["hwid"] != nil {
-				fmt.Fprintf(w, "  HwId                    : %v\n", ev["hwid"])
+			if ev("hwid") != nil {
+				fmt.Fprintf(w, "  HwId                    : %v\n", ev("hwid"))
 			}
-			fmt.Fprintf(w, "  Current client count    : %v (needed: %v)\n", ev["count"], ev["min_count"])
-			fmt.Fprintf(w, "  Activation interval     : %v min\n", ev["activation_interval_min"])
-			fmt.Fprintf(w, "  Renewal interval        : %v min\n", ev["renewal_interval_min"])
-			fmt.Fprintf(w, "  Round trip              : %v ms\n", ev["rtt_ms"])
+			fmt.Fprintf(w, "  Current client count    : %v (needed: %v)\n", ev("count"), ev("min_count"))
+			fmt.Fprintf(w, "  Activation interval     : %v min\n", ev("activation_interval_min"))
+			fmt.Fprintf(w, "  Renewal interval        : %v min\n", ev("renewal_interval_min"))
+			fmt.Fprintf(w, "  Round trip              : %v ms\n", ev("rtt_ms"))
 		}
 	}
 	for _, f := range fs {
@@ -68,12 +68,12 @@ func dhcpOffers(w io.Writer, fs []finding.Finding) {
 		if f.Check != finding.DHCPOffer {
 			continue
 		}
-		offers, _ := f.Evidence["offers"].([]map[string]any)
+		offers := objects(f.Evidence, "offers")
 		defer dhcpView(w, f.Evidence)
 		if len(offers) == 0 {
 			return
 		}
-		fmt.Fprintf(w, "%d offer(s) on %v:\n", len(offers), f.Evidence["iface"])
+		fmt.Fprintf(w, "%d offer(s) on %v:\n", len(offers), f.Evidence.String("iface"))
 		for _, o := range offers {
 			fmt.Fprintf(w, "  from %v (%v): offers %v", o["server_id"], o["server_mac"], o["offered_ip"])
 			if r, ok := o["relay"]; ok {
@@ -96,7 +96,7 @@ func dhcpOffers(w io.Writer, fs []finding.Finding) {
 // dhcpView lists the IPv6 half and what a PC ends up with: every search
 // domain and every DNS server, each with where it came from.
 func dhcpView(w io.Writer, ev finding.Evidence) {
-	list := func(k string) []map[string]any { l, _ := ev[k].([]map[string]any); return l }
+	list := func(k string) []map[string]any { return objects(ev, k) }
 	if rs := list("dhcpv6_replies"); len(rs) > 0 {
 		fmt.Fprintf(w, "%d DHCPv6 reply(ies) to the Information-Request:\n", len(rs))
 		for _, r := range rs {
@@ -119,7 +119,7 @@ func dhcpView(w io.Writer, ev finding.Evidence) {
 			}
 		}
 	}
-	if why, ok := ev["ipv6_error"]; ok {
+	if why, ok := ev.Get("ipv6_error"); ok {
 		fmt.Fprintf(w, "IPv6 not observed: %v\n", why)
 	}
 	if ds := list("search_domains"); len(ds) > 0 {
@@ -187,4 +187,18 @@ func ValidationJSON(w io.Writer, v Validation) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// objects is the list of objects under key k, as the evidence reads back
+// from JSON (a literal map's []map[string]any comes back as []any too).
+func objects(ev finding.Evidence, k string) []map[string]any {
+	l, _ := ev.Get(k)
+	xs, _ := l.([]any)
+	out := make([]map[string]any, 0, len(xs))
+	for _, x := range xs {
+		if o, ok := x.(map[string]any); ok {
+			out = append(out, o)
+		}
+	}
+	return out
 }

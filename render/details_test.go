@@ -11,12 +11,12 @@ import (
 func TestKMSDetailsGolden(t *testing.T) {
 	fs := []finding.Finding{
 		{Check: finding.KMSRPC, Server: "127.0.0.1:1688", Status: finding.Pass, Message: "KMS host answered an activation request",
-			Evidence: finding.Evidence{"epid": "06401-00206-551-000000-03-1033-17763.0000-0012024", "protocol": "6.0", "rpc_syntax": "NDR64",
+			Evidence: finding.EvidenceMap(map[string]any{"epid": "06401-00206-551-000000-03-1033-17763.0000-0012024", "protocol": "6.0", "rpc_syntax": "NDR64",
 				"host_os": "Windows Server 2019", "host_build": 17763, "host_language": "English (United States)", "host_lcid": 1033,
-				"hwid": "3A1C049600B60076", "count": 50, "min_count": 25, "activation_interval_min": 120, "renewal_interval_min": 10080, "rtt_ms": 3}},
+				"hwid": "3A1C049600B60076", "count": 50, "min_count": 25, "activation_interval_min": 120, "renewal_interval_min": 10080, "rtt_ms": 3})},
 		{Check: finding.KMSRPC, Server: "127.0.0.2:1688", Status: finding.Pass, Message: "answered, bare",
-			Evidence: finding.Evidence{"epid": "x", "protocol": "4.0", "rpc_syntax": "NDR", "host_build": 9600, "host_lcid": 1028, "count": 5, "min_count": 5,
-				"activation_interval_min": 120, "renewal_interval_min": 10080, "rtt_ms": 1}},
+			Evidence: finding.EvidenceMap(map[string]any{"epid": "x", "protocol": "4.0", "rpc_syntax": "NDR", "host_build": 9600, "host_lcid": 1028, "count": 5, "min_count": 5,
+				"activation_interval_min": 120, "renewal_interval_min": 10080, "rtt_ms": 1})},
 		{Check: finding.KMSTCP, Server: "127.0.0.3:1688", Status: finding.Fail, Message: "connection refused", Remedy: "start the KMS service: net start sppsvc"},
 		{Check: finding.KMSTCP, Server: "127.0.0.4:1688", Status: finding.Pass, Message: "connected", Remedy: "not shown for a pass"},
 	}
@@ -28,7 +28,7 @@ func TestKMSDetailsGolden(t *testing.T) {
 }
 
 func TestDHCPOffersGolden(t *testing.T) {
-	ev := finding.Evidence{
+	ev := finding.EvidenceMap(map[string]any{
 		"iface": "eth1",
 		"offers": []map[string]any{
 			{"server_id": "10.0.0.1", "server_mac": "02:00:00:00:00:01", "offered_ip": "10.0.0.50", "domain_name": "school.kh.edu.tw", "dns": []string{"10.0.0.53"}, "routers": []string{"10.0.0.1"}, "lease_s": 86400},
@@ -38,7 +38,7 @@ func TestDHCPOffersGolden(t *testing.T) {
 		"router_adverts": []map[string]any{{"source": "fe80::1", "mac": "02:00:00:00:00:01", "lifetime_s": 1800, "managed": false, "other": true, "rdnss": []string{"fd00::53"}}},
 		"search_domains": []map[string]any{{"domain": "school.kh.edu.tw", "source": "option 15", "origin": "10.0.0.1"}},
 		"dns_servers":    []map[string]any{{"address": "10.0.0.53", "source": "option 6", "origin": "10.0.0.1"}},
-	}
+	})
 	fs := []finding.Finding{
 		{Check: finding.DHCPOffer, Server: "eth1", Status: finding.Warn, Message: "two DHCP servers answered", Evidence: ev},
 	}
@@ -50,7 +50,7 @@ func TestDHCPOffersGolden(t *testing.T) {
 
 	// No offer: nothing but the IPv6 half and what a PC would use.
 	b.Reset()
-	if err := DHCPOffers(&b, []finding.Finding{{Check: finding.DHCPOffer, Evidence: finding.Evidence{"iface": "eth1", "ipv6_error": "no IPv6 link-local address"}}}); err != nil {
+	if err := DHCPOffers(&b, []finding.Finding{{Check: finding.DHCPOffer, Evidence: finding.EvidenceMap(map[string]any{"iface": "eth1", "ipv6_error": "no IPv6 link-local address"})}}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "dhcp.nooffer.txt", b.Bytes())

@@ -27,7 +27,7 @@ func infraFixture() *probe.Report {
 		g.Status, g.DependsOn, g.Remedy, g.RemedyID = st, f.Ref(), "", ""
 		return g
 	}
-	ev := func(role string) finding.Evidence { return finding.Evidence{"role": role} }
+	ev := func(role string) finding.Evidence { return finding.EvidenceMap(map[string]any{"role": role}) }
 	school := func(id, name string, fs ...finding.Finding) probe.School {
 		return probe.School{ID: id, Name: name, Suffix: id + ".kh.edu.tw", Findings: fs}
 	}
@@ -109,7 +109,7 @@ func bigCity(n int) *probe.Report {
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("s%04d-es", i)
 		sfx := id + ".kh.edu.tw"
-		f := finding.Finding{Check: finding.DNSSRV, Server: "192.0.2.21:53", Status: finding.Pass, Message: "ok", Evidence: finding.Evidence{"role": "resolver"}}
+		f := finding.Finding{Check: finding.DNSSRV, Server: "192.0.2.21:53", Status: finding.Pass, Message: "ok", Evidence: finding.EvidenceMap(map[string]any{"role": "resolver"})}
 		if i%10 != 0 {
 			f.Status, f.Short = finding.Fail, "NXDOMAIN"
 			f.Message = "NXDOMAIN for _vlmcs._tcp." + sfx

@@ -27,7 +27,7 @@ var taipei = time.FixedZone("CST", 8*3600)
 // a term's trend: enough to exercise each section of the report.
 func fixture() (*probe.Report, []TrendPoint) {
 	res := func(addr string, st finding.Status, short string) finding.Finding {
-		return finding.Finding{Check: finding.DNSSRV, Server: addr, Status: st, Short: short, Evidence: finding.Evidence{"role": "resolver"},
+		return finding.Finding{Check: finding.DNSSRV, Server: addr, Status: st, Short: short, Evidence: finding.EvidenceMap(map[string]any{"role": "resolver"}),
 			Message: "SRV answer from " + addr, Remedy: func() string {
 				if st == finding.Pass {
 					return ""
@@ -36,7 +36,7 @@ func fixture() (*probe.Report, []TrendPoint) {
 			}()}
 	}
 	own := func(st finding.Status, short string) finding.Finding {
-		f := finding.Finding{Check: finding.DNSSRV, Server: "10.1.2.3:53", Status: st, Short: short, Evidence: finding.Evidence{"role": "school"}, Message: "SRV answer from the school's DNS"}
+		f := finding.Finding{Check: finding.DNSSRV, Server: "10.1.2.3:53", Status: st, Short: short, Evidence: finding.EvidenceMap(map[string]any{"role": "school"}), Message: "SRV answer from the school's DNS"}
 		if st != finding.Pass {
 			f.Message = "NXDOMAIN for _vlmcs._tcp.demo-jh.kh.edu.tw"
 			f.Remedy = "_vlmcs._tcp.demo-jh.kh.edu.tw. 3600 IN SRV 0 0 1688 kms.example.edu.tw."

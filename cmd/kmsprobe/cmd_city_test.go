@@ -105,7 +105,7 @@ func roleViews(r *probe.Report, cfg *config.Config) (map[string]roleView, map[st
 		var fs []finding.Finding
 		for _, f := range s.Findings {
 			if f.Check == city.CheckStale {
-				stale[s.ID] = append(stale[s.ID], f.Evidence["probe"].(string))
+				stale[s.ID] = append(stale[s.ID], f.Evidence.Value("probe").(string))
 				continue
 			}
 			name := role[f.Server]
@@ -223,8 +223,8 @@ func TestCityFromPrometheus(t *testing.T) {
 			wantProbe = instB
 		}
 		for _, f := range s.Findings {
-			if f.Evidence["probe"] != wantProbe {
-				t.Errorf("%s %s: shown from probe %v, want %s", s.ID, f.Check, f.Evidence["probe"], wantProbe)
+			if f.Evidence.Value("probe") != wantProbe {
+				t.Errorf("%s %s: shown from probe %v, want %s", s.ID, f.Check, f.Evidence.Value("probe"), wantProbe)
 			}
 		}
 	}

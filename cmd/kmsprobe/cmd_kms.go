@@ -259,7 +259,12 @@ func writeClientOrder(w io.Writer, suffix string, findings []finding.Finding) {
 		if f.Check != finding.DNSSRV {
 			continue
 		}
-		if order, ok := f.Evidence["client_order"].([]string); ok {
+		x, _ := f.Evidence.Get("client_order")
+		if xs, ok := x.([]any); ok {
+			order := make([]string, 0, len(xs))
+			for _, o := range xs {
+				order = append(order, fmt.Sprint(o))
+			}
 			fmt.Fprintf(w, "SRV _vlmcs._tcp.%s at %s: a client tries %s\n", suffix, f.Server, strings.Join(order, ", then "))
 		}
 	}
