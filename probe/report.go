@@ -186,10 +186,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		free <- make([]byte, 0, jsonChunkSize+4<<10)
 	}
 	stop := make(chan struct{})
-	encodeErr := make(chan error, 1)
 	go func() {
 		defer close(chunks)
-		encodeErr <- encodeSchools(r.Schools, before, after, chunks, free, stop)
+		encodeSchools(r.Schools, before, after, chunks, free, stop)
 	}()
 	var werr error
 	for c := range chunks {
@@ -199,9 +198,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			}
 		}
 		free <- c[:0]
-	}
-	if err := <-encodeErr; err != nil && werr == nil {
-		return err
 	}
 	return werr
 }
@@ -214,7 +210,7 @@ const (
 // encodeSchools sends the report's bytes in chunks of about
 // jsonChunkSize: before, the schools list, after. It stops when stop
 // closes (the writer failed).
-func encodeSchools(schools []School, before, after []byte, chunks chan<- []byte, free <-chan []byte, stop <-chan struct{}) error {
+func encodeSchools(schools []School, before, after []byte, chunks chan<- []byte, free <-chan []byte, stop <-chan struct{}) {
 	buf := <-free
 	flush := func(force bool) bool {
 		if len(buf) < jsonChunkSize && !force {
@@ -238,25 +234,21 @@ func encodeSchools(schools []School, before, after []byte, chunks chan<- []byte,
 		if i > 0 {
 			buf = append(buf, ",\n    "...)
 		}
-		var err error
-		if buf, err = appendSchool(buf, &schools[i]); err != nil {
-			return err
-		}
+		buf = appendSchool(buf, &schools[i])
 		if !flush(false) {
-			return nil
+			return
 		}
 	}
 	buf = append(buf, "\n  ]"...)
 	buf = append(buf, after...)
 	flush(true)
-	return nil
 }
 
 // appendSchool is one element of the indented schools list, as
 // json.Encoder writes it; the findings are most of a city's report, and
 // finding.AppendIndent writes them without reflection or a second
 // indenting pass.
-func appendSchool(b []byte, s *School) ([]byte, error) {
+func appendSchool(b []byte, s *School) []byte {
 	const (
 		prefix = "    "
 		indent = "  "
@@ -283,14 +275,11 @@ func appendSchool(b []byte, s *School) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, member+indent...)
-			var err error
-			if b, err = s.Findings[i].AppendIndent(b, prefix+indent+indent, indent); err != nil {
-				return b, err
-			}
+			b = s.Findings[i].AppendIndent(b, prefix+indent+indent, indent)
 		}
 		b = append(b, member+"]"...)
 	}
-	return append(b, "\n"+prefix+"}"...), nil
+	return append(b, "\n"+prefix+"}"...)
 }
 
 // schoolsMark is where the schools go in the indented report.
