@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/kh-edu/kmsprobe/finding"
 )
 
@@ -69,7 +70,11 @@ func BenchmarkWriteJSON(b *testing.B) {
 	for i := range 1000 {
 		r.Schools = append(r.Schools, School{ID: fmt.Sprint(i), Suffix: fmt.Sprintf("s%d.example", i), Findings: []finding.Finding{
 			{Check: finding.DNSSRV, Server: "127.0.0.1:53", Status: finding.Pass, Message: "ok",
-				Evidence: finding.EvidenceMap(map[string]any{"records": []any{"0 0 1688 kms.example."}, "rtt_ms": 1.25, "attempts": 1})},
+				// Typed, as the judges build it; a saved report's maps are in
+				// TestWriteJSONStreamsTheSameBytes.
+				Evidence: finding.NewEvidence(dnscheck.SRVEvidence{Query: "_vlmcs._tcp.s.example.", QType: "SRV", RTTms: 1.25, Attempts: 1,
+					Transport: "udp", Rcode: "NOERROR", Role: "resolver", Records: []string{"0 0 1688 kms.example."}}),
+				ID: "dns.srv.ok", Args: map[string]string{"Server": "127.0.0.1:53", "Name": "_vlmcs._tcp.s.example", "Host": "kms.example", "KMSPort": "1688", "Port": "53"}},
 		}})
 	}
 	r.Finish()
