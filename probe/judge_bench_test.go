@@ -79,8 +79,18 @@ func benchCity(tb testing.TB, n int) (Plan, Measurements) {
 // BenchmarkJudge1000 judges a 1,000-school city: one op is everything
 // Run does after the network (the KMS targets, then Judge and Finish),
 // so a regression in the judge or the evidence shows here.
-func BenchmarkJudge1000(b *testing.B) {
-	const n = 1000
+func BenchmarkJudge1000(b *testing.B) { benchJudge(b, 1000) }
+
+// BenchmarkJudge10000 is the same at the size of issue 15's profile,
+// where the judge's wall time is added to every audit of the city.
+func BenchmarkJudge10000(b *testing.B) { benchJudge(b, 10000) }
+
+// BenchmarkJudgeDNS1000 and BenchmarkJudgeDNS10000 are the DNS verdicts
+// alone (judgeDNS): most of the judge's CPU and allocations.
+func BenchmarkJudgeDNS1000(b *testing.B)  { benchJudgeDNS(b, 1000) }
+func BenchmarkJudgeDNS10000(b *testing.B) { benchJudgeDNS(b, 10000) }
+
+func benchJudge(b *testing.B, n int) {
 	p, m := benchCity(b, n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -95,5 +105,16 @@ func BenchmarkJudge1000(b *testing.B) {
 			b.Fatalf("summary %+v, want %d pass and %d fail (the dead servers)", r.Summary, n-n/10, n/10)
 		}
 	}
-	b.ReportMetric(n, "schools/op")
+	b.ReportMetric(float64(n), "schools/op")
+}
+
+func benchJudgeDNS(b *testing.B, n int) {
+	p, m := benchCity(b, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if dv := judgeDNS(p, m); len(dv.schools) != n {
+			b.Fatalf("%d schools judged, want %d", len(dv.schools), n)
+		}
+	}
+	b.ReportMetric(float64(n), "schools/op")
 }
