@@ -2,9 +2,12 @@ package probe
 
 import (
 	"net"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -84,6 +87,7 @@ type schoolDNS struct {
 	findings []finding.Finding
 	kms      []string                   // KMS addresses this school's chains reach
 	srv      map[string]finding.Finding // dns.srv per "server domain", only for the campus school
+	targets  []targetKey                // the targets to judge, in finding order; nil once judged
 }
 
 type dnsVerdicts struct {
@@ -91,77 +95,181 @@ type dnsVerdicts struct {
 	schools []schoolDNS
 }
 
+// targetKey is one SRV target as resolved by one server: a city resolver
+// gives every school behind it the same verdict.
+type targetKey struct{ server, target string }
+
+// targetVerdict is a target's finding and the addresses the KMS leg may
+// dial, as host:port, sorted.
+type targetVerdict struct {
+	f   finding.Finding
+	kms []string
+}
+
+// minParallel is the city below which the judge stays on one goroutine:
+// a tiny audit's judging costs less than starting workers.
+const minParallel = 64
+
 // judgeDNS judges every school's SRV and target answers against the
-// witnessed reference addresses.
+// witnessed reference addresses, on every core the runtime may use.
 func judgeDNS(p Plan, m Measurements) dnsVerdicts {
-	dv := dnsVerdicts{ref: reference(p, m)}
-	loopbackOK := p.loopbackOK()
+	return judgeDNSOn(p, m, runtime.GOMAXPROCS(0))
+}
+
+// judgeDNSOn is judgeDNS on at most workers goroutines. Every stage
+// writes only its own index of a slice made before it starts, so the
+// verdicts are the serial loop's whatever the workers' order.
+func judgeDNSOn(p Plan, m Measurements, workers int) dnsVerdicts {
+	dv := dnsVerdicts{ref: reference(p, m), schools: make([]schoolDNS, len(p.Schools))}
+	// Each school's dns.srv findings and the targets its answers lead to.
+	forEach(len(p.Schools), workers, func(i int) { dv.schools[i] = judgeSRVs(p, m, p.Schools[i]) })
+
 	// A target's verdict at one server depends only on that server's
 	// A/AAAA answers: every school behind a city resolver gets the same
 	// one, judged once (and its evidence shared, as Judged shares it).
-	type targetVerdict struct {
-		f     finding.Finding
-		addrs []net.IP
+	// The distinct targets are listed on one goroutine, judged on all.
+	index := map[targetKey]int{}
+	var keys []targetKey
+	for i := range dv.schools {
+		for _, k := range dv.schools[i].targets {
+			if _, ok := index[k]; !ok {
+				index[k] = len(keys)
+				keys = append(keys, k)
+			}
+		}
 	}
-	targets := map[[2]string]targetVerdict{}
-	dv.schools = make([]schoolDNS, 0, len(p.Schools))
-	for _, sp := range p.Schools {
-		// Room for every finding the school's report gets: dns.srv and
-		// (usually one) dns.target per server, dns.consistency, kms.tcp,
-		// kms.rpc and clock.offset, so judgeWith appends in place.
-		sd := schoolDNS{findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4)}
-		if m.Campus != nil && m.Campus.School() == sp.School.ID {
-			sd.srv = map[string]finding.Finding{}
-		}
-		var same []dnscheck.Answer
-		var roles []dnscheck.Role
-		for j, srv := range sp.Servers {
-			a := m.DNS[sp.SRV[j]]
-			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
-			if sd.srv != nil {
-				sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
-			}
-			// Another domain a PC on the LAN searches feeds dhcp.search
-			// and dhcp.dns only: its missing record is not the school's
-			// own dns.srv failure.
-			if otherDomain(srv, sp.School) {
-				continue
-			}
-			sd.findings = append(sd.findings, f)
-			// Consistency is about the servers the school itself relies
-			// on; a DHCP-offered server with another suffix is a
-			// different question that dhcp.dns and dhcp.search judge.
-			if dnsname.Equal(srv.Suffix, sp.School.Suffix) {
-				same = append(same, a)
-				roles = append(roles, srv.Role)
+	verdicts := make([]targetVerdict, len(keys))
+	loopbackOK := p.loopbackOK()
+	kmsPort := strconv.Itoa(p.KMSPort)
+	forEach(len(keys), workers, func(i int) {
+		k := keys[i]
+		a4 := m.DNS[dnscheck.Query{Server: k.server, Name: k.target, Type: dns.TypeA}]
+		a6 := m.DNS[dnscheck.Query{Server: k.server, Name: k.target, Type: dns.TypeAAAA}]
+		f, addrs := judgeTarget(p, k.server, k.target, a4, a6, dv.ref, loopbackOK)
+		v := targetVerdict{f: f}
+		for _, ip := range addrs {
+			if a := net.JoinHostPort(ip.String(), kmsPort); !slices.Contains(v.kms, a) {
+				v.kms = append(v.kms, a)
 			}
 		}
-		for j, q := range sp.SRV {
-			if otherDomain(sp.Servers[j], sp.School) {
-				continue
-			}
-			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
-				tv, ok := targets[[2]string{q.Server, t}]
-				if !ok {
-					a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
-					a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
-					tv.f, tv.addrs = judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
-					targets[[2]string{q.Server, t}] = tv
-				}
-				sd.findings = append(sd.findings, tv.f)
-				for _, ip := range tv.addrs {
-					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
-					if !slices.Contains(sd.kms, addr) {
-						sd.kms = append(sd.kms, addr)
-					}
-				}
-			}
+		sort.Strings(v.kms)
+		verdicts[i] = v
+	})
+
+	// The verdicts in each school's order, then its consistency; index is
+	// only read from here on.
+	forEach(len(p.Schools), workers, func(i int) {
+		sd := &dv.schools[i]
+		for _, k := range sd.targets {
+			v := &verdicts[index[k]]
+			sd.findings = append(sd.findings, v.f)
+			sd.kms = mergeSorted(sd.kms, v.kms)
 		}
-		sd.findings = append(sd.findings, dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles))
-		sort.Strings(sd.kms)
-		dv.schools = append(dv.schools, sd)
-	}
+		sd.targets = nil
+		sd.findings = append(sd.findings, judgeConsistency(p, m, p.Schools[i]))
+	})
 	return dv
+}
+
+// judgeSRVs judges one school's SRV answers and lists the targets they
+// lead to, each once per server, in the order their findings take.
+func judgeSRVs(p Plan, m Measurements, sp schoolPlan) schoolDNS {
+	// Room for every finding the school's report gets: dns.srv and
+	// (usually one) dns.target per server, dns.consistency, kms.tcp,
+	// kms.rpc and clock.offset, so judgeWith appends in place.
+	sd := schoolDNS{findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4)}
+	if m.Campus != nil && m.Campus.School() == sp.School.ID {
+		sd.srv = map[string]finding.Finding{}
+	}
+	for j, srv := range sp.Servers {
+		a := m.DNS[sp.SRV[j]]
+		f, targets := dnscheck.JudgeSRVTargets(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
+		if sd.srv != nil {
+			sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
+		}
+		// Another domain a PC on the LAN searches feeds dhcp.search
+		// and dhcp.dns only: its missing record is not the school's
+		// own dns.srv failure.
+		if otherDomain(srv, sp.School) {
+			continue
+		}
+		sd.findings = append(sd.findings, f)
+		for _, t := range targets {
+			sd.targets = append(sd.targets, targetKey{sp.SRV[j].Server, t})
+		}
+	}
+	return sd
+}
+
+// judgeConsistency compares the SRV answers of the servers the school
+// itself relies on; a DHCP-offered server with another suffix is a
+// different question that dhcp.dns and dhcp.search judge.
+func judgeConsistency(p Plan, m Measurements, sp schoolPlan) finding.Finding {
+	same := make([]dnscheck.Answer, 0, len(sp.Servers))
+	roles := make([]dnscheck.Role, 0, len(sp.Servers))
+	for j, srv := range sp.Servers {
+		if !otherDomain(srv, sp.School) && dnsname.Equal(srv.Suffix, sp.School.Suffix) {
+			same = append(same, m.DNS[sp.SRV[j]])
+			roles = append(roles, srv.Role)
+		}
+	}
+	return dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles)
+}
+
+// mergeSorted adds the sorted addresses add to the sorted set have. A
+// school that reaches one target's addresses only shares that target's
+// slice (clipped, so a later merge copies instead of writing into it).
+func mergeSorted(have, add []string) []string {
+	switch {
+	case len(add) == 0:
+		return have
+	case len(have) == 0:
+		return slices.Clip(add)
+	}
+	var out []string
+	for _, a := range add {
+		if !slices.Contains(have, a) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return have
+	}
+	out = append(out, have...)
+	sort.Strings(out)
+	return out
+}
+
+// forEach calls fn(i) for every i in [0, n) on at most workers
+// goroutines, a few indexes at a time; a small n runs in a plain loop.
+// fn must write only what belongs to its i.
+func forEach(n, workers int, fn func(i int)) {
+	if workers <= 1 || n < minParallel {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	// Chunks amortise the shared counter; small enough that a worker
+	// stuck on a school with 1,700 records does not hold up the rest.
+	const chunk = 16
+	workers = min(workers, (n+chunk-1)/chunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // otherDomain reports whether srv is a campus question for a domain other
