@@ -817,7 +817,7 @@ func tallyAnswers(answers []Answer, roles []Role, exp Expect, ev *ConsistencyEvi
 		t.name = strings.TrimSuffix(a.Query.Name, ".")
 		t.compared++
 		ev.Sets[a.Query.Server] = recordSet(a, strs, maxSetEvidence)
-		g := t.group(a, recs, strs, exp)
+		g := t.group(a, recs, strs, exp, len(answers)-i)
 		g.servers = append(g.servers, a.Query.Server)
 		if !g.expected {
 			t.odd(a, recs, i < len(roles) && roles[i] == CityResolver)
@@ -826,13 +826,14 @@ func tallyAnswers(answers []Answer, roles []Role, exp Expect, ev *ConsistencyEvi
 	return t
 }
 
-// group is the group of a's record set, new when it is the first.
-func (t *tally) group(a Answer, recs []*dns.SRV, strs []string, exp Expect) *srvGroup {
+// group is the group of a's record set, new when it is the first, with
+// room for the rest servers still to be tallied (usually all agree).
+func (t *tally) group(a Answer, recs []*dns.SRV, strs []string, exp Expect, rest int) *srvGroup {
 	set := recordSet(a, strs, -1)
 	if j := slices.IndexFunc(t.groups, func(g *srvGroup) bool { return g.set == set }); j >= 0 {
 		return t.groups[j]
 	}
-	g := &srvGroup{set: set, words: recordSet(a, strs, maxListed), expected: expected(recs, exp)}
+	g := &srvGroup{set: set, words: recordSet(a, strs, maxListed), expected: expected(recs, exp), servers: make([]string, 0, min(rest, 16))}
 	t.groups = append(t.groups, g)
 	return g
 }

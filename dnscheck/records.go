@@ -107,8 +107,11 @@ func srvRecordsOf(o owned) ([]*dns.SRV, []string) {
 			recs = append(recs, s)
 		}
 	}
-	if len(recs) == 0 {
+	switch len(recs) {
+	case 0:
 		return nil, nil
+	case 1:
+		return recs, []string{srvString(recs[0])}
 	}
 	type keyed struct {
 		r   *dns.SRV
@@ -133,15 +136,14 @@ func ForeignRecords(a Answer) []string { return rrStrings(ownedRecords(a).foreig
 // srvString is a record's "priority weight port target" (target in lower
 // case), the form evidence and record sets compare and show.
 func srvString(s *dns.SRV) string {
-	t := strings.ToLower(s.Target)
-	b := make([]byte, 0, 3*6+len(t))
-	b = strconv.AppendUint(b, uint64(s.Priority), 10)
+	var buf [64]byte // one allocation, the string, for any usual name
+	b := strconv.AppendUint(buf[:0], uint64(s.Priority), 10)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.Weight), 10)
 	b = append(b, ' ')
 	b = strconv.AppendUint(b, uint64(s.Port), 10)
 	b = append(b, ' ')
-	b = append(b, t...)
+	b = append(b, strings.ToLower(s.Target)...)
 	return string(b)
 }
 

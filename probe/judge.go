@@ -33,6 +33,13 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 // report's findings, in place, so a city's findings are never held twice.
 func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra []Infra) {
 	schools = make([]School, 0, len(p.Schools))
+	// The clock finding is the probe's, and a KMS address's findings are
+	// the address's: the same for every school, judged once and copied.
+	var clock []finding.Finding
+	kms := kmsVerdicts{}
+	if !p.DNSOnly {
+		clock = judgeClock(p, m)
+	}
 	for i, sp := range p.Schools {
 		sd := dv.schools[i]
 		fs := sd.findings
@@ -47,8 +54,8 @@ func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra 
 			negativeTTL(fs, zone)
 		}
 		if !p.DNSOnly {
-			fs = append(fs, judgeKMS(p, m, sd)...)
-			fs = append(fs, judgeClock(p, m)...)
+			fs = kms.judge(fs, p, m, sd)
+			fs = append(fs, clock...)
 		}
 		schools = append(schools, School{ID: sp.School.ID, Name: sp.School.Name, Suffix: sp.School.Suffix, Findings: fs})
 	}
@@ -87,7 +94,10 @@ type schoolDNS struct {
 	findings []finding.Finding
 	kms      []string                   // KMS addresses this school's chains reach
 	srv      map[string]finding.Finding // dns.srv per "server domain", only for the campus school
-	targets  []targetKey                // the targets to judge, in finding order; nil once judged
+	// Until the targets are judged: the targets, in finding order, and
+	// the dns.consistency finding that follows them.
+	targets     []targetKey
+	consistency finding.Finding
 }
 
 type dnsVerdicts struct {
@@ -165,22 +175,31 @@ func judgeDNSOn(p Plan, m Measurements, workers int) dnsVerdicts {
 			sd.findings = append(sd.findings, v.f)
 			sd.kms = mergeSorted(sd.kms, v.kms)
 		}
-		sd.targets = nil
-		sd.findings = append(sd.findings, judgeConsistency(p, m, p.Schools[i]))
+		sd.findings = append(sd.findings, sd.consistency)
+		sd.targets, sd.consistency = nil, finding.Finding{}
 	})
 	return dv
 }
 
-// judgeSRVs judges one school's SRV answers and lists the targets they
-// lead to, each once per server, in the order their findings take.
+// judgeSRVs judges one school's SRV answers and their consistency, and
+// lists the targets they lead to, each once per server, in the order
+// their findings take.
 func judgeSRVs(p Plan, m Measurements, sp schoolPlan) schoolDNS {
 	// Room for every finding the school's report gets: dns.srv and
 	// (usually one) dns.target per server, dns.consistency, kms.tcp,
 	// kms.rpc and clock.offset, so judgeWith appends in place.
-	sd := schoolDNS{findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4)}
+	sd := schoolDNS{
+		findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4),
+		targets:  make([]targetKey, 0, len(sp.Servers)), // usually one per server
+	}
 	if m.Campus != nil && m.Campus.School() == sp.School.ID {
 		sd.srv = map[string]finding.Finding{}
 	}
+	// The answers compared for consistency; a school has a few servers,
+	// so they stay on the stack.
+	var sameBuf [8]dnscheck.Answer
+	var rolesBuf [8]dnscheck.Role
+	same, roles := sameBuf[:0], rolesBuf[:0]
 	for j, srv := range sp.Servers {
 		a := m.DNS[sp.SRV[j]]
 		f, targets := dnscheck.JudgeSRVTargets(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
@@ -197,23 +216,16 @@ func judgeSRVs(p Plan, m Measurements, sp schoolPlan) schoolDNS {
 		for _, t := range targets {
 			sd.targets = append(sd.targets, targetKey{sp.SRV[j].Server, t})
 		}
-	}
-	return sd
-}
-
-// judgeConsistency compares the SRV answers of the servers the school
-// itself relies on; a DHCP-offered server with another suffix is a
-// different question that dhcp.dns and dhcp.search judge.
-func judgeConsistency(p Plan, m Measurements, sp schoolPlan) finding.Finding {
-	same := make([]dnscheck.Answer, 0, len(sp.Servers))
-	roles := make([]dnscheck.Role, 0, len(sp.Servers))
-	for j, srv := range sp.Servers {
-		if !otherDomain(srv, sp.School) && dnsname.Equal(srv.Suffix, sp.School.Suffix) {
-			same = append(same, m.DNS[sp.SRV[j]])
+		// Consistency is about the servers the school itself relies
+		// on; a DHCP-offered server with another suffix is a
+		// different question that dhcp.dns and dhcp.search judge.
+		if dnsname.Equal(srv.Suffix, sp.School.Suffix) {
+			same = append(same, a)
 			roles = append(roles, srv.Role)
 		}
 	}
-	return dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles)
+	sd.consistency = dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles)
+	return sd
 }
 
 // mergeSorted adds the sorted addresses add to the sorted set have. A
@@ -378,26 +390,44 @@ func skipKMS(id string) []finding.Finding {
 	}
 }
 
-func judgeKMS(p Plan, m Measurements, sd schoolDNS) []finding.Finding {
+// kmsVerdicts are the KMS findings judged so far, by address (or by
+// skip id): every school that reaches an address gets the same ones.
+type kmsVerdicts map[string][]finding.Finding
+
+// judge appends the school's KMS findings to fs.
+func (v kmsVerdicts) judge(fs []finding.Finding, p Plan, m Measurements, sd schoolDNS) []finding.Finding {
 	switch {
 	case !p.HaveKMS:
-		return skipKMS("kms.skip.not_run")
+		return append(fs, v.once("kms.skip.not_run", func() []finding.Finding { return skipKMS("kms.skip.not_run") })...)
 	case len(sd.kms) == 0:
-		return skipKMS("kms.skip.no_path")
+		return append(fs, v.once("kms.skip.no_path", func() []finding.Finding { return skipKMS("kms.skip.no_path") })...)
 	}
-	var fs []finding.Finding
 	for _, a := range sd.kms {
-		ms, ok := m.KMS[a]
-		if !ok {
-			msg := english("kms.not_asked", nil)
-			fs = append(fs,
-				finding.Finding{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
-				finding.Finding{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"})
-			continue
-		}
-		fs = append(fs, judged(ms)...)
+		fs = append(fs, v.once(a, func() []finding.Finding { return judgeKMSAddr(m, a) })...)
 	}
 	return fs
+}
+
+func (v kmsVerdicts) once(key string, judge func() []finding.Finding) []finding.Finding {
+	fs, ok := v[key]
+	if !ok {
+		fs = judge()
+		v[key] = fs
+	}
+	return fs
+}
+
+// judgeKMSAddr is the KMS findings of one address a school's chain reaches.
+func judgeKMSAddr(m Measurements, a string) []finding.Finding {
+	ms, ok := m.KMS[a]
+	if !ok {
+		msg := english("kms.not_asked", nil)
+		return []finding.Finding{
+			{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
+			{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
+		}
+	}
+	return judged(ms)
 }
 
 // negativeTTL tells, under an NXDOMAIN, how long the city resolvers may

@@ -118,3 +118,28 @@ func benchJudgeDNS(b *testing.B, n int) {
 	}
 	b.ReportMetric(float64(n), "schools/op")
 }
+
+// BenchmarkJudgeWith10000 is the rest of the judge at 10,000 schools:
+// the KMS and clock findings and the shared infrastructure, after the
+// DNS verdicts.
+func BenchmarkJudgeWith10000(b *testing.B) {
+	const n = 10000
+	p, m := benchCity(b, n)
+	dv := judgeDNS(p, m)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		d := dnsVerdicts{ref: dv.ref, schools: make([]schoolDNS, len(dv.schools))}
+		for i, sd := range dv.schools {
+			// judgeWith appends to a school's findings in place: each
+			// op gets its own, with the room judgeDNS made.
+			d.schools[i] = sd
+			d.schools[i].findings = append(make([]finding.Finding, 0, cap(sd.findings)), sd.findings...)
+		}
+		b.StartTimer()
+		if schools, _ := judgeWith(p, m, d); len(schools) != n {
+			b.Fatalf("%d schools, want %d", len(schools), n)
+		}
+	}
+	b.ReportMetric(n, "schools/op")
+}
