@@ -132,7 +132,16 @@ func judgeDNS(p Plan, m Measurements) dnsVerdicts {
 func judgeDNSOn(p Plan, m Measurements, workers int) dnsVerdicts {
 	dv := dnsVerdicts{ref: reference(p, m), schools: make([]schoolDNS, len(p.Schools))}
 	// Each school's dns.srv findings and the targets its answers lead to.
-	forEach(len(p.Schools), workers, func(i int) { dv.schools[i] = judgeSRVs(p, m, p.Schools[i]) })
+	// The workers call nothing of the campus view: its school is asked
+	// here, once.
+	campus, hasCampus := "", m.Campus != nil
+	if hasCampus {
+		campus = m.Campus.School()
+	}
+	forEach(len(p.Schools), workers, func(i int) {
+		sp := p.Schools[i]
+		dv.schools[i] = judgeSRVs(p, m, sp, hasCampus && sp.School.ID == campus)
+	})
 
 	// A target's verdict at one server depends only on that server's
 	// A/AAAA answers: every school behind a city resolver gets the same
@@ -184,7 +193,7 @@ func judgeDNSOn(p Plan, m Measurements, workers int) dnsVerdicts {
 // judgeSRVs judges one school's SRV answers and their consistency, and
 // lists the targets they lead to, each once per server, in the order
 // their findings take.
-func judgeSRVs(p Plan, m Measurements, sp schoolPlan) schoolDNS {
+func judgeSRVs(p Plan, m Measurements, sp schoolPlan, isCampus bool) schoolDNS {
 	// Room for every finding the school's report gets: dns.srv and
 	// (usually one) dns.target per server, dns.consistency, kms.tcp,
 	// kms.rpc and clock.offset, so judgeWith appends in place.
@@ -192,7 +201,7 @@ func judgeSRVs(p Plan, m Measurements, sp schoolPlan) schoolDNS {
 		findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4),
 		targets:  make([]targetKey, 0, len(sp.Servers)), // usually one per server
 	}
-	if m.Campus != nil && m.Campus.School() == sp.School.ID {
+	if isCampus {
 		sd.srv = map[string]finding.Finding{}
 	}
 	// The answers compared for consistency; a school has a few servers,
