@@ -2,7 +2,6 @@ package dnscheck
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"net"
 	"regexp"
@@ -10,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -24,7 +24,32 @@ type Expect struct {
 	Port uint16 // 1688
 }
 
-func (e Expect) fqdn() string { return dnsname.FQDN(e.Host) }
+func (e Expect) fqdn() string { return e.words().fqdn }
+
+// expectWords are the texts every finding about one Expect repeats: a
+// city's audit judges thousands of answers against the same one.
+type expectWords struct {
+	exp      Expect
+	fqdn     string // the host as asked: canonical, with the dot
+	host     string // the same without the dot, as messages name it
+	port     string
+	expected string // the expected record's rdata, as dns.consistency shows it
+}
+
+// lastExpect holds the words of the Expect last judged against; judges
+// on many goroutines share it, and a different Expect just replaces it.
+var lastExpect atomic.Pointer[expectWords]
+
+func (e Expect) words() *expectWords {
+	if w := lastExpect.Load(); w != nil && w.exp == e {
+		return w
+	}
+	fq := dnsname.FQDN(e.Host)
+	port := strconv.Itoa(int(e.Port))
+	w := &expectWords{exp: e, fqdn: fq, host: strings.TrimSuffix(fq, "."), port: port, expected: "0 0 " + port + " " + fq}
+	lastExpect.Store(w)
+	return w
+}
 
 // Role says what kind of server was asked; the remedy differs. A city
 // resolver only caches, so its fix is on the suffix's authoritative server.
@@ -78,14 +103,19 @@ func srvEvidence(a Answer, role Role) SRVEvidence {
 // zoneArgs are the two forms of the fix admins here use: a BIND zone-file
 // line and the Windows DNS cmdlet.
 func zoneArgs(suffix string, exp Expect) map[string]string {
+	args := make(map[string]string, 3)
+	addZoneArgs(args, suffix, exp)
+	return args
+}
+
+// addZoneArgs adds zoneArgs to args.
+func addZoneArgs(args map[string]string, suffix string, exp Expect) {
 	suffix = dnsname.Canonical(suffix)
-	host := exp.fqdn()
-	return map[string]string{
-		"Suffix":   suffix,
-		"ZoneLine": fmt.Sprintf("%s 3600 IN SRV 0 0 %d %s", SRVName(suffix), exp.Port, host),
-		"Cmdlet": fmt.Sprintf(`Add-DnsServerResourceRecord -ZoneName "%s" -Srv -Name "_vlmcs._tcp" -DomainName "%s" -Priority 0 -Weight 0 -Port %d`,
-			suffix, strings.TrimSuffix(host, "."), exp.Port),
-	}
+	w := exp.words()
+	args["Suffix"] = suffix
+	args["ZoneLine"] = SRVName(suffix) + " 3600 IN SRV 0 0 " + w.port + " " + w.fqdn
+	args["Cmdlet"] = `Add-DnsServerResourceRecord -ZoneName "` + suffix + `" -Srv -Name "_vlmcs._tcp" -DomainName "` +
+		w.host + `" -Priority 0 -Weight 0 -Port ` + w.port
 }
 
 func srvRemedyID(role Role) string {
@@ -183,45 +213,64 @@ func (r ruling) apply(f *finding.Finding, args map[string]string) {
 // needs is in its arguments. perAttempt is the timeout of one attempt, as
 // the exchange used it.
 func JudgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) finding.Finding {
+	f, _ := judgeSRV(a, suffix, exp, role, perAttempt, false)
+	return f
+}
+
+// JudgeSRVTargets is JudgeSRV and Targets of the same answer: an audit
+// needs both for every school's every server, and they read the same
+// records.
+func JudgeSRVTargets(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration) (finding.Finding, []string) {
+	return judgeSRV(a, suffix, exp, role, perAttempt, true)
+}
+
+// judgeSRV is JudgeSRV, and with withTargets Targets too.
+func judgeSRV(a Answer, suffix string, exp Expect, role Role, perAttempt time.Duration, withTargets bool) (finding.Finding, []string) {
 	f := finding.Finding{Check: finding.DNSSRV, Server: a.Query.Server}
 	ev := srvEvidence(a, role)
+	w := exp.words()
 	args := map[string]string{
 		"Server": a.Query.Server, "Port": serverPort(a.Query.Server), "Name": strings.TrimSuffix(a.Query.Name, "."),
-		"Host": strings.TrimSuffix(exp.fqdn(), "."), "KMSPort": strconv.Itoa(int(exp.Port)),
+		"Host": w.host, "KMSPort": w.port,
 	}
 	var r ruling
+	var targets []string
 	if a.Msg == nil {
 		r = noResponse(a, role, perAttempt, args)
 	} else {
 		o := ownedRecords(a)
-		recs := SRVRecords(a)
+		recs, strs := srvRecordsOf(o)
+		success := a.Msg.Rcode == dns.RcodeSuccess && len(recs) > 0
+		var c []string
+		if withTargets || success {
+			c = candidatesOf(recs, exp)
+			targets = c[:min(len(c), MaxTargets)]
+		}
 		ev.Foreign = rrStrings(o.foreign)
-		ev.Records, ev.TTL = recordEvidence(recs)
-		if a.Msg.Rcode != dns.RcodeSuccess || len(recs) == 0 {
+		ev.Records, ev.TTL = recordEvidence(recs, strs)
+		if !success {
 			r = noRecord(a, o.foreign, role, args)
 		} else {
-			ev.NotFollowed = NotFollowed(a, exp)
+			ev.NotFollowed = notFollowed(c)
 			r = groupSRV(recs, exp).rule(role, args)
 		}
 	}
 	if r.zone {
-		maps.Copy(args, zoneArgs(suffix, exp))
+		addZoneArgs(args, suffix, exp)
 	}
 	r.apply(&f, args)
 	f.Evidence = finding.NewEvidence(ev)
-	return f
+	return f, targets
 }
 
-// recordEvidence lists the records that count and their lowest TTL; none
-// gives neither.
-func recordEvidence(recs []*dns.SRV) ([]string, *uint32) {
+// recordEvidence lists the records that count (strs, their srvStrings)
+// and their lowest TTL; none gives neither.
+func recordEvidence(recs []*dns.SRV, strs []string) ([]string, *uint32) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	strs := make([]string, len(recs))
 	ttl := uint32(math.MaxUint32)
-	for i, r := range recs {
-		strs[i] = srvString(r)
+	for _, r := range recs {
 		ttl = min(ttl, r.Hdr.Ttl)
 	}
 	return strs, &ttl
@@ -438,12 +487,13 @@ func JudgeSharedServer(a Answer, role Role, perAttempt time.Duration) (f finding
 // witnesses the caller trusts); an empty reference means they are
 // unknown, and only "resolves at all" can be judged.
 func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []net.IP) finding.Finding {
-	target = dnsname.FQDN(target)
+	target = fqdn(target)
 	f := finding.Finding{Check: finding.DNSTarget, Server: server}
 	ev, addrs, foreign := targetEvidence(target, a4, a6, kmsAddrs)
-	host := strings.TrimSuffix(exp.fqdn(), ".")
+	w := exp.words()
+	host := w.host
 	args := map[string]string{"Server": server, "Name": ev.Target, "Host": host}
-	t := targetJudge{isHost: target == exp.fqdn(), args: args}
+	t := targetJudge{isHost: target == w.fqdn, args: args}
 	if t.isHost {
 		args["HostZone"] = hostZone(host)
 	}
@@ -468,7 +518,7 @@ func JudgeTarget(server, target string, a4, a6 Answer, exp Expect, kmsAddrs []ne
 // addresses, and the records of other owners they held.
 func targetEvidence(target string, a4, a6 Answer, kmsAddrs []net.IP) (TargetEvidence, []net.IP, []dns.RR) {
 	o4, o6 := ownedRecords(a4), ownedRecords(a6)
-	addrs := append(Addresses(a4), Addresses(a6)...)
+	addrs := append(addressesOf(a4, o4), addressesOf(a6, o6)...)
 	foreign := append(slices.Clip(o4.foreign), o6.foreign...)
 	ev := TargetEvidence{
 		Target:    strings.TrimSuffix(target, "."),
@@ -630,26 +680,23 @@ func RecordSet(a Answer) string {
 	if a.Msg == nil {
 		return ""
 	}
-	return recordSet(a, SRVRecords(a), -1)
+	_, strs := srvRecordsOf(ownedRecords(a))
+	return recordSet(a, strs, -1)
 }
 
-// recordSet is RecordSet of a with its records recs, naming at most limit
-// of them (all when limit < 0) and counting the rest.
-func recordSet(a Answer, recs []*dns.SRV, limit int) string {
-	if len(recs) == 0 {
+// recordSet is RecordSet of a with its records' srvStrings strs, naming
+// at most limit of them (all when limit < 0) and counting the rest.
+func recordSet(a Answer, strs []string, limit int) string {
+	if len(strs) == 0 {
 		if a.Msg.Rcode == dns.RcodeSuccess {
 			return "NODATA"
 		}
 		return dns.RcodeToString[a.Msg.Rcode]
 	}
 	if limit < 0 {
-		limit = len(recs)
+		limit = len(strs)
 	}
-	s := make([]string, min(len(recs), limit))
-	for i := range s {
-		s[i] = srvString(recs[i])
-	}
-	return listedOf(s, len(recs), limit, "; ")
+	return listedOf(strs[:min(len(strs), limit)], len(strs), limit, "; ")
 }
 
 // maxSetEvidence bounds the records of one server's set in the
@@ -662,8 +709,9 @@ const maxSetEvidence = 16
 // SRV records that all point at the KMS host and port. Priority and
 // weight are not judged (DESIGN §4).
 func expected(recs []*dns.SRV, exp Expect) bool {
+	want := exp.fqdn()
 	for _, r := range recs {
-		if r.Port != exp.Port || !strings.EqualFold(r.Target, exp.fqdn()) {
+		if r.Port != exp.Port || !strings.EqualFold(r.Target, want) {
 			return false
 		}
 	}
@@ -673,7 +721,7 @@ func expected(recs []*dns.SRV, exp Expect) bool {
 // cacheTTL is how long a cache may keep serving a's answer: its records'
 // lowest TTL, or for a negative answer the SOA's negative TTL (RFC 2308).
 // -1 when the answer does not say.
-func cacheTTL(a Answer) int64 {
+func cacheTTL(a Answer, recs []*dns.SRV) int64 {
 	if a.Msg == nil {
 		return -1
 	}
@@ -683,7 +731,7 @@ func cacheTTL(a Answer) int64 {
 			ttl = int64(v)
 		}
 	}
-	for _, r := range SRVRecords(a) {
+	for _, r := range recs {
 		low(r.Hdr.Ttl)
 	}
 	if ttl < 0 {
@@ -713,7 +761,7 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 	f := finding.Finding{Check: finding.DNSConsistency}
 	ev := ConsistencyEvidence{Sets: map[string]string{}}
 	t := tallyAnswers(answers, roles, exp, &ev)
-	ev.Expected = fmt.Sprintf("0 0 %d %s", exp.Port, exp.fqdn())
+	ev.Expected = exp.words().expected
 	args := map[string]string{"Count": strconv.Itoa(t.compared), "Expected": ev.Expected, "Name": t.name}
 	var r ruling
 	switch {
@@ -728,7 +776,7 @@ func JudgeConsistency(school string, exp Expect, answers []Answer, roles []Role)
 		f.Server = ev.Odd[0]
 	}
 	if r.zone {
-		maps.Copy(args, zoneArgs(strings.TrimPrefix(t.name, "_vlmcs._tcp."), exp))
+		addZoneArgs(args, strings.TrimPrefix(t.name, "_vlmcs._tcp."), exp)
 	}
 	r.apply(&f, args)
 	f.Evidence = finding.NewEvidence(ev)
@@ -765,38 +813,39 @@ func tallyAnswers(answers []Answer, roles []Role, exp Expect, ev *ConsistencyEvi
 			ev.NotCompared[a.Query.Server] = why
 			continue
 		}
-		recs := SRVRecords(a)
+		recs, strs := srvRecordsOf(ownedRecords(a))
 		t.name = strings.TrimSuffix(a.Query.Name, ".")
 		t.compared++
-		ev.Sets[a.Query.Server] = recordSet(a, recs, maxSetEvidence)
-		g := t.group(a, recs, exp)
+		ev.Sets[a.Query.Server] = recordSet(a, strs, maxSetEvidence)
+		g := t.group(a, recs, strs, exp, len(answers)-i)
 		g.servers = append(g.servers, a.Query.Server)
 		if !g.expected {
-			t.odd(a, i < len(roles) && roles[i] == CityResolver)
+			t.odd(a, recs, i < len(roles) && roles[i] == CityResolver)
 		}
 	}
 	return t
 }
 
-// group is the group of a's record set, new when it is the first.
-func (t *tally) group(a Answer, recs []*dns.SRV, exp Expect) *srvGroup {
-	set := recordSet(a, recs, -1)
+// group is the group of a's record set, new when it is the first, with
+// room for the rest servers still to be tallied (usually all agree).
+func (t *tally) group(a Answer, recs []*dns.SRV, strs []string, exp Expect, rest int) *srvGroup {
+	set := recordSet(a, strs, -1)
 	if j := slices.IndexFunc(t.groups, func(g *srvGroup) bool { return g.set == set }); j >= 0 {
 		return t.groups[j]
 	}
-	g := &srvGroup{set: set, words: recordSet(a, recs, maxListed), expected: expected(recs, exp)}
+	g := &srvGroup{set: set, words: recordSet(a, strs, maxListed), expected: expected(recs, exp), servers: make([]string, 0, min(rest, 16))}
 	t.groups = append(t.groups, g)
 	return g
 }
 
 // odd counts an answer other than the expected record: a city cache's
 // by how long it may keep it, any other server's as the school's own.
-func (t *tally) odd(a Answer, cache bool) {
+func (t *tally) odd(a Answer, recs []*dns.SRV, cache bool) {
 	if !cache {
 		t.schoolBehind = true
 		return
 	}
-	if c := cacheTTL(a); c >= 0 && (t.cacheTTL < 0 || c > t.cacheTTL) {
+	if c := cacheTTL(a, recs); c >= 0 && (t.cacheTTL < 0 || c > t.cacheTTL) {
 		t.cacheTTL = c
 	}
 }

@@ -93,23 +93,58 @@ func rrStrings(rrs []dns.RR) []string {
 // SRVRecords returns the SRV records that answer the question (ownership
 // rule), sorted for stable output.
 func SRVRecords(a Answer) []*dns.SRV {
-	o := ownedRecords(a)
-	var out []*dns.SRV
+	recs, _ := srvRecordsOf(ownedRecords(a))
+	return recs
+}
+
+// srvRecordsOf is SRVRecords of an answer already sorted by ownership,
+// with each record's srvString, which the sort and every caller's
+// evidence need: made once per record, not once per comparison.
+func srvRecordsOf(o owned) ([]*dns.SRV, []string) {
+	var recs []*dns.SRV
 	for _, rr := range o.records {
 		if s, ok := rr.(*dns.SRV); ok {
-			out = append(out, s)
+			recs = append(recs, s)
 		}
 	}
-	slices.SortFunc(out, func(x, y *dns.SRV) int { return strings.Compare(srvString(x), srvString(y)) })
-	return out
+	switch len(recs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return recs, []string{srvString(recs[0])}
+	}
+	type keyed struct {
+		r   *dns.SRV
+		key string
+	}
+	ks := make([]keyed, len(recs))
+	for i, r := range recs {
+		ks[i] = keyed{r, srvString(r)}
+	}
+	slices.SortFunc(ks, func(x, y keyed) int { return strings.Compare(x.key, y.key) })
+	strs := make([]string, len(ks))
+	for i, k := range ks {
+		recs[i], strs[i] = k.r, k.key
+	}
+	return recs, strs
 }
 
 // ForeignRecords names the answer records that do not answer the question
 // because another name owns them.
 func ForeignRecords(a Answer) []string { return rrStrings(ownedRecords(a).foreign) }
 
+// srvString is a record's "priority weight port target" (target in lower
+// case), the form evidence and record sets compare and show.
 func srvString(s *dns.SRV) string {
-	return fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, strings.ToLower(s.Target))
+	var buf [64]byte // one allocation, the string, for any usual name
+	b := strconv.AppendUint(buf[:0], uint64(s.Priority), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(s.Weight), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(s.Port), 10)
+	b = append(b, ' ')
+	b = append(b, strings.ToLower(s.Target)...)
+	return string(b)
 }
 
 // NoService reports whether an SRV record is RFC 2782's "the service is
@@ -142,35 +177,55 @@ const MaxTargets = 8
 // question that matters most), then RFC 2782 order (priority ascending,
 // heavier weight first), then by name for stable output.
 func candidates(a Answer, exp Expect) []string {
-	want := exp.fqdn()
-	recs := slices.Clone(SRVRecords(a))
-	slices.SortStableFunc(recs, func(x, y *dns.SRV) int {
-		xe, ye := strings.EqualFold(x.Target, want), strings.EqualFold(y.Target, want)
-		switch {
-		case xe && !ye:
-			return -1
-		case ye && !xe:
-			return 1
-		}
-		if c := cmp.Compare(x.Priority, y.Priority); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(y.Weight, x.Weight); c != 0 {
-			return c
-		}
-		return strings.Compare(strings.ToLower(x.Target), strings.ToLower(y.Target))
-	})
+	recs, _ := srvRecordsOf(ownedRecords(a))
+	return candidatesOf(recs, exp)
+}
+
+// candidatesOf is candidates of an answer's SRVRecords.
+func candidatesOf(recs []*dns.SRV, exp Expect) []string {
+	want := exp.words().fqdn
+	if len(recs) > 1 {
+		recs = slices.Clone(recs)
+		slices.SortStableFunc(recs, func(x, y *dns.SRV) int {
+			xe, ye := strings.EqualFold(x.Target, want), strings.EqualFold(y.Target, want)
+			switch {
+			case xe && !ye:
+				return -1
+			case ye && !xe:
+				return 1
+			}
+			if c := cmp.Compare(x.Priority, y.Priority); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(y.Weight, x.Weight); c != 0 {
+				return c
+			}
+			return strings.Compare(strings.ToLower(x.Target), strings.ToLower(y.Target))
+		})
+	}
 	var out []string
-	seen := map[string]bool{}
+	var seen map[string]bool // only for a long answer: a few targets are compared directly
 	for _, r := range recs {
 		if r.Port != exp.Port || NoService(r) {
 			continue
 		}
-		t := dnsname.FQDN(r.Target)
-		if !seen[t] {
+		t := fqdn(r.Target)
+		switch {
+		case seen != nil:
+			if seen[t] {
+				continue
+			}
 			seen[t] = true
-			out = append(out, t)
+		case slices.Contains(out, t):
+			continue
+		case len(out) == 2*MaxTargets:
+			seen = make(map[string]bool, len(recs))
+			for _, o := range out {
+				seen[o] = true
+			}
+			seen[t] = true
 		}
+		out = append(out, t)
 	}
 	return out
 }
@@ -185,7 +240,10 @@ func Targets(a Answer, exp Expect) []string {
 
 // NotFollowed returns the targets beyond MaxTargets, without the dot.
 func NotFollowed(a Answer, exp Expect) []string {
-	c := candidates(a, exp)
+	return notFollowed(candidates(a, exp))
+}
+
+func notFollowed(c []string) []string {
 	if len(c) <= MaxTargets {
 		return nil
 	}
@@ -196,15 +254,28 @@ func NotFollowed(a Answer, exp Expect) []string {
 	return out
 }
 
+// fqdn is dnsname.FQDN(name), without a copy when name is already in
+// that form (as the targets of one city's answers almost all are).
+func fqdn(name string) string {
+	c := dnsname.Canonical(name)
+	if len(name) == len(c)+1 && name[len(c)] == '.' && name[:len(c)] == c {
+		return name
+	}
+	return c + "."
+}
+
 // Addresses returns the A or AAAA addresses that answer the question
 // (ownership rule: strays of other owners are not the target's address).
 // They are not filtered for usability: see UsableKMSAddress.
-func Addresses(a Answer) []net.IP {
+func Addresses(a Answer) []net.IP { return addressesOf(a, ownedRecords(a)) }
+
+// addressesOf is Addresses of a, whose ownership o is already sorted out.
+func addressesOf(a Answer, o owned) []net.IP {
 	if a.Msg == nil || a.Msg.Rcode != dns.RcodeSuccess {
 		return nil
 	}
 	var out []net.IP
-	for _, rr := range ownedRecords(a).records {
+	for _, rr := range o.records {
 		switch r := rr.(type) {
 		case *dns.A:
 			out = append(out, r.A)

@@ -2,9 +2,12 @@ package probe
 
 import (
 	"net"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -30,6 +33,13 @@ func Judge(p Plan, m Measurements) (schools []School, infra []Infra) {
 // report's findings, in place, so a city's findings are never held twice.
 func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra []Infra) {
 	schools = make([]School, 0, len(p.Schools))
+	// The clock finding is the probe's, and a KMS address's findings are
+	// the address's: the same for every school, judged once and copied.
+	var clock []finding.Finding
+	kms := kmsVerdicts{}
+	if !p.DNSOnly {
+		clock = judgeClock(p, m)
+	}
 	for i, sp := range p.Schools {
 		sd := dv.schools[i]
 		fs := sd.findings
@@ -44,8 +54,8 @@ func judgeWith(p Plan, m Measurements, dv dnsVerdicts) (schools []School, infra 
 			negativeTTL(fs, zone)
 		}
 		if !p.DNSOnly {
-			fs = append(fs, judgeKMS(p, m, sd)...)
-			fs = append(fs, judgeClock(p, m)...)
+			fs = kms.judge(fs, p, m, sd)
+			fs = append(fs, clock...)
 		}
 		schools = append(schools, School{ID: sp.School.ID, Name: sp.School.Name, Suffix: sp.School.Suffix, Findings: fs})
 	}
@@ -84,6 +94,10 @@ type schoolDNS struct {
 	findings []finding.Finding
 	kms      []string                   // KMS addresses this school's chains reach
 	srv      map[string]finding.Finding // dns.srv per "server domain", only for the campus school
+	// Until the targets are judged: the targets, in finding order, and
+	// the dns.consistency finding that follows them.
+	targets     []targetKey
+	consistency finding.Finding
 }
 
 type dnsVerdicts struct {
@@ -91,77 +105,192 @@ type dnsVerdicts struct {
 	schools []schoolDNS
 }
 
+// targetKey is one SRV target as resolved by one server: a city resolver
+// gives every school behind it the same verdict.
+type targetKey struct{ server, target string }
+
+// targetVerdict is a target's finding and the addresses the KMS leg may
+// dial, as host:port, sorted.
+type targetVerdict struct {
+	f   finding.Finding
+	kms []string
+}
+
+// minParallel is the city below which the judge stays on one goroutine:
+// a tiny audit's judging costs less than starting workers.
+const minParallel = 64
+
 // judgeDNS judges every school's SRV and target answers against the
-// witnessed reference addresses.
+// witnessed reference addresses, on every core the runtime may use.
 func judgeDNS(p Plan, m Measurements) dnsVerdicts {
-	dv := dnsVerdicts{ref: reference(p, m)}
-	loopbackOK := p.loopbackOK()
+	return judgeDNSOn(p, m, runtime.GOMAXPROCS(0))
+}
+
+// judgeDNSOn is judgeDNS on at most workers goroutines. Every stage
+// writes only its own index of a slice made before it starts, so the
+// verdicts are the serial loop's whatever the workers' order.
+func judgeDNSOn(p Plan, m Measurements, workers int) dnsVerdicts {
+	dv := dnsVerdicts{ref: reference(p, m), schools: make([]schoolDNS, len(p.Schools))}
+	// Each school's dns.srv findings and the targets its answers lead to.
+	// The workers call nothing of the campus view: its school is asked
+	// here, once.
+	campus, hasCampus := "", m.Campus != nil
+	if hasCampus {
+		campus = m.Campus.School()
+	}
+	forEach(len(p.Schools), workers, func(i int) {
+		sp := p.Schools[i]
+		dv.schools[i] = judgeSRVs(p, m, sp, hasCampus && sp.School.ID == campus)
+	})
+
 	// A target's verdict at one server depends only on that server's
 	// A/AAAA answers: every school behind a city resolver gets the same
 	// one, judged once (and its evidence shared, as Judged shares it).
-	type targetVerdict struct {
-		f     finding.Finding
-		addrs []net.IP
+	// The distinct targets are listed on one goroutine, judged on all.
+	index := map[targetKey]int{}
+	var keys []targetKey
+	for i := range dv.schools {
+		for _, k := range dv.schools[i].targets {
+			if _, ok := index[k]; !ok {
+				index[k] = len(keys)
+				keys = append(keys, k)
+			}
+		}
 	}
-	targets := map[[2]string]targetVerdict{}
-	dv.schools = make([]schoolDNS, 0, len(p.Schools))
-	for _, sp := range p.Schools {
-		// Room for every finding the school's report gets: dns.srv and
-		// (usually one) dns.target per server, dns.consistency, kms.tcp,
-		// kms.rpc and clock.offset, so judgeWith appends in place.
-		sd := schoolDNS{findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4)}
-		if m.Campus != nil && m.Campus.School() == sp.School.ID {
-			sd.srv = map[string]finding.Finding{}
-		}
-		var same []dnscheck.Answer
-		var roles []dnscheck.Role
-		for j, srv := range sp.Servers {
-			a := m.DNS[sp.SRV[j]]
-			f := dnscheck.JudgeSRV(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
-			if sd.srv != nil {
-				sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
-			}
-			// Another domain a PC on the LAN searches feeds dhcp.search
-			// and dhcp.dns only: its missing record is not the school's
-			// own dns.srv failure.
-			if otherDomain(srv, sp.School) {
-				continue
-			}
-			sd.findings = append(sd.findings, f)
-			// Consistency is about the servers the school itself relies
-			// on; a DHCP-offered server with another suffix is a
-			// different question that dhcp.dns and dhcp.search judge.
-			if dnsname.Equal(srv.Suffix, sp.School.Suffix) {
-				same = append(same, a)
-				roles = append(roles, srv.Role)
+	verdicts := make([]targetVerdict, len(keys))
+	loopbackOK := p.loopbackOK()
+	kmsPort := strconv.Itoa(p.KMSPort)
+	forEach(len(keys), workers, func(i int) {
+		k := keys[i]
+		a4 := m.DNS[dnscheck.Query{Server: k.server, Name: k.target, Type: dns.TypeA}]
+		a6 := m.DNS[dnscheck.Query{Server: k.server, Name: k.target, Type: dns.TypeAAAA}]
+		f, addrs := judgeTarget(p, k.server, k.target, a4, a6, dv.ref, loopbackOK)
+		v := targetVerdict{f: f}
+		for _, ip := range addrs {
+			if a := net.JoinHostPort(ip.String(), kmsPort); !slices.Contains(v.kms, a) {
+				v.kms = append(v.kms, a)
 			}
 		}
-		for j, q := range sp.SRV {
-			if otherDomain(sp.Servers[j], sp.School) {
-				continue
-			}
-			for _, t := range dnscheck.Targets(m.DNS[q], p.Expect) {
-				tv, ok := targets[[2]string{q.Server, t}]
-				if !ok {
-					a4 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeA)]
-					a6 := m.DNS[dnscheck.NewQuery(q.Server, t, dns.TypeAAAA)]
-					tv.f, tv.addrs = judgeTarget(p, q.Server, t, a4, a6, dv.ref, loopbackOK)
-					targets[[2]string{q.Server, t}] = tv
-				}
-				sd.findings = append(sd.findings, tv.f)
-				for _, ip := range tv.addrs {
-					addr := net.JoinHostPort(ip.String(), strconv.Itoa(p.KMSPort))
-					if !slices.Contains(sd.kms, addr) {
-						sd.kms = append(sd.kms, addr)
-					}
-				}
-			}
+		sort.Strings(v.kms)
+		verdicts[i] = v
+	})
+
+	// The verdicts in each school's order, then its consistency; index is
+	// only read from here on.
+	forEach(len(p.Schools), workers, func(i int) {
+		sd := &dv.schools[i]
+		for _, k := range sd.targets {
+			v := &verdicts[index[k]]
+			sd.findings = append(sd.findings, v.f)
+			sd.kms = mergeSorted(sd.kms, v.kms)
 		}
-		sd.findings = append(sd.findings, dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles))
-		sort.Strings(sd.kms)
-		dv.schools = append(dv.schools, sd)
-	}
+		sd.findings = append(sd.findings, sd.consistency)
+		sd.targets, sd.consistency = nil, finding.Finding{}
+	})
 	return dv
+}
+
+// judgeSRVs judges one school's SRV answers and their consistency, and
+// lists the targets they lead to, each once per server, in the order
+// their findings take.
+func judgeSRVs(p Plan, m Measurements, sp schoolPlan, isCampus bool) schoolDNS {
+	// Room for every finding the school's report gets: dns.srv and
+	// (usually one) dns.target per server, dns.consistency, kms.tcp,
+	// kms.rpc and clock.offset, so judgeWith appends in place.
+	sd := schoolDNS{
+		findings: make([]finding.Finding, 0, 2*len(sp.Servers)+4),
+		targets:  make([]targetKey, 0, len(sp.Servers)), // usually one per server
+	}
+	if isCampus {
+		sd.srv = map[string]finding.Finding{}
+	}
+	// The answers compared for consistency; a school has a few servers,
+	// so they stay on the stack.
+	var sameBuf [8]dnscheck.Answer
+	var rolesBuf [8]dnscheck.Role
+	same, roles := sameBuf[:0], rolesBuf[:0]
+	for j, srv := range sp.Servers {
+		a := m.DNS[sp.SRV[j]]
+		f, targets := dnscheck.JudgeSRVTargets(a, srv.Suffix, p.Expect, srv.Role, p.PerAttempt)
+		if sd.srv != nil {
+			sd.srv[srv.Addr+" "+dnsname.Canonical(srv.Suffix)] = f
+		}
+		// Another domain a PC on the LAN searches feeds dhcp.search
+		// and dhcp.dns only: its missing record is not the school's
+		// own dns.srv failure.
+		if otherDomain(srv, sp.School) {
+			continue
+		}
+		sd.findings = append(sd.findings, f)
+		for _, t := range targets {
+			sd.targets = append(sd.targets, targetKey{sp.SRV[j].Server, t})
+		}
+		// Consistency is about the servers the school itself relies
+		// on; a DHCP-offered server with another suffix is a
+		// different question that dhcp.dns and dhcp.search judge.
+		if dnsname.Equal(srv.Suffix, sp.School.Suffix) {
+			same = append(same, a)
+			roles = append(roles, srv.Role)
+		}
+	}
+	sd.consistency = dnscheck.JudgeConsistency(sp.School.ID, p.Expect, same, roles)
+	return sd
+}
+
+// mergeSorted adds the sorted addresses add to the sorted set have. A
+// school that reaches one target's addresses only shares that target's
+// slice (clipped, so a later merge copies instead of writing into it).
+func mergeSorted(have, add []string) []string {
+	switch {
+	case len(add) == 0:
+		return have
+	case len(have) == 0:
+		return slices.Clip(add)
+	}
+	var out []string
+	for _, a := range add {
+		if !slices.Contains(have, a) && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return have
+	}
+	out = append(out, have...)
+	sort.Strings(out)
+	return out
+}
+
+// forEach calls fn(i) for every i in [0, n) on at most workers
+// goroutines, a few indexes at a time; a small n runs in a plain loop.
+// fn must write only what belongs to its i.
+func forEach(n, workers int, fn func(i int)) {
+	if workers <= 1 || n < minParallel {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	// Chunks amortise the shared counter; small enough that a worker
+	// stuck on a school with 1,700 records does not hold up the rest.
+	const chunk = 16
+	workers = min(workers, (n+chunk-1)/chunk)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // otherDomain reports whether srv is a campus question for a domain other
@@ -270,26 +399,44 @@ func skipKMS(id string) []finding.Finding {
 	}
 }
 
-func judgeKMS(p Plan, m Measurements, sd schoolDNS) []finding.Finding {
+// kmsVerdicts are the KMS findings judged so far, by address (or by
+// skip id): every school that reaches an address gets the same ones.
+type kmsVerdicts map[string][]finding.Finding
+
+// judge appends the school's KMS findings to fs.
+func (v kmsVerdicts) judge(fs []finding.Finding, p Plan, m Measurements, sd schoolDNS) []finding.Finding {
 	switch {
 	case !p.HaveKMS:
-		return skipKMS("kms.skip.not_run")
+		return append(fs, v.once("kms.skip.not_run", func() []finding.Finding { return skipKMS("kms.skip.not_run") })...)
 	case len(sd.kms) == 0:
-		return skipKMS("kms.skip.no_path")
+		return append(fs, v.once("kms.skip.no_path", func() []finding.Finding { return skipKMS("kms.skip.no_path") })...)
 	}
-	var fs []finding.Finding
 	for _, a := range sd.kms {
-		ms, ok := m.KMS[a]
-		if !ok {
-			msg := english("kms.not_asked", nil)
-			fs = append(fs,
-				finding.Finding{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
-				finding.Finding{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"})
-			continue
-		}
-		fs = append(fs, judged(ms)...)
+		fs = append(fs, v.once(a, func() []finding.Finding { return judgeKMSAddr(m, a) })...)
 	}
 	return fs
+}
+
+func (v kmsVerdicts) once(key string, judge func() []finding.Finding) []finding.Finding {
+	fs, ok := v[key]
+	if !ok {
+		fs = judge()
+		v[key] = fs
+	}
+	return fs
+}
+
+// judgeKMSAddr is the KMS findings of one address a school's chain reaches.
+func judgeKMSAddr(m Measurements, a string) []finding.Finding {
+	ms, ok := m.KMS[a]
+	if !ok {
+		msg := english("kms.not_asked", nil)
+		return []finding.Finding{
+			{Check: finding.KMSTCP, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
+			{Check: finding.KMSRPC, Server: a, Status: finding.Unknown, Short: "stopped", Message: msg, ID: "kms.not_asked"},
+		}
+	}
+	return judged(ms)
 }
 
 // negativeTTL tells, under an NXDOMAIN, how long the city resolvers may

@@ -79,8 +79,18 @@ func benchCity(tb testing.TB, n int) (Plan, Measurements) {
 // BenchmarkJudge1000 judges a 1,000-school city: one op is everything
 // Run does after the network (the KMS targets, then Judge and Finish),
 // so a regression in the judge or the evidence shows here.
-func BenchmarkJudge1000(b *testing.B) {
-	const n = 1000
+func BenchmarkJudge1000(b *testing.B) { benchJudge(b, 1000) }
+
+// BenchmarkJudge10000 is the same at the size of issue 15's profile,
+// where the judge's wall time is added to every audit of the city.
+func BenchmarkJudge10000(b *testing.B) { benchJudge(b, 10000) }
+
+// BenchmarkJudgeDNS1000 and BenchmarkJudgeDNS10000 are the DNS verdicts
+// alone (judgeDNS): most of the judge's CPU and allocations.
+func BenchmarkJudgeDNS1000(b *testing.B)  { benchJudgeDNS(b, 1000) }
+func BenchmarkJudgeDNS10000(b *testing.B) { benchJudgeDNS(b, 10000) }
+
+func benchJudge(b *testing.B, n int) {
 	p, m := benchCity(b, n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -93,6 +103,42 @@ func BenchmarkJudge1000(b *testing.B) {
 		r.Finish()
 		if r.Summary.Pass != n-n/10 || r.Summary.Fail != n/10 {
 			b.Fatalf("summary %+v, want %d pass and %d fail (the dead servers)", r.Summary, n-n/10, n/10)
+		}
+	}
+	b.ReportMetric(float64(n), "schools/op")
+}
+
+func benchJudgeDNS(b *testing.B, n int) {
+	p, m := benchCity(b, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if dv := judgeDNS(p, m); len(dv.schools) != n {
+			b.Fatalf("%d schools judged, want %d", len(dv.schools), n)
+		}
+	}
+	b.ReportMetric(float64(n), "schools/op")
+}
+
+// BenchmarkJudgeWith10000 is the rest of the judge at 10,000 schools:
+// the KMS and clock findings and the shared infrastructure, after the
+// DNS verdicts.
+func BenchmarkJudgeWith10000(b *testing.B) {
+	const n = 10000
+	p, m := benchCity(b, n)
+	dv := judgeDNS(p, m)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		d := dnsVerdicts{ref: dv.ref, schools: make([]schoolDNS, len(dv.schools))}
+		for i, sd := range dv.schools {
+			// judgeWith appends to a school's findings in place: each
+			// op gets its own, with the room judgeDNS made.
+			d.schools[i] = sd
+			d.schools[i].findings = append(make([]finding.Finding, 0, cap(sd.findings)), sd.findings...)
+		}
+		b.StartTimer()
+		if schools, _ := judgeWith(p, m, d); len(schools) != n {
+			b.Fatalf("%d schools, want %d", len(schools), n)
 		}
 	}
 	b.ReportMetric(n, "schools/op")
