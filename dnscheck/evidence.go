@@ -12,6 +12,7 @@ type SRVEvidence struct {
 	QType        string   `json:"qtype"`
 	RTTms        float64  `json:"rtt_ms"`
 	Attempts     int      `json:"attempts"`
+	Resent       int      `json:"resent,omitempty"` // sent again within an attempt (lost, not slow)
 	Transport    string   `json:"transport"`
 	TruncatedUDP bool     `json:"truncated_udp,omitempty"`
 	Rcode        string   `json:"rcode,omitempty"`        // when a response came

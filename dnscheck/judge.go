@@ -83,6 +83,7 @@ func srvEvidence(a Answer, role Role) SRVEvidence {
 		QType:        dns.TypeToString[a.Query.Type],
 		RTTms:        ms(a.RTT),
 		Attempts:     a.Attempts,
+		Resent:       a.Resent,
 		Transport:    a.Transport,
 		TruncatedUDP: a.Truncated,
 		Role:         role.String(),

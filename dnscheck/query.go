@@ -72,7 +72,11 @@ type Answer struct {
 	RTT       time.Duration // of the exchange that produced Msg (or the last try)
 	Transport string        // "udp" or "tcp": how Msg arrived
 	Attempts  int           // exchanges sent, TCP retries included
-	Truncated bool          // the UDP answer had TC set, so TCP was tried
+	// Resent counts questions sent a second time within an attempt: the
+	// server answers, but had not answered this one in a few of its
+	// round-trip times (see resendAfter).
+	Resent    int
+	Truncated bool // the UDP answer had TC set, so TCP was tried
 	// Ignored names, in arrival order, the packets that were not the
 	// answer (another id, another question, junk), at most maxIgnored;
 	// IgnoredCount counts them all.
@@ -350,14 +354,39 @@ func (c Client) udp(ctx context.Context, q Query, ans *Answer) (*dns.Msg, error)
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	var stopped bool
-	select {
-	case <-w.done:
-	case <-timer.C:
-	case <-ctx.Done():
-		stopped = true
+	var resend <-chan time.Time
+	if after := pool.resendAfter(to, c.Timeout); after > 0 && time.Until(deadline) > after {
+		rt := time.NewTimer(after)
+		defer rt.Stop()
+		resend = rt.C
+	}
+	var stopped, resent bool
+wait:
+	for {
+		select {
+		case <-w.done:
+		case <-timer.C:
+		case <-ctx.Done():
+			stopped = true
+		case <-resend:
+			resend = nil
+			if pool.mayResend() {
+				if w.s.write(wire, to) == nil {
+					resent = true
+					ans.Resent++
+				}
+			}
+			continue
+		}
+		break wait
 	}
 	msg, err, junk, ign, ignN := w.end()
+	if msg != nil {
+		pool.answered.Add(1)
+		if !resent {
+			pool.sample(to, time.Since(start))
+		}
+	}
 	ans.IgnoredCount += ignN
 	for _, s := range ign {
 		if len(ans.Ignored) < maxIgnored {

@@ -29,9 +29,11 @@ func TestDeadServersDoNotHoldTheWorkers(t *testing.T) {
 	if rep.Summary.Fail != dead {
 		t.Errorf("summary %+v, want %d fail (the dead servers)", rep.Summary, dead)
 	}
+	// One attempt each; within it one resend at most (a server that has
+	// not answered yet is asked again after the resolvers' 376 ms).
 	for i, s := range c.SchoolServers {
-		if n := s.Queries(); n != 1 {
-			t.Errorf("dead server %d got %d questions, want 1 (one attempt)", i, n)
+		if n := s.Queries(); n < 1 || n > 2 {
+			t.Errorf("dead server %d got %d questions, want 1 attempt (1 or 2 packets)", i, n)
 		}
 	}
 	if took < timeout {
