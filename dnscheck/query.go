@@ -352,31 +352,35 @@ func (c Client) udp(ctx context.Context, q Query, ans *Answer) (*dns.Msg, error)
 		w.end()
 		return nil, err
 	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	var resend <-chan time.Time
+	// One timer: first at the resend time when there is one, then at
+	// the deadline (a timer per exchange is a city's largest garbage).
+	resendAt := time.Time{}
 	if after := pool.resendAfter(to, c.Timeout); after > 0 && time.Until(deadline) > after {
-		rt := time.NewTimer(after)
-		defer rt.Stop()
-		resend = rt.C
+		resendAt = start.Add(after)
 	}
+	wake := deadline
+	if !resendAt.IsZero() {
+		wake = resendAt
+	}
+	timer := time.NewTimer(time.Until(wake))
+	defer timer.Stop()
 	var stopped, resent bool
 wait:
 	for {
 		select {
 		case <-w.done:
 		case <-timer.C:
-		case <-ctx.Done():
-			stopped = true
-		case <-resend:
-			resend = nil
-			if pool.mayResend() {
-				if w.s.write(wire, to) == nil {
+			if !resendAt.IsZero() {
+				resendAt = time.Time{}
+				if pool.mayResend() && w.s.write(wire, to) == nil {
 					resent = true
 					ans.Resent++
 				}
+				timer.Reset(time.Until(deadline))
+				continue
 			}
-			continue
+		case <-ctx.Done():
+			stopped = true
 		}
 		break wait
 	}

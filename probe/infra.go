@@ -20,10 +20,10 @@ import (
 // but points there (DependsOn) and loses its remedy, which is addressed
 // once to the people who run that server. A school with another working
 // path is warn from such a fault; without one it stays fail.
-func shareInfrastructure(p Plan, m Measurements, schools []School) []Infra {
+func shareInfrastructure(p Plan, m Measurements, resolvers map[string]resolverAnswers, schools []School) []Infra {
 	var infra []Infra
 	for _, r := range p.Resolvers {
-		f, ok := resolverFault(r, p, m)
+		f, ok := resolverFault(resolvers[r], p)
 		if !ok {
 			continue
 		}
@@ -123,27 +123,46 @@ func workingKMS(s School, failing finding.Finding) bool {
 	})
 }
 
+// resolverAnswers is what resolverFault needs of one city resolver's
+// answers, gathered while the answers are still held: how many questions
+// it was asked, whether every one failed on the server's side, and a
+// stable sample (the SRV question first, then by name).
+type resolverAnswers struct {
+	asked  int
+	fault  bool
+	sample dnscheck.Answer
+}
+
+// summarizeResolvers goes over the answers once for every city resolver.
+func summarizeResolvers(p Plan, m Measurements) map[string]resolverAnswers {
+	out := make(map[string]resolverAnswers, len(p.Resolvers))
+	for _, r := range p.Resolvers {
+		out[r] = resolverAnswers{fault: true}
+	}
+	for q, a := range m.DNS {
+		ra, ok := out[q.Server]
+		if !ok {
+			continue
+		}
+		ra.asked++
+		if fault, _ := dnscheck.ServerFault(a); !fault {
+			ra.fault = false
+		}
+		if s := ra.sample.Query; s.Name == "" || (q.Type == dns.TypeSRV && (s.Type != dns.TypeSRV || q.Name < s.Name)) {
+			ra.sample = a
+		}
+		out[q.Server] = ra
+	}
+	return out
+}
+
 // resolverFault decides whether a city resolver failed on its own: every
 // question it was asked went unanswered, refused or failed, including the
 // KMS host's own name. One school's missing record is that school's
 // problem; a resolver that answers nothing is everyone's.
-func resolverFault(server string, p Plan, m Measurements) (finding.Finding, bool) {
-	var asked int
-	var sample dnscheck.Answer
-	for q, a := range m.DNS {
-		if q.Server != server {
-			continue
-		}
-		asked++
-		if fault, _ := dnscheck.ServerFault(a); !fault {
-			return finding.Finding{}, false
-		}
-		// A stable sample: the SRV question first, then by name.
-		if sample.Query.Name == "" || (q.Type == dns.TypeSRV && (sample.Query.Type != dns.TypeSRV || q.Name < sample.Query.Name)) {
-			sample = a
-		}
-	}
-	if asked == 0 {
+func resolverFault(ra resolverAnswers, p Plan) (finding.Finding, bool) {
+	asked, sample := ra.asked, ra.sample
+	if asked == 0 || !ra.fault {
 		return finding.Finding{}, false
 	}
 	f, ok := dnscheck.JudgeSharedServer(sample, dnscheck.CityResolver, p.PerAttempt)

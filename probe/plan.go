@@ -54,6 +54,9 @@ type Plan struct {
 	DNSOnly bool
 	// HaveKMS is false when the audit runs without the KMS leg.
 	HaveKMS bool
+	// HaveZone is true when the dns.delegation leg runs: one more
+	// finding per school.
+	HaveZone bool
 }
 
 // MakePlan plans the SRV phase for the given schools. campus adds the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,11 @@ func Select(cfg *config.Config, ids []string) ([]config.School, error) {
 // returns a report: when ctx is cancelled it stops every exchange promptly
 // and returns what is known, marked incomplete. The error is only for an
 // audit that cannot run.
+// bigAudit is the number of exchanges from which the answers' memory is
+// collected before the delegation leg runs (see Run): a few hundred
+// schools' answers are not worth a collection.
+const bigAudit = 20000
+
 func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error) {
 	schools, err := Select(cfg, opts.Schools)
 	if err != nil {
@@ -96,7 +102,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 
 	plan := MakePlan(cfg, schools, m.Campus)
-	plan.DNSOnly, plan.HaveKMS = opts.DNSOnly, opts.Legs.KMS != nil
+	plan.DNSOnly, plan.HaveKMS, plan.HaveZone = opts.DNSOnly, opts.Legs.KMS != nil, opts.Legs.Zone != nil && !opts.DNSOnly
 	plan.AddWitnesses(opts.Witnesses)
 
 	x := newExecutor(dnscheck.Client{Timeout: plan.PerAttempt, Attempts: plan.Attempts}, plan.Expect, cfg.Probe.Concurrency, cfg.Probe.PerServer, opts.Progress)
@@ -112,15 +118,28 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 
 	// The DNS verdicts read only m.DNS and m.HostResolver, complete
-	// here: made once for the KMS targets and the report.
-	var dv dnsVerdicts
+	// here: made once, for the KMS targets and the report. The answers
+	// are let go before the other legs run: they are a third of a city
+	// audit's live memory, and the verdicts hold what the report needs.
+	dv := judgeDNS(plan, m)
+	exchanges := len(m.DNS)
+	m.DNS, x.ans = nil, nil
+	if exchanges >= bigAudit && plan.HaveZone {
+		// The collector's next target is twice the heap it last found
+		// live, and it last looked while the answers and the verdicts
+		// were both held; at 10,000 schools the delegation leg's garbage
+		// then grew the heap to 2.5 times the report before the next
+		// collection. One collection now, with the answers gone, sets the
+		// target by the report alone: peak RSS 235 → 176 MiB, for about
+		// 60 ms. Without that leg little is allocated from here on.
+		runtime.GC()
+	}
 	if !plan.DNSOnly {
 		// KMS, clock and delegation are measured together: none depends
 		// on another. Each writes only its own result; m is filled in
 		// after all are done.
 		var kmsTargets []string
 		if plan.HaveKMS {
-			dv = judgeDNS(plan, m)
 			kmsTargets = dv.kmsTargets()
 		}
 		var clock *Measured
@@ -144,11 +163,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) (*Report, error)
 	}
 	m.Stopped = stopReason(ctx)
 
-	if dv.schools == nil {
-		dv = judgeDNS(plan, m)
-	}
 	rep.Schools, rep.Infrastructure = judgeWith(plan, m, dv)
-	rep.Probe.Exchanges = len(m.DNS)
+	rep.Probe.Exchanges = exchanges
 	rep.Probe.PeakPerServer = x.peakPerServer
 	if m.Stopped != nil {
 		rep.Incomplete = true
