@@ -123,3 +123,29 @@ func TestNoResendWithinAShortAttempt(t *testing.T) {
 		t.Errorf("resent=%d, %d packets; want 2 packets, one per attempt", a.Resent, got.Load())
 	}
 }
+
+// A server that answers both copies: the first answer is the answer and
+// the second is dropped quietly, never recorded as a stray packet.
+func TestBothCopiesAnswered(t *testing.T) {
+	addr := scriptedUDP(t, func(n int, q *dns.Msg) (*dns.Msg, time.Duration) {
+		if n == 0 {
+			return answer(q), 0 // the warm-up
+		}
+		if n == 1 {
+			return answer(q), 400 * time.Millisecond // the original, late
+		}
+		return answer(q), 0 // the resend, at once
+	})
+	cl := dnscheck.Client{Timeout: 3 * time.Second, Attempts: 1, Sockets: dnscheck.NewSockets()}
+	defer cl.Sockets.Close()
+	if a := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "warm.example.", dns.TypeA)); a.Msg == nil {
+		t.Fatalf("warm-up question: %v", a.Err)
+	}
+	a := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "both.example.", dns.TypeA))
+	// A later question on the same sockets sees nothing of the late copy.
+	time.Sleep(500 * time.Millisecond)
+	b := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "after.example.", dns.TypeA))
+	if a.Msg == nil || a.Resent != 1 || a.IgnoredCount != 0 || b.Msg == nil || b.IgnoredCount != 0 {
+		t.Fatalf("first: msg=%v resent=%d ignored=%q; after: msg=%v ignored=%q", a.Msg != nil, a.Resent, a.Ignored, b.Msg != nil, b.Ignored)
+	}
+}
