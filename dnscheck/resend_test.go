@@ -132,7 +132,7 @@ func TestBothCopiesAnswered(t *testing.T) {
 			return answer(q), 0 // the warm-up
 		}
 		if n == 1 {
-			return answer(q), 400 * time.Millisecond // the original, late
+			return answer(q), 1200 * time.Millisecond // the original, late
 		}
 		return answer(q), 0 // the resend, at once
 	})
@@ -143,7 +143,7 @@ func TestBothCopiesAnswered(t *testing.T) {
 	}
 	a := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "both.example.", dns.TypeA))
 	// A later question on the same sockets sees nothing of the late copy.
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1300 * time.Millisecond)
 	b := cl.Exchange(context.Background(), dnscheck.NewQuery(addr, "after.example.", dns.TypeA))
 	if a.Msg == nil || a.Resent != 1 || a.IgnoredCount != 0 || b.Msg == nil || b.IgnoredCount != 0 {
 		t.Fatalf("first: msg=%v resent=%d ignored=%q; after: msg=%v ignored=%q", a.Msg != nil, a.Resent, a.Ignored, b.Msg != nil, b.Ignored)
