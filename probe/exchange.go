@@ -72,6 +72,37 @@ type executor struct {
 // 1024) or BIND (recursive-clients 1000) start to drop or rate-limit.
 const DefaultPerServer = 32
 
+// stallFactor and minStall bound when a question's worker is handed on
+// (see executor.dns).
+const (
+	stallFactor = 8
+	minStall    = 100 * time.Millisecond
+)
+
+// stallWait is how long a question waits before its worker is handed on,
+// given the answers' smoothed round-trip time (0: none yet).
+func stallWait(rtt, maxStall time.Duration) time.Duration {
+	if rtt == 0 {
+		return maxStall
+	}
+	return min(maxStall, max(stallFactor*rtt, minStall))
+}
+
+// smooth folds d into the moving average at r (weight 1/8), lock-free:
+// every worker updates it.
+func smooth(r *atomic.Int64, d time.Duration) {
+	for {
+		old := r.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if r.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
 func newExecutor(client dnscheck.Client, exp dnscheck.Expect, concurrency, perServer int, progress func(done, total int)) *executor {
 	if perServer <= 0 {
 		perServer = DefaultPerServer
@@ -123,7 +154,16 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 	// dnscheck.Sockets), only its goroutine and a timer, so many may
 	// wait at once; maxStalled still bounds the goroutines a city of
 	// dead servers can park.
-	stallAfter := min(x.client.Timeout/4, 250*time.Millisecond)
+	//
+	// How long is "stalled" follows the answers: stallFactor times their
+	// smoothed round-trip time, at least minStall, at most a quarter of
+	// the timeout or 250 ms. A city whose servers answer in 2 ms hands a
+	// dead server's worker on after 100 ms, not 250: at 10,000 schools
+	// with 10% dead, 1,000 waits of 250 ms kept the workers from the last
+	// dead servers until 0.5 s later (audit 3.6 → 3.1 s).
+	maxStall := min(x.client.Timeout/4, 250*time.Millisecond)
+	var rtt atomic.Int64 // smoothed, in nanoseconds; 0 before any answer
+	stallAfter := func() time.Duration { return stallWait(time.Duration(rtt.Load()), maxStall) }
 	maxStalled := int64(16 * cap(x.sem))
 	// One pool of shared sockets per pass, closed when every question of
 	// it is over: fresh ports for every audit.
@@ -142,8 +182,8 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 			replaced := false
 			var timer *time.Timer
 			decided := make(chan struct{})
-			if stallAfter > 0 {
-				timer = time.AfterFunc(stallAfter, func() {
+			if d := stallAfter(); d > 0 {
+				timer = time.AfterFunc(d, func() {
 					defer close(decided)
 					if stalled.Add(1) > maxStalled {
 						stalled.Add(-1)
@@ -156,6 +196,9 @@ func (x *executor) dns(ctx context.Context, qs []dnscheck.Query, follow bool) {
 			a := exchangeOne(ctx, client, q)
 			if timer != nil && !timer.Stop() {
 				<-decided // the timer has fired: wait for its decision
+			}
+			if a.Msg != nil && a.Resent == 0 && a.Attempts == 1 {
+				smooth(&rtt, a.RTT)
 			}
 			x.mu.Lock()
 			x.ans[q] = a

@@ -2,7 +2,9 @@ package probe
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kh-edu/kmsprobe/dnscheck"
 	"github.com/miekg/dns"
@@ -70,5 +72,27 @@ func TestSchedulerLongestBacklogFirst(t *testing.T) {
 	first, second := order[8], order[9]
 	if first != "127.1.0.0:53" || second != "127.1.0.1:53" {
 		t.Errorf("servers with one question each went %s, %s; want them in arrival order", first, second)
+	}
+}
+
+func TestStallWaitFollowsTheAnswers(t *testing.T) {
+	const maxStall = 250 * time.Millisecond
+	for _, tc := range []struct {
+		rtt, want time.Duration
+	}{
+		{0, maxStall},                                   // nothing answered yet: the full wait
+		{time.Millisecond, minStall},                    // a fast city: never below minStall
+		{20 * time.Millisecond, 160 * time.Millisecond}, // stallFactor × RTT
+		{time.Second, maxStall},                         // a slow city: never above the cap
+	} {
+		if got := stallWait(tc.rtt, maxStall); got != tc.want {
+			t.Errorf("stallWait(%v) = %v, want %v", tc.rtt, got, tc.want)
+		}
+	}
+	var r atomic.Int64
+	smooth(&r, 8*time.Millisecond)
+	smooth(&r, 16*time.Millisecond)
+	if got := time.Duration(r.Load()); got != 9*time.Millisecond {
+		t.Errorf("smoothed RTT %v, want 9ms (8ms, then 1/8 of the way to 16ms)", got)
 	}
 }
