@@ -226,21 +226,32 @@ func (e *Evidence) UnmarshalJSON(b []byte) error {
 // encoding/json. Evidence that cannot be written (a literal map holding
 // a NaN: a programming error) is written as null.
 func (e Evidence) AppendIndent(b []byte, prefix, indent string) []byte {
+	w := writer{b: b, prefix: prefix, indent: indent, pretty: true}
+	e.write(&w)
+	return w.b
+}
+
+// write writes the evidence at w's depth: typed evidence as its round
+// trip, a map's values as encoding/json writes them.
+func (e Evidence) write(w *writer) {
+	raw := w.raw
+	defer func() { w.raw = raw }()
 	if e.typed != nil {
-		w := writer{b: b, prefix: prefix, indent: indent, pretty: true}
+		w.raw = false
 		w.value(reflect.ValueOf(e.typed))
-		return w.b
+		return
 	}
 	if rv := reflect.ValueOf(e.m); e.m != nil && plainAs(rv, true, 0) {
-		w := writer{b: b, prefix: prefix, indent: indent, pretty: true, raw: true}
+		w.raw = true
 		w.value(rv)
-		return w.b
+		return
 	}
-	out, err := marshalMap(e.m, prefix, indent, true)
+	lead := w.prefix + strings.Repeat(w.indent, w.depth)
+	out, err := marshalMap(e.m, lead, w.indent, w.pretty)
 	if err != nil {
-		return append(b, "null"...)
+		out = []byte("null")
 	}
-	return append(b, out...)
+	w.b = append(w.b, out...)
 }
 
 func marshalMap(m map[string]any, prefix, indent string, pretty bool) ([]byte, error) {
@@ -383,6 +394,9 @@ func fieldsOf(t reflect.Type) ([]field, bool) {
 
 // sortedFieldsOf is fieldsOf's list in key order.
 func sortedFieldsOf(t reflect.Type) []field {
+	if c, ok := fieldCache.Load(t); ok {
+		return c.(fieldList).sorted
+	}
 	fieldsOf(t)
 	c, _ := fieldCache.Load(t)
 	return c.(fieldList).sorted
@@ -825,18 +839,17 @@ func (w *writer) value(v reflect.Value) {
 			w.b = append(w.b, "null"...)
 			return
 		}
-		if m, ok := v.Interface().(map[string]any); ok {
-			// A decoded report's maps: no reflect.Value per key.
-			keys := make([]string, 0, len(m))
-			for k := range m {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			for i, k := range keys {
+		switch m := v.Interface().(type) {
+		case map[string]any: // a decoded report's maps: no reflect.Value per key
+			var room [16]string
+			for i, k := range sortedKeys(room[:0], m) {
 				w.key(i == 0, k)
 				w.value(reflect.ValueOf(m[k]))
 			}
-			w.endObject(len(keys) == 0)
+			w.endObject(len(m) == 0)
+			return
+		case map[string]string:
+			w.stringMap(m)
 			return
 		}
 		keys := v.MapKeys()
@@ -861,6 +874,26 @@ func (w *writer) value(v reflect.Value) {
 	default:
 		panic(fmt.Sprintf("finding: evidence of kind %s is not plain", v.Kind())) // plain() keeps these out
 	}
+}
+
+// stringMap writes m with its keys sorted, as encoding/json does.
+func (w *writer) stringMap(m map[string]string) {
+	var room [16]string
+	for i, k := range sortedKeys(room[:0], m) {
+		w.key(i == 0, k)
+		w.b = appendString(w.b, m[k], w.raw)
+	}
+	w.endObject(len(m) == 0)
+}
+
+// sortedKeys appends m's keys to keys, in order. Evidence and message
+// arguments have a handful: a caller's room on the stack holds them.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // appendFloat is encoding/json's float64 format: the shortest decimal,
