@@ -2,13 +2,11 @@ package delegation_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kh-edu/kmsprobe/delegation"
-	"github.com/kh-edu/kmsprobe/delegation/delegationtest"
 	"github.com/kh-edu/kmsprobe/dnscheck"
 )
 
@@ -17,16 +15,7 @@ import (
 // The in-process servers' own CPU is part of the figure; the profile
 // tells the two apart.
 func BenchmarkMeasureCity(b *testing.B) {
-	c, err := delegationtest.StartCity(400, 1688)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.Close)
-	var zones []string
-	for i := range 400 {
-		zones = append(zones, fmt.Sprintf("s%03d.kh.edu.tw", i))
-	}
-	targets := delegation.Plan(zones...)
+	c, targets := startCity400(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		socks := dnscheck.NewSockets()

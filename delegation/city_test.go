@@ -12,21 +12,28 @@ import (
 	"github.com/kh-edu/kmsprobe/finding"
 )
 
-// TestCityOf400 measures every school zone of a simulated city with one
-// shared Prober, as the audit will: every delegated or city-hosted zone
-// passes and a school without a zone is a skip.
-func TestCityOf400(t *testing.T) {
+// startCity400 is the simulated city of 400 school zones (s000–s399 under
+// kh.edu.tw, all served in-process on 127.0.0.0/8) and the leg's targets.
+func startCity400(tb testing.TB) (*delegationtest.City, []delegation.Target) {
+	tb.Helper()
 	c, err := delegationtest.StartCity(400, 1688)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	tb.Cleanup(c.Close)
 	var zones []string
 	for i := range 400 {
 		zones = append(zones, fmt.Sprintf("s%03d.kh.edu.tw", i))
 	}
+	return c, delegation.Plan(zones...)
+}
+
+// TestCityOf400 measures every school zone of a simulated city with one
+// shared Prober, as the audit will: every delegated or city-hosted zone
+// passes and a school without a zone is a skip.
+func TestCityOf400(t *testing.T) {
+	c, targets := startCity400(t)
 	p := delegation.NewProber(delegation.Client{Timeout: time.Second, Attempts: 2, NSPort: c.Port}, []string{c.Resolver})
-	targets := delegation.Plan(zones...)
 	statuses := make([]finding.Status, len(targets))
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
