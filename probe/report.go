@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -177,71 +178,22 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		// spaces, and a newline inside a JSON string is escaped.
 		return r.encodeWhole(w)
 	}
-	// The schools are encoded on one goroutine and written on this one,
-	// through a few 64 KiB buffers: a city's report is ~90 MB, and copying
-	// it into the file costs as much as encoding it.
-	chunks := make(chan []byte, jsonChunks-1)
-	free := make(chan []byte, jsonChunks)
-	for range jsonChunks {
-		free <- make([]byte, 0, jsonChunkSize+4<<10)
-	}
-	stop := make(chan struct{})
-	go func() {
-		defer close(chunks)
-		encodeSchools(r.Schools, before, after, chunks, free, stop)
-	}()
-	var werr error
-	for c := range chunks {
-		if werr == nil {
-			if _, werr = w.Write(c); werr != nil {
-				close(stop)
-			}
-		}
-		free <- c[:0]
-	}
-	return werr
-}
-
-const (
-	jsonChunks    = 4
-	jsonChunkSize = 64 << 10
-)
-
-// encodeSchools sends the report's bytes in chunks of about
-// jsonChunkSize: before, the schools list, after. It stops when stop
-// closes (the writer failed).
-func encodeSchools(schools []School, before, after []byte, chunks chan<- []byte, free <-chan []byte, stop <-chan struct{}) {
-	buf := <-free
-	flush := func(force bool) bool {
-		if len(buf) < jsonChunkSize && !force {
-			return true
-		}
-		select {
-		case chunks <- buf:
-		case <-stop:
-			return false
-		}
-		select {
-		case buf = <-free:
-			return true
-		case <-stop:
-			return false
-		}
-	}
-	buf = append(buf, before...)
-	buf = append(buf, "\n  \"schools\": [\n    "...)
-	for i := range schools {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(before)
+	bw.WriteString("\n  \"schools\": [\n    ")
+	var buf []byte
+	for i := range r.Schools {
 		if i > 0 {
-			buf = append(buf, ",\n    "...)
+			bw.WriteString(",\n    ")
 		}
-		buf = appendSchool(buf, &schools[i])
-		if !flush(false) {
-			return
+		buf = appendSchool(buf[:0], &r.Schools[i])
+		if _, err := bw.Write(buf); err != nil {
+			return err
 		}
 	}
-	buf = append(buf, "\n  ]"...)
-	buf = append(buf, after...)
-	flush(true)
+	bw.WriteString("\n  ]")
+	bw.Write(after)
+	return bw.Flush()
 }
 
 // appendSchool is one element of the indented schools list, as
